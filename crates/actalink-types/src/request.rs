@@ -1,0 +1,260 @@
+//! The request that creates a checkout session.
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::{Error, Metadata, Mode, PaylinkId};
+
+/// The body of `POST /billing/api/v1/paysession/create`, validated.
+///
+/// Build one with [`CreateCheckoutSession::builder`]. A value of this type has
+/// a valid paylink id, metadata within its limits and absolute http(s)
+/// redirect URLs, so sending it can only fail for reasons the server decides.
+/// It serialises to the documented camelCase JSON, omitting absent fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", try_from = "RawCreateCheckoutSession")]
+pub struct CreateCheckoutSession {
+    paylink_id: PaylinkId,
+    mode: Mode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<Metadata>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    success_url: Option<Url>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancel_url: Option<Url>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure_url: Option<Url>,
+}
+
+impl CreateCheckoutSession {
+    /// Starts a request for a paylink; nothing is validated until
+    /// [`CreateCheckoutSessionBuilder::build`].
+    pub fn builder(paylink_id: impl Into<String>) -> CreateCheckoutSessionBuilder {
+        CreateCheckoutSessionBuilder {
+            paylink_id: paylink_id.into(),
+            mode: Mode::default(),
+            metadata: Vec::new(),
+            success_url: None,
+            cancel_url: None,
+            failure_url: None,
+        }
+    }
+
+    /// The paylink the session is for.
+    #[must_use]
+    pub fn paylink_id(&self) -> &PaylinkId {
+        &self.paylink_id
+    }
+
+    /// The mode (`paylink` unless set).
+    #[must_use]
+    pub fn mode(&self) -> &Mode {
+        &self.mode
+    }
+
+    /// The metadata, if any was set.
+    #[must_use]
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.metadata.as_ref()
+    }
+
+    /// Where the customer goes after paying.
+    #[must_use]
+    pub fn success_url(&self) -> Option<&Url> {
+        self.success_url.as_ref()
+    }
+
+    /// Where the customer goes after cancelling.
+    #[must_use]
+    pub fn cancel_url(&self) -> Option<&Url> {
+        self.cancel_url.as_ref()
+    }
+
+    /// Where the customer goes after a failed payment.
+    #[must_use]
+    pub fn failure_url(&self) -> Option<&Url> {
+        self.failure_url.as_ref()
+    }
+}
+
+/// Collects the fields of a [`CreateCheckoutSession`]; [`build`](Self::build)
+/// validates them all at once.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CreateCheckoutSessionBuilder {
+    paylink_id: String,
+    mode: Mode,
+    metadata: Vec<(String, String)>,
+    success_url: Option<String>,
+    cancel_url: Option<String>,
+    failure_url: Option<String>,
+}
+
+impl CreateCheckoutSessionBuilder {
+    /// Sets the mode; the default, `paylink`, is the only documented one.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Adds a metadata pair (a repeated key takes the last value).
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds every pair of an existing map.
+    pub fn metadata_map(mut self, metadata: &Metadata) -> Self {
+        self.metadata
+            .extend(metadata.iter().map(|(k, v)| (k.to_owned(), v.to_owned())));
+        self
+    }
+
+    /// Sets the success URL (absolute http or https).
+    pub fn success_url(mut self, url: impl Into<String>) -> Self {
+        self.success_url = Some(url.into());
+        self
+    }
+
+    /// Sets the cancel URL (absolute http or https).
+    pub fn cancel_url(mut self, url: impl Into<String>) -> Self {
+        self.cancel_url = Some(url.into());
+        self
+    }
+
+    /// Sets the failure URL (absolute http or https).
+    pub fn failure_url(mut self, url: impl Into<String>) -> Self {
+        self.failure_url = Some(url.into());
+        self
+    }
+
+    /// Validates everything and returns the request.
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, in field order: the paylink id, the metadata
+    /// (empty key, more than 50 keys), then each URL.
+    pub fn build(self) -> Result<CreateCheckoutSession, Error> {
+        let metadata = if self.metadata.is_empty() {
+            None
+        } else {
+            Some(Metadata::try_from_iter(self.metadata)?)
+        };
+        Ok(CreateCheckoutSession {
+            paylink_id: PaylinkId::new(self.paylink_id)?,
+            mode: self.mode,
+            metadata,
+            success_url: parse_redirect("successUrl", self.success_url)?,
+            cancel_url: parse_redirect("cancelUrl", self.cancel_url)?,
+            failure_url: parse_redirect("failureUrl", self.failure_url)?,
+        })
+    }
+}
+
+/// Parses a redirect URL: absolute, http or https.
+pub(crate) fn parse_redirect(field: &'static str, raw: Option<String>) -> Result<Option<Url>, Error> {
+    let Some(raw) = raw else { return Ok(None) };
+    let url = Url::parse(&raw).map_err(|e| Error::InvalidUrl {
+        field,
+        value: raw.clone(),
+        reason: e.to_string(),
+    })?;
+    match url.scheme() {
+        "http" | "https" => Ok(Some(url)),
+        scheme => Err(Error::UnsupportedUrlScheme {
+            field,
+            scheme: scheme.to_owned(),
+        }),
+    }
+}
+
+/// The wire shape, validated into [`CreateCheckoutSession`] on deserialisation.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawCreateCheckoutSession {
+    paylink_id: String,
+    #[serde(default)]
+    mode: Mode,
+    #[serde(default)]
+    metadata: Option<Metadata>,
+    #[serde(default)]
+    success_url: Option<String>,
+    #[serde(default)]
+    cancel_url: Option<String>,
+    #[serde(default)]
+    failure_url: Option<String>,
+}
+
+impl TryFrom<RawCreateCheckoutSession> for CreateCheckoutSession {
+    type Error = Error;
+    fn try_from(raw: RawCreateCheckoutSession) -> Result<Self, Error> {
+        if let Some(metadata) = &raw.metadata {
+            metadata.validate()?;
+        }
+        Ok(Self {
+            paylink_id: PaylinkId::new(raw.paylink_id)?,
+            mode: raw.mode,
+            metadata: raw.metadata,
+            success_url: parse_redirect("successUrl", raw.success_url)?,
+            cancel_url: parse_redirect("cancelUrl", raw.cancel_url)?,
+            failure_url: parse_redirect("failureUrl", raw.failure_url)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_to_the_documented_example() {
+        let request = CreateCheckoutSession::builder("paylink_bE8ZndSer0o2Q9338q9mzUWS1Vdek3zO")
+            .metadata("xyz", "123")
+            .metadata("mnq", "abc")
+            .success_url("https://example.com/success")
+            .cancel_url("https://example.com/cancel")
+            .failure_url("https://example.com/failure")
+            .build()
+            .unwrap();
+        assert_eq!(
+            serde_json::to_string(&request).unwrap(),
+            r#"{"paylinkId":"paylink_bE8ZndSer0o2Q9338q9mzUWS1Vdek3zO","mode":"paylink","metadata":{"xyz":"123","mnq":"abc"},"successUrl":"https://example.com/success","cancelUrl":"https://example.com/cancel","failureUrl":"https://example.com/failure"}"#
+        );
+    }
+
+    #[test]
+    fn omits_absent_fields() {
+        let request = CreateCheckoutSession::builder("paylink_1").build().unwrap();
+        assert_eq!(
+            serde_json::to_string(&request).unwrap(),
+            r#"{"paylinkId":"paylink_1","mode":"paylink"}"#
+        );
+    }
+
+    #[test]
+    fn rejects_bad_input_with_the_field_named() {
+        let err = CreateCheckoutSession::builder("").build().unwrap_err();
+        assert_eq!(err.to_string(), "paylink id must not be empty");
+        let err = CreateCheckoutSession::builder("p")
+            .success_url("/relative")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidUrl { field: "successUrl", .. }), "{err:?}");
+        let err = CreateCheckoutSession::builder("p")
+            .failure_url("ftp://example.com/x")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.to_string(), "failureUrl must be an http or https URL, not \"ftp\"");
+        let err = CreateCheckoutSession::builder("p").metadata("", "v").build().unwrap_err();
+        assert_eq!(err, Error::EmptyMetadataKey);
+    }
+
+    #[test]
+    fn deserialising_validates_too() {
+        let err = serde_json::from_str::<CreateCheckoutSession>(
+            r#"{"paylinkId":"p","successUrl":"javascript:alert(1)"}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("successUrl must be an http or https URL"), "{err}");
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests of `actalink-types`: the documented fixtures and property tests.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod fixtures;
+mod props;

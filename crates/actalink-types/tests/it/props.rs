@@ -1,0 +1,82 @@
+//! Property tests: metadata invariants, request round-trips, price encoding.
+
+use actalink_types::{CreateCheckoutSession, Error, Metadata, Price};
+use proptest::collection::vec;
+use proptest::prelude::*;
+
+/// Distinct non-empty keys of any Unicode, with values of any Unicode.
+fn pairs(max: usize) -> impl Strategy<Value = Vec<(String, String)>> {
+    vec((".+", ".*"), 0..=max).prop_map(|pairs| {
+        let mut seen = std::collections::HashSet::new();
+        pairs.into_iter().filter(|(k, _)| seen.insert(k.clone())).collect()
+    })
+}
+
+proptest! {
+    #[test]
+    fn up_to_fifty_keys_are_accepted_and_round_trip_in_order(pairs in pairs(50)) {
+        let metadata = Metadata::try_from_iter(pairs.clone()).unwrap();
+        prop_assert_eq!(metadata.len(), pairs.len());
+        let json = serde_json::to_string(&metadata).unwrap();
+        let back: Metadata = serde_json::from_str(&json).unwrap();
+        let back_pairs: Vec<(String, String)> =
+            back.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        prop_assert_eq!(back_pairs, pairs);
+        prop_assert_eq!(back, metadata);
+    }
+
+    #[test]
+    fn fifty_one_or_more_keys_are_rejected(extra in 1usize..20, value in ".*") {
+        let pairs: Vec<(String, String)> =
+            (0..50 + extra).map(|i| (format!("key-{i}"), value.clone())).collect();
+        let err = Metadata::try_from_iter(pairs).unwrap_err();
+        prop_assert_eq!(err, Error::TooManyMetadataKeys { limit: 50, key: "key-50".into() });
+    }
+
+    #[test]
+    fn an_empty_key_is_rejected_anywhere(mut pairs in pairs(49), at in any::<prop::sample::Index>()) {
+        let index = at.index(pairs.len() + 1);
+        pairs.insert(index, (String::new(), "v".into()));
+        prop_assert_eq!(Metadata::try_from_iter(pairs).unwrap_err(), Error::EmptyMetadataKey);
+    }
+
+    #[test]
+    fn requests_round_trip(
+        paylink in "[A-Za-z0-9_]{1,40}",
+        pairs in pairs(50),
+        path in "[a-z0-9/]{0,20}",
+        with_urls in any::<bool>(),
+    ) {
+        let mut builder = CreateCheckoutSession::builder(paylink);
+        for (k, v) in &pairs {
+            builder = builder.metadata(k, v);
+        }
+        if with_urls {
+            builder = builder
+                .success_url(format!("https://shop.example/{path}"))
+                .cancel_url(format!("http://localhost:8080/{path}?c=1"))
+                .failure_url("https://shop.example/failed");
+        }
+        let request = builder.build().unwrap();
+        let json = serde_json::to_string(&request).unwrap();
+        let back: CreateCheckoutSession = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(back, request);
+    }
+
+    #[test]
+    fn price_encoding_round_trips(int in "[0-9]{1,14}", frac in proptest::option::of("[0-9]{1,14}")) {
+        let decimal = match &frac {
+            Some(frac) => format!("{int}.{frac}"),
+            None => int.clone(),
+        };
+        let price = Price::from_decimal_str(&decimal).unwrap();
+        prop_assert_eq!(price.decimal_str().unwrap(), decimal.clone());
+        let exact = price.decimal().unwrap();
+        prop_assert_eq!(exact, decimal.parse::<actalink_types::Decimal>().unwrap());
+    }
+
+    #[test]
+    fn price_decoding_never_panics(raw in ".*") {
+        let _ = Price::from_raw(raw).decimal();
+    }
+}
