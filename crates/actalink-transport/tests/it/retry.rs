@@ -1,0 +1,124 @@
+//! The retry loop: counts, waits, `Retry-After` and the total deadline, on a
+//! paused clock so that waits cost no real time.
+
+use std::time::Duration;
+
+use actalink_transport::{Error, Idempotency, MockTransport, ReplayTransport, Request, Response, RetryPolicy};
+use http::{HeaderValue, Method, StatusCode};
+use tokio::time::Instant;
+
+fn status(code: u16) -> Response {
+    Response::new(StatusCode::from_u16(code).unwrap(), "")
+}
+
+fn get() -> Request {
+    Request::new(Method::GET, "http://stub.invalid/x")
+}
+
+fn post() -> Request {
+    Request::new(Method::POST, "http://stub.invalid/x")
+}
+
+#[tokio::test(start_paused = true)]
+async fn idempotent_503_twice_then_200_makes_three_attempts() {
+    let t = ReplayTransport::new().respond(status(503)).respond(status(503)).respond(status(200));
+    let outcome = RetryPolicy::default().send(&t, get(), Idempotency::Idempotent, None).await;
+    assert_eq!(outcome.attempts, 3);
+    assert_eq!(outcome.result.unwrap().status, StatusCode::OK);
+    assert_eq!(t.requests().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_stop_at_the_limit_and_return_the_last_response() {
+    let t = ReplayTransport::new().respond(status(500)).respond(status(502)).respond(status(504)).respond(status(200));
+    let outcome = RetryPolicy::default().send(&t, get(), Idempotency::Idempotent, None).await;
+    assert_eq!(outcome.attempts, 3);
+    assert_eq!(outcome.result.unwrap().status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(t.remaining(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_non_idempotent_500_is_sent_once() {
+    let t = ReplayTransport::new().respond(status(500)).respond(status(200));
+    let outcome = RetryPolicy::default().send(&t, post(), Idempotency::NotIdempotent, None).await;
+    assert_eq!(outcome.attempts, 1);
+    assert_eq!(outcome.result.unwrap().status, StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_non_idempotent_timeout_or_io_error_is_not_retried() {
+    for error in [Error::timeout(), Error::io("reset by peer")] {
+        let t = ReplayTransport::new().fail(error).respond(status(201));
+        let outcome = RetryPolicy::default().send(&t, post(), Idempotency::NotIdempotent, None).await;
+        assert_eq!(outcome.attempts, 1);
+        assert!(outcome.result.is_err());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_non_idempotent_connect_failure_is_retried() {
+    let t = ReplayTransport::new().fail(Error::connect("refused")).respond(status(201));
+    let outcome = RetryPolicy::default().send(&t, post(), Idempotency::NotIdempotent, None).await;
+    assert_eq!(outcome.attempts, 2);
+    assert_eq!(outcome.result.unwrap().status, StatusCode::CREATED);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_waits_exactly_its_retry_after() {
+    let limited = status(429).with_header(http::header::RETRY_AFTER, HeaderValue::from_static("3"));
+    let t = ReplayTransport::new().respond(limited).respond(status(201));
+    let start = Instant::now();
+    let outcome = RetryPolicy::default().send(&t, post(), Idempotency::NotIdempotent, None).await;
+    assert_eq!(outcome.attempts, 2);
+    assert_eq!(outcome.result.unwrap().status, StatusCode::CREATED);
+    assert_eq!(start.elapsed(), Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_waits_stay_under_the_doubling_ceiling() {
+    let policy = RetryPolicy::default()
+        .max_retries(3)
+        .initial_backoff(Duration::from_millis(100))
+        .max_backoff(Duration::from_secs(10));
+    let t = ReplayTransport::new().respond(status(503)).respond(status(503)).respond(status(503)).respond(status(200));
+    let start = Instant::now();
+    let outcome = policy.send(&t, get(), Idempotency::Idempotent, None).await;
+    assert_eq!(outcome.attempts, 4);
+    assert!(start.elapsed() <= Duration::from_millis(100 + 200 + 400));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_shortens_attempts_and_stops_retries() {
+    // Each attempt would take 10 s; the deadline allows 3 s in all.
+    let t = ReplayTransport::new()
+        .respond_after(Duration::from_secs(10), status(200))
+        .respond_after(Duration::from_secs(10), status(200));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(3);
+    let outcome = RetryPolicy::default().send(&t, get(), Idempotency::Idempotent, Some(deadline)).await;
+    let err = outcome.result.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(t.requests()[0].timeout, Some(Duration::from_secs(3)));
+    assert!(start.elapsed() <= Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_past_the_deadline_returns_the_429() {
+    let limited = status(429).with_header(http::header::RETRY_AFTER, HeaderValue::from_static("20"));
+    let t = ReplayTransport::new().respond(limited).respond(status(200));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let outcome = RetryPolicy::default().send(&t, get(), Idempotency::Idempotent, Some(deadline)).await;
+    assert_eq!(outcome.attempts, 1);
+    assert_eq!(outcome.result.unwrap().status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_mockall_mock_plugs_in_as_a_transport() {
+    let mut mock = MockTransport::new();
+    mock.expect_send()
+        .withf(|r| r.method == Method::GET && r.url.ends_with("/x"))
+        .times(1)
+        .returning(|_| Ok(Response::new(StatusCode::OK, "fine")));
+    let outcome = RetryPolicy::none().send(&mock, get(), Idempotency::Idempotent, None).await;
+    assert_eq!(&outcome.result.unwrap().body[..], b"fine");
+}
