@@ -48,7 +48,11 @@ impl Error {
 
     /// A connect failure (the request was not sent).
     pub fn connect(source: impl Into<BoxError>) -> Self {
-        Self::new(ErrorKind::Connect, "could not connect to the server", Some(source.into()))
+        Self::new(
+            ErrorKind::Connect,
+            "could not connect to the server",
+            Some(source.into()),
+        )
     }
 
     /// A timeout.
@@ -58,7 +62,11 @@ impl Error {
 
     /// An I/O failure after the request may have been sent.
     pub fn io(source: impl Into<BoxError>) -> Self {
-        Self::new(ErrorKind::Io, "the connection failed during the exchange", Some(source.into()))
+        Self::new(
+            ErrorKind::Io,
+            "the connection failed during the exchange",
+            Some(source.into()),
+        )
     }
 
     /// What kind of failure this is.
@@ -95,6 +103,8 @@ impl fmt::Display for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }

@@ -41,9 +41,9 @@ mod error;
 mod mock;
 #[cfg(feature = "reqwest")]
 mod reqwest_impl;
+mod retry;
 #[cfg(feature = "mock")]
 mod stub;
-mod retry;
 mod types;
 
 use async_trait::async_trait;

@@ -83,7 +83,11 @@ impl Transport for ReplayTransport {
             inner.steps.pop_front()
         };
         let Some((delay, result)) = step else {
-            return Err(Error::new(ErrorKind::Io, "the replay script has no response left", None));
+            return Err(Error::new(
+                ErrorKind::Io,
+                "the replay script has no response left",
+                None,
+            ));
         };
         if let Some(delay) = delay {
             match timeout {

@@ -90,7 +90,11 @@ impl ReqwestTransportBuilder {
             builder = builder.user_agent(user_agent);
         }
         let client = builder.build().map_err(|e| {
-            Error::new(ErrorKind::InvalidRequest, "could not build the HTTP client", Some(e.into()))
+            Error::new(
+                ErrorKind::InvalidRequest,
+                "could not build the HTTP client",
+                Some(e.into()),
+            )
         })?;
         Ok(ReqwestTransport {
             client,
@@ -119,9 +123,17 @@ fn map_error(error: reqwest::Error) -> Error {
     if error.is_connect() {
         Error::connect(error.without_url())
     } else if error.is_timeout() {
-        Error::new(ErrorKind::Timeout, "the request timed out", Some(error.without_url().into()))
+        Error::new(
+            ErrorKind::Timeout,
+            "the request timed out",
+            Some(error.without_url().into()),
+        )
     } else if error.is_builder() {
-        Error::new(ErrorKind::InvalidRequest, "the request could not be built", Some(error.without_url().into()))
+        Error::new(
+            ErrorKind::InvalidRequest,
+            "the request could not be built",
+            Some(error.without_url().into()),
+        )
     } else {
         Error::io(error.without_url())
     }
@@ -147,7 +159,10 @@ impl Transport for ReqwestTransport {
                 None,
             )
         };
-        if response.content_length().is_some_and(|len| len > limit as u64) {
+        if response
+            .content_length()
+            .is_some_and(|len| len > limit as u64)
+        {
             return Err(too_large());
         }
         let status = response.status();

@@ -127,9 +127,10 @@ impl RetryPolicy {
             (_, Ok(response)) if response.status == StatusCode::TOO_MANY_REQUESTS => true,
             (Idempotency::Idempotent, Ok(response)) => response.status.is_server_error(),
             (Idempotency::NotIdempotent, Ok(_)) => false,
-            (Idempotency::Idempotent, Err(error)) => {
-                !matches!(error.kind(), crate::ErrorKind::InvalidRequest | crate::ErrorKind::BodyTooLarge { .. })
-            }
+            (Idempotency::Idempotent, Err(error)) => !matches!(
+                error.kind(),
+                crate::ErrorKind::InvalidRequest | crate::ErrorKind::BodyTooLarge { .. }
+            ),
             (Idempotency::NotIdempotent, Err(error)) => error.is_connect(),
         }
     }
@@ -177,6 +178,7 @@ impl RetryPolicy {
             match &result {
                 Ok(response) => {
                     span.record("status", response.status.as_u16());
+                    tracing::debug!(parent: &span, status = response.status.as_u16(), "response received");
                 }
                 Err(error) => {
                     tracing::debug!(parent: &span, kind = ?error.kind(), "attempt failed");
@@ -194,13 +196,13 @@ impl RetryPolicy {
                 .ok()
                 .and_then(|response| self.retry_after(&response.headers))
                 .unwrap_or_else(|| self.backoff(retry_index));
-            if let Some(deadline) = deadline {
-                if Instant::now() + wait >= deadline {
-                    return Outcome {
-                        result,
-                        attempts: attempt,
-                    };
-                }
+            if let Some(deadline) = deadline
+                && Instant::now() + wait >= deadline
+            {
+                return Outcome {
+                    result,
+                    attempts: attempt,
+                };
             }
             tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, "retrying");
             tokio::time::sleep(wait).await;
@@ -210,7 +212,11 @@ impl RetryPolicy {
 
 /// Reads `Retry-After` as whole seconds or an HTTP date relative to `now`.
 fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
@@ -225,19 +231,34 @@ mod tests {
 
     fn headers(value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(http::header::RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        h.insert(
+            http::header::RETRY_AFTER,
+            HeaderValue::from_str(value).unwrap(),
+        );
         h
     }
 
     #[test]
     fn retry_after_seconds_and_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(parse_retry_after(&headers("3"), now), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after(&headers(" 0 "), now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after(&headers("3"), now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            parse_retry_after(&headers(" 0 "), now),
+            Some(Duration::ZERO)
+        );
         let date = httpdate::fmt_http_date(now + Duration::from_secs(7));
-        assert_eq!(parse_retry_after(&headers(&date), now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after(&headers(&date), now),
+            Some(Duration::from_secs(7))
+        );
         let past = httpdate::fmt_http_date(now - Duration::from_secs(7));
-        assert_eq!(parse_retry_after(&headers(&past), now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after(&headers(&past), now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after(&headers("soon"), now), None);
         assert_eq!(parse_retry_after(&headers("-1"), now), None);
         assert_eq!(parse_retry_after(&HeaderMap::new(), now), None);
@@ -246,7 +267,10 @@ mod tests {
     #[test]
     fn retry_after_is_clamped() {
         let policy = RetryPolicy::default().max_retry_after(Duration::from_secs(5));
-        assert_eq!(policy.retry_after(&headers("3600")), Some(Duration::from_secs(5)));
+        assert_eq!(
+            policy.retry_after(&headers("3600")),
+            Some(Duration::from_secs(5))
+        );
     }
 
     #[test]
@@ -270,14 +294,23 @@ mod tests {
         use Idempotency::*;
         let status = |code: u16| Ok(Response::new(StatusCode::from_u16(code).unwrap(), ""));
         for code in [500, 502, 503, 504, 429] {
-            assert!(RetryPolicy::should_retry(Idempotent, &status(code)), "{code}");
+            assert!(
+                RetryPolicy::should_retry(Idempotent, &status(code)),
+                "{code}"
+            );
         }
         for code in [200, 201, 400, 401, 404, 409] {
-            assert!(!RetryPolicy::should_retry(Idempotent, &status(code)), "{code}");
+            assert!(
+                !RetryPolicy::should_retry(Idempotent, &status(code)),
+                "{code}"
+            );
         }
         assert!(RetryPolicy::should_retry(NotIdempotent, &status(429)));
         for code in [500, 502, 503, 504, 400] {
-            assert!(!RetryPolicy::should_retry(NotIdempotent, &status(code)), "{code}");
+            assert!(
+                !RetryPolicy::should_retry(NotIdempotent, &status(code)),
+                "{code}"
+            );
         }
         let connect = Err(Error::connect("refused"));
         let timeout = Err(Error::timeout());

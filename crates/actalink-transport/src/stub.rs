@@ -102,7 +102,11 @@ impl StubServer {
                 });
             }
         });
-        Self { addr, received, task }
+        Self {
+            addr,
+            received,
+            task,
+        }
     }
 
     /// The base URL, `http://127.0.0.1:PORT`.
@@ -114,7 +118,10 @@ impl StubServer {
     /// The requests received so far.
     #[must_use]
     pub fn received(&self) -> Vec<StubRequest> {
-        self.received.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -163,14 +170,24 @@ async fn serve(
     record: &Mutex<Vec<StubRequest>>,
 ) -> std::io::Result<()> {
     let request = read_request(&mut stream).await?;
-    record.lock().unwrap_or_else(PoisonError::into_inner).push(request);
+    record
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(request);
     while let StubReply::Delay(delay, inner) = reply {
         tokio::time::sleep(delay).await;
         reply = *inner;
     }
     match reply {
-        StubReply::Respond { status, headers, body } => {
-            let mut out = format!("HTTP/1.1 {status} Stub\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+        StubReply::Respond {
+            status,
+            headers,
+            body,
+        } => {
+            let mut out = format!(
+                "HTTP/1.1 {status} Stub\r\ncontent-length: {}\r\nconnection: close\r\n",
+                body.len()
+            );
             for (name, value) in headers {
                 out.push_str(&format!("{name}: {value}\r\n"));
             }
@@ -178,8 +195,14 @@ async fn serve(
             stream.write_all(out.as_bytes()).await?;
             stream.write_all(&body).await?;
         }
-        StubReply::Truncated { status, body, announced } => {
-            let out = format!("HTTP/1.1 {status} Stub\r\ncontent-length: {announced}\r\nconnection: close\r\n\r\n");
+        StubReply::Truncated {
+            status,
+            body,
+            announced,
+        } => {
+            let out = format!(
+                "HTTP/1.1 {status} Stub\r\ncontent-length: {announced}\r\nconnection: close\r\n\r\n"
+            );
             stream.write_all(out.as_bytes()).await?;
             stream.write_all(&body).await?;
         }

@@ -57,7 +57,10 @@ impl Request {
     /// The URL's path, without scheme, host or query: safe to log.
     #[must_use]
     pub fn path(&self) -> &str {
-        let after_scheme = self.url.split_once("://").map_or(self.url.as_str(), |(_, rest)| rest);
+        let after_scheme = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, rest)| rest);
         let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
         path.split(['?', '#']).next().unwrap_or("/")
     }
@@ -107,7 +110,10 @@ mod tests {
 
     #[test]
     fn path_drops_host_and_query() {
-        let r = Request::new(Method::GET, "https://api.acta.link/billing/api/v1/paysession/status?checkoutSessionId=x");
+        let r = Request::new(
+            Method::GET,
+            "https://api.acta.link/billing/api/v1/paysession/status?checkoutSessionId=x",
+        );
         assert_eq!(r.path(), "/billing/api/v1/paysession/status");
         assert_eq!(Request::new(Method::GET, "http://127.0.0.1:9").path(), "/");
         assert_eq!(Request::new(Method::GET, "http://h/a#frag").path(), "/a");

@@ -146,20 +146,31 @@ mod tests {
     fn rejects_empty_whitespace_and_control() {
         assert_eq!(
             CheckoutSessionId::new(""),
-            Err(Error::EmptyId { kind: "checkout session id" })
+            Err(Error::EmptyId {
+                kind: "checkout session id"
+            })
         );
         assert!(matches!(
             CheckoutSessionId::new("checkout_ab c"),
             Err(Error::InvalidId { index: 11, .. })
         ));
-        assert!(matches!(OrderId::new("ord_\u{7}"), Err(Error::InvalidId { index: 4, .. })));
-        assert!(matches!(OrderId::new("\u{a0}x"), Err(Error::InvalidId { index: 0, .. })));
+        assert!(matches!(
+            OrderId::new("ord_\u{7}"),
+            Err(Error::InvalidId { index: 4, .. })
+        ));
+        assert!(matches!(
+            OrderId::new("\u{a0}x"),
+            Err(Error::InvalidId { index: 0, .. })
+        ));
     }
 
     #[test]
     fn deserialising_validates() {
         let err = serde_json::from_str::<ProductId>("\"\"").unwrap_err();
-        assert!(err.to_string().contains("product id must not be empty"), "{err}");
+        assert!(
+            err.to_string().contains("product id must not be empty"),
+            "{err}"
+        );
         let id: ProductId = serde_json::from_str("\"prod_1\"").unwrap();
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"prod_1\"");
     }

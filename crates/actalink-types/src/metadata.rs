@@ -210,40 +210,61 @@ mod tests {
         let mut m = Metadata::try_from_iter((0..50).map(|i| (format!("k{i}"), "v"))).unwrap();
         assert_eq!(
             m.insert("k50", "v"),
-            Err(Error::TooManyMetadataKeys { limit: 50, key: "k50".into() })
+            Err(Error::TooManyMetadataKeys {
+                limit: 50,
+                key: "k50".into()
+            })
         );
         assert_eq!(m.len(), 50);
         // Replacing an existing key at the limit is fine.
         assert_eq!(m.insert("k0", "w").unwrap(), Some("v".into()));
         assert_eq!(
-            Error::TooManyMetadataKeys { limit: 50, key: "k50".into() }.to_string(),
+            Error::TooManyMetadataKeys {
+                limit: 50,
+                key: "k50".into()
+            }
+            .to_string(),
             "metadata may hold at most 50 keys; adding \"k50\" would exceed it"
         );
     }
 
     #[test]
     fn empty_key_is_rejected() {
-        assert_eq!(Metadata::new().insert("", "v"), Err(Error::EmptyMetadataKey));
+        assert_eq!(
+            Metadata::new().insert("", "v"),
+            Err(Error::EmptyMetadataKey)
+        );
     }
 
     #[test]
     fn server_values_of_any_type_are_kept_as_json_text() {
         let m: Metadata =
-            serde_json::from_str(r#"{"n":12,"s":"x","o":{"a":[1,true]},"z":null,"s":"y"}"#).unwrap();
+            serde_json::from_str(r#"{"n":12,"s":"x","o":{"a":[1,true]},"z":null,"s":"y"}"#)
+                .unwrap();
         assert_eq!(
             m.iter().collect::<Vec<_>>(),
-            [("n", "12"), ("s", "y"), ("o", r#"{"a":[1,true]}"#), ("z", "null")]
+            [
+                ("n", "12"),
+                ("s", "y"),
+                ("o", r#"{"a":[1,true]}"#),
+                ("z", "null")
+            ]
         );
     }
 
     #[test]
     fn server_maps_over_the_limit_decode_but_do_not_validate() {
         let json = serde_json::to_string(
-            &(0..51).map(|i| (format!("k{i:02}"), "v")).collect::<std::collections::BTreeMap<_, _>>(),
+            &(0..51)
+                .map(|i| (format!("k{i:02}"), "v"))
+                .collect::<std::collections::BTreeMap<_, _>>(),
         )
         .unwrap();
         let m: Metadata = serde_json::from_str(&json).unwrap();
         assert_eq!(m.len(), 51);
-        assert!(matches!(m.validate(), Err(Error::TooManyMetadataKeys { .. })));
+        assert!(matches!(
+            m.validate(),
+            Err(Error::TooManyMetadataKeys { .. })
+        ));
     }
 }

@@ -90,7 +90,7 @@ impl Price {
         if digits.is_empty() {
             return Err(invalid("it has no digits"));
         }
-        if digits.len() % 2 != 0 {
+        if !digits.len().is_multiple_of(2) {
             return Err(invalid("it has an odd number of digits"));
         }
         let mut text = String::with_capacity(digits.len() / 2);
@@ -255,7 +255,9 @@ mod tests {
 
     #[test]
     fn malformed_prices_are_typed_errors() {
-        for raw in ["", "0x", "0x3", "0xzz", "0x2e31", "0x2d31", "0x31 30", "0xe282ac"] {
+        for raw in [
+            "", "0x", "0x3", "0xzz", "0x2e31", "0x2d31", "0x31 30", "0xe282ac",
+        ] {
             let err = Price::from_raw(raw).decimal().unwrap_err();
             assert!(
                 matches!(err, Error::InvalidHex { .. } | Error::InvalidPrice { .. }),
@@ -274,17 +276,32 @@ mod tests {
         assert_eq!(due.base_units().unwrap(), 150_000);
         assert_eq!(due.to_decimal(6).unwrap(), Decimal::new(15, 2));
         assert_eq!(due.to_decimal(6).unwrap().to_string(), "0.150000");
-        assert_eq!(TokenAmount::from_raw("0x1adb0").to_decimal(6).unwrap(), Decimal::new(11, 2));
+        assert_eq!(
+            TokenAmount::from_raw("0x1adb0").to_decimal(6).unwrap(),
+            Decimal::new(11, 2)
+        );
         assert_eq!(TokenAmount::from_base_units(150_000).raw(), "0x249f0");
-        assert_eq!(TokenAmount::from_raw("249F0").base_units().unwrap(), 150_000);
+        assert_eq!(
+            TokenAmount::from_raw("249F0").base_units().unwrap(),
+            150_000
+        );
     }
 
     #[test]
     fn malformed_amounts_are_typed_errors() {
-        assert!(matches!(TokenAmount::from_raw("0x").base_units(), Err(Error::InvalidHex { .. })));
-        assert!(matches!(TokenAmount::from_raw("0xg").base_units(), Err(Error::InvalidHex { .. })));
+        assert!(matches!(
+            TokenAmount::from_raw("0x").base_units(),
+            Err(Error::InvalidHex { .. })
+        ));
+        assert!(matches!(
+            TokenAmount::from_raw("0xg").base_units(),
+            Err(Error::InvalidHex { .. })
+        ));
         let huge = format!("0x1{}", "0".repeat(32));
-        assert!(matches!(TokenAmount::from_raw(huge).base_units(), Err(Error::Overflow { .. })));
+        assert!(matches!(
+            TokenAmount::from_raw(huge).base_units(),
+            Err(Error::Overflow { .. })
+        ));
         let max = TokenAmount::from_base_units(u128::MAX);
         assert!(matches!(max.to_decimal(6), Err(Error::Overflow { .. })));
     }
@@ -295,6 +312,9 @@ mod tests {
         assert_eq!(format_units(5, 6), "0.000005");
         assert_eq!(format_units(1_230_000, 6), "1.230000");
         assert_eq!(format_units(7, 0), "7");
-        assert_eq!(format_units(u128::MAX, 18), "340282366920938463463.374607431768211455");
+        assert_eq!(
+            format_units(u128::MAX, 18),
+            "340282366920938463463.374607431768211455"
+        );
     }
 }

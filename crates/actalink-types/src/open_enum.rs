@@ -154,6 +154,7 @@ crate::__open_enum! {
     }
 }
 
+#[allow(clippy::derivable_impls)] // The macro's derive list is shared by every open enum.
 impl Default for Mode {
     fn default() -> Self {
         Self::Paylink

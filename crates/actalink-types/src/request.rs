@@ -152,7 +152,10 @@ impl CreateCheckoutSessionBuilder {
 }
 
 /// Parses a redirect URL: absolute, http or https.
-pub(crate) fn parse_redirect(field: &'static str, raw: Option<String>) -> Result<Option<Url>, Error> {
+pub(crate) fn parse_redirect(
+    field: &'static str,
+    raw: Option<String>,
+) -> Result<Option<Url>, Error> {
     let Some(raw) = raw else { return Ok(None) };
     let url = Url::parse(&raw).map_err(|e| Error::InvalidUrl {
         field,
@@ -239,13 +242,28 @@ mod tests {
             .success_url("/relative")
             .build()
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidUrl { field: "successUrl", .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::InvalidUrl {
+                    field: "successUrl",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         let err = CreateCheckoutSession::builder("p")
             .failure_url("ftp://example.com/x")
             .build()
             .unwrap_err();
-        assert_eq!(err.to_string(), "failureUrl must be an http or https URL, not \"ftp\"");
-        let err = CreateCheckoutSession::builder("p").metadata("", "v").build().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "failureUrl must be an http or https URL, not \"ftp\""
+        );
+        let err = CreateCheckoutSession::builder("p")
+            .metadata("", "v")
+            .build()
+            .unwrap_err();
         assert_eq!(err, Error::EmptyMetadataKey);
     }
 
@@ -255,6 +273,10 @@ mod tests {
             r#"{"paylinkId":"p","successUrl":"javascript:alert(1)"}"#,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("successUrl must be an http or https URL"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("successUrl must be an http or https URL"),
+            "{err}"
+        );
     }
 }

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{
-    CheckoutSessionId, Currency, CurrencyType, IntervalUnit, Metadata, Mode, OrderId,
-    OrderStatus, PaylinkType, PaymentType, Price, ProductId, ProductStatus, SessionStatus,
+    CheckoutSessionId, Currency, CurrencyType, IntervalUnit, Metadata, Mode, OrderId, OrderStatus,
+    PaylinkType, PaymentType, Price, ProductId, ProductStatus, SessionStatus,
 };
 
 /// A checkout session, as both `paysession/create` and `paysession/status`
@@ -34,14 +34,26 @@ pub struct CheckoutSession {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_status: Option<OrderStatus>,
     /// When the session was created.
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_at: Option<OffsetDateTime>,
     /// When the session was last updated. The API leaves it equal to
     /// `createdAt` even after payment: do not use it to detect changes.
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub updated_at: Option<OffsetDateTime>,
     /// When the session stops accepting payment (one hour after creation in every example).
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expires_at: Option<OffsetDateTime>,
     /// When the paid period started (null until paid).
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -124,7 +136,11 @@ pub struct Product {
     /// The product id.
     pub id: ProductId,
     /// When the product was created.
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_at: Option<OffsetDateTime>,
     /// Display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -189,10 +205,18 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_id: Option<ProductId>,
     /// When the plan was created.
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_at: Option<OffsetDateTime>,
     /// When the plan was updated.
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub updated_at: Option<OffsetDateTime>,
     /// Display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,15 +2,21 @@
 
 use std::time::Duration;
 
-use actalink_transport::{ErrorKind, ReqwestTransport, Request, StubReply, StubServer, Transport};
+use actalink_transport::{ErrorKind, Request, ReqwestTransport, StubReply, StubServer, Transport};
 use http::{HeaderValue, Method, StatusCode};
 
 #[tokio::test]
 async fn sends_method_headers_and_body_and_reads_the_response() {
-    let stub = StubServer::start(vec![StubReply::json(201, r#"{"data":{}}"#).with_header("x-request-id", "req_1")]).await;
+    let stub = StubServer::start(vec![
+        StubReply::json(201, r#"{"data":{}}"#).with_header("x-request-id", "req_1"),
+    ])
+    .await;
     let transport = ReqwestTransport::new().unwrap();
     let request = Request::new(Method::POST, format!("{}/a/b?x=1", stub.url()))
-        .with_header(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .with_header(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )
         .with_body(r#"{"k":"v"}"#);
     let response = transport.send(request).await.unwrap();
     assert_eq!(response.status, StatusCode::CREATED);
@@ -18,16 +24,31 @@ async fn sends_method_headers_and_body_and_reads_the_response() {
     assert_eq!(&response.body[..], br#"{"data":{}}"#);
     let received = stub.received();
     assert_eq!(received.len(), 1);
-    assert!(received[0].head.starts_with("POST /a/b?x=1 HTTP/1.1\r\n"), "{}", received[0].head);
-    assert!(received[0].head.to_ascii_lowercase().contains("content-type: application/json"));
+    assert!(
+        received[0].head.starts_with("POST /a/b?x=1 HTTP/1.1\r\n"),
+        "{}",
+        received[0].head
+    );
+    assert!(
+        received[0]
+            .head
+            .to_ascii_lowercase()
+            .contains("content-type: application/json")
+    );
     assert_eq!(received[0].body, br#"{"k":"v"}"#);
 }
 
 #[tokio::test]
 async fn a_body_over_the_cap_is_an_error() {
     let stub = StubServer::start(vec![StubReply::json(200, vec![b'x'; 2048])]).await;
-    let transport = ReqwestTransport::builder().max_body_bytes(1024).build().unwrap();
-    let err = transport.send(Request::new(Method::GET, stub.url())).await.unwrap_err();
+    let transport = ReqwestTransport::builder()
+        .max_body_bytes(1024)
+        .build()
+        .unwrap();
+    let err = transport
+        .send(Request::new(Method::GET, stub.url()))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BodyTooLarge { limit: 1024 });
     assert!(err.to_string().contains("1024-byte limit"), "{err}");
 }
@@ -35,8 +56,14 @@ async fn a_body_over_the_cap_is_an_error() {
 #[tokio::test]
 async fn a_body_at_the_cap_is_accepted() {
     let stub = StubServer::start(vec![StubReply::json(200, vec![b'x'; 1024])]).await;
-    let transport = ReqwestTransport::builder().max_body_bytes(1024).build().unwrap();
-    let response = transport.send(Request::new(Method::GET, stub.url())).await.unwrap();
+    let transport = ReqwestTransport::builder()
+        .max_body_bytes(1024)
+        .build()
+        .unwrap();
+    let response = transport
+        .send(Request::new(Method::GET, stub.url()))
+        .await
+        .unwrap();
     assert_eq!(response.body.len(), 1024);
 }
 
@@ -63,7 +90,10 @@ async fn a_refused_connection_is_a_connect_error_that_was_not_sent() {
     };
     let transport = ReqwestTransport::new().unwrap();
     let err = transport
-        .send(Request::new(Method::POST, format!("http://127.0.0.1:{port}/")))
+        .send(Request::new(
+            Method::POST,
+            format!("http://127.0.0.1:{port}/"),
+        ))
         .await
         .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
@@ -74,15 +104,26 @@ async fn a_refused_connection_is_a_connect_error_that_was_not_sent() {
 async fn a_dropped_connection_is_an_io_error_that_may_have_been_sent() {
     let stub = StubServer::start(vec![StubReply::Drop]).await;
     let transport = ReqwestTransport::new().unwrap();
-    let err = transport.send(Request::new(Method::POST, stub.url())).await.unwrap_err();
+    let err = transport
+        .send(Request::new(Method::POST, stub.url()))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io, "{err:?}");
     assert!(err.was_sent());
 }
 
 #[tokio::test]
 async fn a_truncated_body_is_an_io_error() {
-    let stub = StubServer::start(vec![StubReply::Truncated { status: 200, body: b"{\"da".to_vec(), announced: 100 }]).await;
+    let stub = StubServer::start(vec![StubReply::Truncated {
+        status: 200,
+        body: b"{\"da".to_vec(),
+        announced: 100,
+    }])
+    .await;
     let transport = ReqwestTransport::new().unwrap();
-    let err = transport.send(Request::new(Method::GET, stub.url())).await.unwrap_err();
+    let err = transport
+        .send(Request::new(Method::GET, stub.url()))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io, "{err:?}");
 }

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use actalink_transport::{Error, Idempotency, MockTransport, ReplayTransport, Request, Response, RetryPolicy};
+use actalink_transport::{
+    Error, Idempotency, MockTransport, ReplayTransport, Request, Response, RetryPolicy,
+};
 use http::{HeaderValue, Method, StatusCode};
 use tokio::time::Instant;
 
@@ -21,8 +23,13 @@ fn post() -> Request {
 
 #[tokio::test(start_paused = true)]
 async fn idempotent_503_twice_then_200_makes_three_attempts() {
-    let t = ReplayTransport::new().respond(status(503)).respond(status(503)).respond(status(200));
-    let outcome = RetryPolicy::default().send(&t, get(), Idempotency::Idempotent, None).await;
+    let t = ReplayTransport::new()
+        .respond(status(503))
+        .respond(status(503))
+        .respond(status(200));
+    let outcome = RetryPolicy::default()
+        .send(&t, get(), Idempotency::Idempotent, None)
+        .await;
     assert_eq!(outcome.attempts, 3);
     assert_eq!(outcome.result.unwrap().status, StatusCode::OK);
     assert_eq!(t.requests().len(), 3);
@@ -30,8 +37,14 @@ async fn idempotent_503_twice_then_200_makes_three_attempts() {
 
 #[tokio::test(start_paused = true)]
 async fn retries_stop_at_the_limit_and_return_the_last_response() {
-    let t = ReplayTransport::new().respond(status(500)).respond(status(502)).respond(status(504)).respond(status(200));
-    let outcome = RetryPolicy::default().send(&t, get(), Idempotency::Idempotent, None).await;
+    let t = ReplayTransport::new()
+        .respond(status(500))
+        .respond(status(502))
+        .respond(status(504))
+        .respond(status(200));
+    let outcome = RetryPolicy::default()
+        .send(&t, get(), Idempotency::Idempotent, None)
+        .await;
     assert_eq!(outcome.attempts, 3);
     assert_eq!(outcome.result.unwrap().status, StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(t.remaining(), 1);
@@ -39,17 +52,26 @@ async fn retries_stop_at_the_limit_and_return_the_last_response() {
 
 #[tokio::test(start_paused = true)]
 async fn a_non_idempotent_500_is_sent_once() {
-    let t = ReplayTransport::new().respond(status(500)).respond(status(200));
-    let outcome = RetryPolicy::default().send(&t, post(), Idempotency::NotIdempotent, None).await;
+    let t = ReplayTransport::new()
+        .respond(status(500))
+        .respond(status(200));
+    let outcome = RetryPolicy::default()
+        .send(&t, post(), Idempotency::NotIdempotent, None)
+        .await;
     assert_eq!(outcome.attempts, 1);
-    assert_eq!(outcome.result.unwrap().status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        outcome.result.unwrap().status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_non_idempotent_timeout_or_io_error_is_not_retried() {
     for error in [Error::timeout(), Error::io("reset by peer")] {
         let t = ReplayTransport::new().fail(error).respond(status(201));
-        let outcome = RetryPolicy::default().send(&t, post(), Idempotency::NotIdempotent, None).await;
+        let outcome = RetryPolicy::default()
+            .send(&t, post(), Idempotency::NotIdempotent, None)
+            .await;
         assert_eq!(outcome.attempts, 1);
         assert!(outcome.result.is_err());
     }
@@ -57,8 +79,12 @@ async fn a_non_idempotent_timeout_or_io_error_is_not_retried() {
 
 #[tokio::test(start_paused = true)]
 async fn a_non_idempotent_connect_failure_is_retried() {
-    let t = ReplayTransport::new().fail(Error::connect("refused")).respond(status(201));
-    let outcome = RetryPolicy::default().send(&t, post(), Idempotency::NotIdempotent, None).await;
+    let t = ReplayTransport::new()
+        .fail(Error::connect("refused"))
+        .respond(status(201));
+    let outcome = RetryPolicy::default()
+        .send(&t, post(), Idempotency::NotIdempotent, None)
+        .await;
     assert_eq!(outcome.attempts, 2);
     assert_eq!(outcome.result.unwrap().status, StatusCode::CREATED);
 }
@@ -68,7 +94,9 @@ async fn a_429_waits_exactly_its_retry_after() {
     let limited = status(429).with_header(http::header::RETRY_AFTER, HeaderValue::from_static("3"));
     let t = ReplayTransport::new().respond(limited).respond(status(201));
     let start = Instant::now();
-    let outcome = RetryPolicy::default().send(&t, post(), Idempotency::NotIdempotent, None).await;
+    let outcome = RetryPolicy::default()
+        .send(&t, post(), Idempotency::NotIdempotent, None)
+        .await;
     assert_eq!(outcome.attempts, 2);
     assert_eq!(outcome.result.unwrap().status, StatusCode::CREATED);
     assert_eq!(start.elapsed(), Duration::from_secs(3));
@@ -80,7 +108,11 @@ async fn backoff_waits_stay_under_the_doubling_ceiling() {
         .max_retries(3)
         .initial_backoff(Duration::from_millis(100))
         .max_backoff(Duration::from_secs(10));
-    let t = ReplayTransport::new().respond(status(503)).respond(status(503)).respond(status(503)).respond(status(200));
+    let t = ReplayTransport::new()
+        .respond(status(503))
+        .respond(status(503))
+        .respond(status(503))
+        .respond(status(200));
     let start = Instant::now();
     let outcome = policy.send(&t, get(), Idempotency::Idempotent, None).await;
     assert_eq!(outcome.attempts, 4);
@@ -95,7 +127,9 @@ async fn the_deadline_shortens_attempts_and_stops_retries() {
         .respond_after(Duration::from_secs(10), status(200));
     let start = Instant::now();
     let deadline = start + Duration::from_secs(3);
-    let outcome = RetryPolicy::default().send(&t, get(), Idempotency::Idempotent, Some(deadline)).await;
+    let outcome = RetryPolicy::default()
+        .send(&t, get(), Idempotency::Idempotent, Some(deadline))
+        .await;
     let err = outcome.result.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(t.requests()[0].timeout, Some(Duration::from_secs(3)));
@@ -104,12 +138,18 @@ async fn the_deadline_shortens_attempts_and_stops_retries() {
 
 #[tokio::test(start_paused = true)]
 async fn a_retry_after_past_the_deadline_returns_the_429() {
-    let limited = status(429).with_header(http::header::RETRY_AFTER, HeaderValue::from_static("20"));
+    let limited =
+        status(429).with_header(http::header::RETRY_AFTER, HeaderValue::from_static("20"));
     let t = ReplayTransport::new().respond(limited).respond(status(200));
     let deadline = Instant::now() + Duration::from_secs(5);
-    let outcome = RetryPolicy::default().send(&t, get(), Idempotency::Idempotent, Some(deadline)).await;
+    let outcome = RetryPolicy::default()
+        .send(&t, get(), Idempotency::Idempotent, Some(deadline))
+        .await;
     assert_eq!(outcome.attempts, 1);
-    assert_eq!(outcome.result.unwrap().status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        outcome.result.unwrap().status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test]
@@ -119,6 +159,8 @@ async fn the_mockall_mock_plugs_in_as_a_transport() {
         .withf(|r| r.method == Method::GET && r.url.ends_with("/x"))
         .times(1)
         .returning(|_| Ok(Response::new(StatusCode::OK, "fine")));
-    let outcome = RetryPolicy::none().send(&mock, get(), Idempotency::Idempotent, None).await;
+    let outcome = RetryPolicy::none()
+        .send(&mock, get(), Idempotency::Idempotent, None)
+        .await;
     assert_eq!(&outcome.result.unwrap().body[..], b"fine");
 }

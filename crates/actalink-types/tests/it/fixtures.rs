@@ -25,7 +25,10 @@ fn create_response_decodes_with_every_documented_value() {
     assert_eq!(s.mode, Some(Mode::Paylink));
     assert_eq!(s.status, SessionStatus::Open);
     assert!(s.is_open() && !s.is_paid() && !s.is_terminal());
-    assert_eq!(s.order_id.as_ref().unwrap().as_str(), "ord_pwCDubIAZYGzKJa5XztGrhAv31kX12cm");
+    assert_eq!(
+        s.order_id.as_ref().unwrap().as_str(),
+        "ord_pwCDubIAZYGzKJa5XztGrhAv31kX12cm"
+    );
     assert_eq!(s.order_status, Some(OrderStatus::Pending));
     let created = s.created_at.unwrap();
     assert_eq!(created, datetime!(2025-08-29 15:36:36.346 UTC));
@@ -38,9 +41,15 @@ fn create_response_decodes_with_every_documented_value() {
     assert_eq!(s.end_at, None);
     assert_eq!(s.name.as_deref(), Some("Recipe Pro"));
     assert_eq!(s.paylink_type, Some(PaylinkType::Subscription));
-    assert_eq!(s.success_url.as_deref(), Some("https://example.com/success"));
+    assert_eq!(
+        s.success_url.as_deref(),
+        Some("https://example.com/success")
+    );
     assert_eq!(s.cancel_url.as_deref(), Some("https://example.com/cancel"));
-    assert_eq!(s.failure_url.as_deref(), Some("https://example.com/failure"));
+    assert_eq!(
+        s.failure_url.as_deref(),
+        Some("https://example.com/failure")
+    );
     assert_eq!(
         s.url,
         "https://pay.acta.link/payment-link/checkout_mfUL0qrS9IhRXJXBu42JkdhO4tdLeqpX"
@@ -83,8 +92,19 @@ fn status_response_decodes_with_every_documented_value() {
     let plan = s.plan.as_ref().unwrap();
     assert_eq!(plan.id, "1b35a861-efa1-45a8-906f-e6a66752702f");
     assert_eq!(plan.public_id.as_ref().unwrap(), &s.products[0].id);
-    assert_eq!(plan.payment_type_id.as_deref(), Some("aa8bebef-aa85-4a93-b6fd-c60544cbb4d1"));
-    assert_eq!(plan.price_details.as_ref().unwrap().amount().unwrap().to_string(), "0.16");
+    assert_eq!(
+        plan.payment_type_id.as_deref(),
+        Some("aa8bebef-aa85-4a93-b6fd-c60544cbb4d1")
+    );
+    assert_eq!(
+        plan.price_details
+            .as_ref()
+            .unwrap()
+            .amount()
+            .unwrap()
+            .to_string(),
+        "0.16"
+    );
     let payment = s.payment.as_ref().unwrap();
     assert_eq!(
         payment.sender_address.as_deref(),
@@ -102,7 +122,8 @@ fn status_response_decodes_with_every_documented_value() {
 fn sessions_round_trip_through_json() {
     for name in ["create-session.201.json", "session-status-success.200.json"] {
         let s = load(name);
-        let again: CheckoutSession = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        let again: CheckoutSession =
+            serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(again, s, "{name}");
     }
 }
@@ -117,10 +138,16 @@ fn unknown_fields_and_values_never_fail_decoding() {
     .unwrap();
     assert_eq!(s.status, SessionStatus::Unknown("refunded".into()));
     assert!(!s.is_paid());
-    assert_eq!(s.order_status, Some(OrderStatus::Unknown("DISPUTED".into())));
+    assert_eq!(
+        s.order_status,
+        Some(OrderStatus::Unknown("DISPUTED".into()))
+    );
     assert_eq!(s.paylink_type, Some(PaylinkType::Unknown("bundle".into())));
     let details = s.products[0].price_details.as_ref().unwrap();
-    assert_eq!(details.interval_unit, Some(IntervalUnit::Unknown("fortnight".into())));
+    assert_eq!(
+        details.interval_unit,
+        Some(IntervalUnit::Unknown("fortnight".into()))
+    );
     let json = serde_json::to_value(&s).unwrap();
     assert_eq!(json["status"], "refunded");
     assert_eq!(json["products"][0]["priceDetails"]["currency"], "EURC");

@@ -8,7 +8,10 @@ use proptest::prelude::*;
 fn pairs(max: usize) -> impl Strategy<Value = Vec<(String, String)>> {
     vec((".+", ".*"), 0..=max).prop_map(|pairs| {
         let mut seen = std::collections::HashSet::new();
-        pairs.into_iter().filter(|(k, _)| seen.insert(k.clone())).collect()
+        pairs
+            .into_iter()
+            .filter(|(k, _)| seen.insert(k.clone()))
+            .collect()
     })
 }
 

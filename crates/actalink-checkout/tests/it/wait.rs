@@ -1,0 +1,125 @@
+//! Waiting for a session to leave `open`.
+
+use std::time::Duration;
+
+use actalink_checkout::transport::ReplayTransport;
+use actalink_checkout::{CheckoutSessionId, Error, SessionStatus, WaitOptions};
+use tokio::time::Instant;
+
+use crate::{client, paid, status, with_status};
+
+fn id() -> CheckoutSessionId {
+    CheckoutSessionId::new("checkout_mfUL0qrS9IhRXJXBu42JkdhO4tdLeqpX").unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn open_open_success_returns_the_paid_session() {
+    let t = ReplayTransport::new()
+        .respond(with_status("open"))
+        .respond(with_status("open"))
+        .respond(paid());
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    let session = client(&t)
+        .wait_for_completion_with_progress(
+            &id(),
+            WaitOptions::new().timeout(Duration::from_secs(60)),
+            |s| {
+                seen.push(s.status.clone());
+            },
+        )
+        .await
+        .unwrap();
+    assert!(session.is_paid());
+    assert_eq!(
+        seen,
+        [
+            SessionStatus::Open,
+            SessionStatus::Open,
+            SessionStatus::Success
+        ]
+    );
+    assert_eq!(t.requests().len(), 3);
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(10),
+        "two 5 s intervals"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_session_is_returned_unpaid() {
+    let t = ReplayTransport::new().respond(with_status("failure"));
+    let session = client(&t)
+        .wait_for_completion(&id(), WaitOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(session.status, SessionStatus::Failure);
+    assert!(!session.is_paid());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_gives_a_timeout_naming_the_last_status() {
+    let mut t = ReplayTransport::new();
+    for _ in 0..10 {
+        t = t.respond(with_status("open"));
+    }
+    let options = WaitOptions::new()
+        .interval(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5));
+    let e = client(&t)
+        .wait_for_completion(&id(), options)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "session checkout_mfUL0qrS9IhRXJXBu42JkdhO4tdLeqpX was still open when the wait timed out"
+    );
+    assert!(e.is_timeout());
+    // Polls at 0, 2, 4 and a last one at the 5 s deadline.
+    assert_eq!(t.requests().len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_default_deadline_is_the_sessions_expiry() {
+    // The fixture expired in 2025, so the first poll is also the last.
+    let t = ReplayTransport::new()
+        .respond(with_status("open"))
+        .respond(with_status("open"));
+    let e = client(&t)
+        .wait_for_completion(&id(), WaitOptions::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::WaitTimedOut {
+                last_status: Some(SessionStatus::Open),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(t.requests().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_errors_do_not_end_the_wait_but_a_404_does() {
+    let t = ReplayTransport::new()
+        .respond(status(503, ""))
+        .respond(status(503, ""))
+        .respond(status(503, ""))
+        .respond(paid());
+    let session = client(&t)
+        .wait_for_completion(&id(), WaitOptions::new().timeout(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert!(session.is_paid());
+
+    let t = ReplayTransport::new().respond(status(404, r#"{"message":"no such session"}"#));
+    let e = client(&t)
+        .wait_for_completion(&id(), WaitOptions::new().timeout(Duration::from_secs(60)))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NotFound(_)), "{e:?}");
+}
