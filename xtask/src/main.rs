@@ -3,6 +3,8 @@
 //! - `ci`: everything CI checks, in order, stopping at the first failure:
 //!   formatting, clippy, the architecture invariants, the tests, the docs.
 //! - `difftest [--docs N]`: the long differential webhook test against Node.js.
+//! - `bench`: the criterion benchmarks, with the Node.js reference run beside
+//!   them on the same payloads, reported as ratios.
 
 #![allow(clippy::print_stdout)] // A command-line tool: stdout is its interface.
 
@@ -20,8 +22,9 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("difftest") => difftest(&args[1..]),
+        Some("bench") => bench(),
         _ => {
-            println!("usage: cargo xtask <ci | difftest [--docs N]>");
+            println!("usage: cargo xtask <ci | difftest [--docs N] | bench>");
             bail!("unknown or missing task")
         }
     }
@@ -211,6 +214,84 @@ fn difftest(args: &[String]) -> Result<()> {
         &format!("differential test against Node.js, {docs} documents"),
         test,
     )
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
+}
+
+/// The mean time of a criterion benchmark, in nanoseconds, from its saved estimates.
+fn criterion_mean_ns(group: &str, function: &str, input: &str) -> Result<f64> {
+    let path = target_dir()
+        .join("criterion")
+        .join(group)
+        .join(function)
+        .join(input)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("no estimates at {}", path.display()))?;
+    // `{"mean":{"confidence_interval":{...},"point_estimate":123.4,...},...}`
+    let mean = text
+        .split("\"mean\"")
+        .nth(1)
+        .context("no mean in the estimates")?;
+    let value = mean
+        .split("\"point_estimate\":")
+        .nth(1)
+        .context("no point estimate")?;
+    let number: String = value
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+        .collect();
+    Ok(number.parse()?)
+}
+
+fn bench() -> Result<()> {
+    let mut criterion = cargo();
+    criterion.args(["bench", "-p", "actalink-webhooks", "--bench", "verify"]);
+    step("criterion: webhook verification", criterion)?;
+
+    println!("==> node reference (the provider's documented verification) on the same payloads");
+    let payloads = std::env::temp_dir().join("actalink-bench");
+    let output = Command::new("node")
+        .arg("crates/actalink-webhooks/benches/node-verify.js")
+        .arg(&payloads)
+        .output()
+        .context("could not run node")?;
+    if !output.status.success() {
+        bail!(
+            "the node reference failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let node = String::from_utf8(output.stdout)?;
+    println!();
+    println!(
+        "| payload | node reference | verify_signature | vs node | re-serialised path | serde_json parse+serialise | verify / floor |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for line in node.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(label), Some(node_ns)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let node_ns: f64 = node_ns.parse()?;
+        let fast = criterion_mean_ns("webhook", "verify_signature", label)?;
+        let slow = criterion_mean_ns("webhook", "verify_signature_reserialised", label)?;
+        let floor = criterion_mean_ns("webhook", "serde_json_floor", label)?;
+        println!(
+            "| {label} | {:.2} µs | {:.2} µs | {:.1}x faster | {:.2} µs ({:.1}x faster) | {:.2} µs | {:.2}x (re-serialised {:.2}x) |",
+            node_ns / 1e3,
+            fast / 1e3,
+            node_ns / fast,
+            slow / 1e3,
+            node_ns / slow,
+            floor / 1e3,
+            fast / floor,
+            slow / floor,
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

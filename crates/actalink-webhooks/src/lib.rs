@@ -1,0 +1,61 @@
+//! Verify Actalink webhooks exactly as the provider signs them, and decode
+//! typed events.
+//!
+//! Actalink signs `JSON.stringify({payload: JSON.parse(rawBody)})` with
+//! HMAC-SHA256, then signs `timestamp + "." + thatHex` again, and sends the
+//! result in `x-actalink-signature` with the timestamp (Unix milliseconds) in
+//! `x-actalink-timestamp`. The signature therefore covers JavaScript's
+//! re-serialisation of the body, not its bytes; [`canonicalize`] reproduces
+//! that re-serialisation byte for byte (tested against Node.js itself).
+//!
+//! The principal types:
+//!
+//! - [`Verifier`] holds one or more [`WebhookSecret`]s, a timestamp tolerance
+//!   and a clock; [`Verifier::verify`] takes the raw body and the headers and
+//!   returns an [`Event`] or an [`Error`] naming the failed check.
+//! - [`Event`] has the event `id` (deduplicate on it), an open [`EventType`],
+//!   and [`EventData`] with the subject id, the [`Token`] and amount paid, and
+//!   your checkout metadata.
+//! - [`sign`] produces [`SignedHeaders`], for tests and the sandbox.
+//! - `VerifiedEvent` (feature `axum`) is an extractor that does all of this
+//!   before your handler runs.
+//!
+//! This crate has no HTTP client and no async runtime.
+//!
+//! ```
+//! use actalink_webhooks::{EventType, Verifier, sign};
+//!
+//! let body = br#"{"id":"evt_1","eventType":"onetime.executed",
+//!     "eventData":{"data":{"id":"txn_1","metadata":{"internal_order_id":"ORD-7"},
+//!     "token":{"symbol":"USDC","amount":"0x249f0"}}}}"#;
+//! let now_ms = 1_756_481_736_348;
+//! let headers = sign(body, &"whsec_test".into(), now_ms)?.to_header_map();
+//!
+//! let verifier = Verifier::new("whsec_test")
+//!     .clock(move || std::time::UNIX_EPOCH + std::time::Duration::from_millis(now_ms as u64));
+//! let event = verifier.verify(body, &headers)?;
+//! assert_eq!(event.event_type, EventType::OnetimeExecuted);
+//! assert_eq!(event.metadata_value("internal_order_id"), Some("ORD-7"));
+//! let paid = event.data.token.unwrap().amount_decimal(6).unwrap()?;
+//! assert_eq!(paid.to_string(), "0.150000");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod canonical;
+mod error;
+mod event;
+mod secret;
+mod signature;
+mod verifier;
+
+#[cfg(feature = "axum")]
+mod axum_extractor;
+
+#[cfg(feature = "axum")]
+pub use axum_extractor::{VerifiedEvent, WebhookRejection};
+pub use canonical::{SyntaxError, canonicalize};
+pub use error::{Error, Result};
+pub use event::{Event, EventData, EventType, Token};
+pub use secret::WebhookSecret;
+pub use signature::{SIGNATURE_HEADER, SignedHeaders, TIMESTAMP_HEADER, sign};
+pub use verifier::Verifier;

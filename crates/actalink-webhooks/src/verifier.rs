@@ -1,0 +1,217 @@
+//! The verifier.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hmac::Mac;
+
+use crate::signature::{
+    HmacSha256, SIGNATURE_HEADER, TIMESTAMP_HEADER, decode_signature, final_mac, keyed,
+};
+use crate::{Error, Event, WebhookSecret, canonical};
+
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Verifies webhook requests against one or more secrets.
+///
+/// Build it once (it is cheap to clone) and call [`Verifier::verify`] with the
+/// **raw** body bytes and the request headers. The checks, in order: both
+/// headers present, body size, timestamp format, timestamp within the
+/// tolerance (both directions, 5 minutes by default), then the signature in
+/// constant time against every configured secret (so that an event signed
+/// with the old secret still verifies while you rotate).
+#[derive(Clone)]
+pub struct Verifier {
+    secrets: Vec<WebhookSecret>,
+    /// One keyed HMAC per secret, in the same order.
+    keys: Vec<HmacSha256>,
+    tolerance: Option<Duration>,
+    max_body_bytes: usize,
+    clock: Clock,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("secrets", &self.secrets)
+            .field("tolerance", &self.tolerance)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    /// The default timestamp tolerance: 5 minutes, as the provider's docs suggest.
+    pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+    /// The default body cap: 1 MiB.
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+    /// A verifier for one secret, with the default tolerance and body cap.
+    pub fn new(secret: impl Into<WebhookSecret>) -> Self {
+        let secret = secret.into();
+        Self {
+            keys: vec![keyed(&secret)],
+            secrets: vec![secret],
+            tolerance: Some(Self::DEFAULT_TOLERANCE),
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            clock: Arc::new(SystemTime::now),
+        }
+    }
+
+    /// Also accepts signatures made with `secret` (for rotation).
+    #[must_use]
+    pub fn with_secret(mut self, secret: impl Into<WebhookSecret>) -> Self {
+        let secret = secret.into();
+        self.keys.push(keyed(&secret));
+        self.secrets.push(secret);
+        self
+    }
+
+    /// Sets how far the timestamp may be from now, in either direction.
+    #[must_use]
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = Some(tolerance);
+        self
+    }
+
+    /// Turns the timestamp check off (for replaying stored events). The
+    /// signature still covers the timestamp.
+    #[must_use]
+    pub fn without_tolerance(mut self) -> Self {
+        self.tolerance = None;
+        self
+    }
+
+    /// Sets the largest body accepted (default 1 MiB).
+    #[must_use]
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Replaces the clock used for the tolerance check: in tests, or to check
+    /// events taken from a queue against the time they were received.
+    #[must_use]
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The body cap in force.
+    #[cfg(feature = "axum")]
+    pub(crate) fn body_limit(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// Verifies a request and decodes its event.
+    ///
+    /// `headers` are looked up case-insensitively (`x-actalink-timestamp`,
+    /// `x-actalink-signature`).
+    ///
+    /// # Errors
+    ///
+    /// The first failed check, as an [`Error`].
+    pub fn verify(&self, body: &[u8], headers: &http::HeaderMap) -> Result<Event, Error> {
+        let header = |name: &'static str| {
+            headers
+                .get(name)
+                .map(|value| value.to_str().unwrap_or("\u{fffd}"))
+                .ok_or(Error::MissingHeader { name })
+        };
+        self.verify_parts(body, header(TIMESTAMP_HEADER)?, header(SIGNATURE_HEADER)?)
+    }
+
+    /// Verifies a body against the two header values and decodes its event.
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify`].
+    pub fn verify_parts(
+        &self,
+        body: &[u8],
+        timestamp: &str,
+        signature: &str,
+    ) -> Result<Event, Error> {
+        let canonical = self.check(body, timestamp, signature)?;
+        Event::from_canonical(canonical.into_owned())
+    }
+
+    /// Verifies the signature only, without decoding an event.
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify`], but never [`Error::NotAnEvent`].
+    pub fn verify_signature(
+        &self,
+        body: &[u8],
+        timestamp: &str,
+        signature: &str,
+    ) -> Result<(), Error> {
+        self.check(body, timestamp, signature).map(drop)
+    }
+
+    /// Runs every check and returns the JSON text that was signed.
+    fn check<'b>(
+        &self,
+        body: &'b [u8],
+        timestamp: &str,
+        signature: &str,
+    ) -> Result<Cow<'b, str>, Error> {
+        if body.len() > self.max_body_bytes {
+            return Err(Error::BodyTooLarge {
+                limit: self.max_body_bytes,
+            });
+        }
+        let sent_ms = parse_timestamp(timestamp)?;
+        if let Some(tolerance) = self.tolerance {
+            let now_ms = match (self.clock)().duration_since(UNIX_EPOCH) {
+                Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+                Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+            };
+            let skew_ms = now_ms.saturating_sub(sent_ms);
+            if u128::from(skew_ms.unsigned_abs()) > tolerance.as_millis() {
+                return Err(Error::TimestampOutsideTolerance { skew_ms, tolerance });
+            }
+        }
+        let received = decode_signature(signature)?;
+        // Fast path: the provider sends the output of `JSON.stringify`, which
+        // is already canonical, so the signature usually covers the raw bytes
+        // as they are. Checking them first skips re-serialising the body.
+        // Accepting this candidate is as safe as the other: both need the secret.
+        if let Ok(text) = std::str::from_utf8(body)
+            && self.matches(text, timestamp, &received)
+        {
+            return Ok(Cow::Borrowed(text));
+        }
+        let canonical = canonical::canonicalize(body).map_err(Error::BodyNotJson)?;
+        if self.matches(&canonical, timestamp, &received) {
+            Ok(Cow::Owned(canonical))
+        } else {
+            Err(Error::SignatureMismatch)
+        }
+    }
+
+    /// Whether any secret signs `json` with `timestamp` as `received`; every
+    /// secret is tried, each compared in constant time.
+    fn matches(&self, json: &str, timestamp: &str, received: &[u8; 32]) -> bool {
+        self.keys.iter().fold(false, |ok, key| {
+            final_mac(key, json, timestamp)
+                .verify_slice(received)
+                .is_ok()
+                | ok
+        })
+    }
+}
+
+/// Parses the timestamp header: ASCII digits only, at most 18 of them.
+fn parse_timestamp(value: &str) -> Result<i64, Error> {
+    let malformed = || Error::MalformedTimestamp {
+        value: value.chars().take(64).collect(),
+    };
+    if value.is_empty() || value.len() > 18 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(malformed());
+    }
+    value.parse().map_err(|_| malformed())
+}
