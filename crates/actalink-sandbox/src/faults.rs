@@ -1,0 +1,122 @@
+//! Fault injection for the API routes: the next N requests fail as told.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State as AxumState};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::Deserialize;
+
+use crate::state::State;
+
+/// A fault to inject, as posted to `POST /__sandbox/faults`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status (and body and `Retry-After`) without processing the request.
+    #[serde(rename_all = "camelCase")]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The body (default: a JSON message).
+        #[serde(default)]
+        body: Option<String>,
+        /// A `Retry-After` value, as sent.
+        #[serde(default)]
+        retry_after: Option<String>,
+    },
+    /// Wait this long, then process the request normally.
+    #[serde(rename_all = "camelCase")]
+    Delay {
+        /// The delay in milliseconds.
+        delay_ms: u64,
+    },
+    /// Process the request, then drop the connection after the headers.
+    Drop,
+    /// Process the request, then send only the first half of the body.
+    Truncate,
+    /// Process the request, then answer 200 with an HTML page instead of JSON.
+    NonJson,
+}
+
+/// `POST /__sandbox/faults` body: a fault and how many requests it applies to.
+#[derive(Debug, Deserialize)]
+pub(crate) struct FaultRequest {
+    #[serde(default = "one")]
+    pub(crate) count: u32,
+    #[serde(flatten)]
+    pub(crate) fault: Fault,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The middleware on the API routes.
+pub(crate) async fn inject(
+    AxumState(state): AxumState<Arc<State>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    state.count_request();
+    let Some(fault) = state.next_fault() else {
+        return next.run(request).await;
+    };
+    tracing::debug!(?fault, "injecting a fault");
+    match fault {
+        Fault::Status {
+            status,
+            body,
+            retry_after,
+        } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = body.unwrap_or_else(|| {
+                format!(
+                    r#"{{"message":"injected fault: HTTP {}"}}"#,
+                    status.as_u16()
+                )
+            });
+            let mut response = (status, body).into_response();
+            if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
+        Fault::Delay { delay_ms } => {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            next.run(request).await
+        }
+        Fault::Drop => {
+            let processed = next.run(request).await;
+            let stream = futures_util::stream::once(async {
+                Err::<bytes::Bytes, std::io::Error>(std::io::Error::other(
+                    "connection dropped by fault injection",
+                ))
+            });
+            let mut response = Response::new(Body::from_stream(stream));
+            *response.status_mut() = processed.status();
+            response
+        }
+        Fault::Truncate => {
+            let (mut parts, body) = next.run(request).await.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(bytes.slice(..bytes.len() / 2)))
+        }
+        Fault::NonJson => {
+            let _ = next.run(request).await;
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>Service temporarily unavailable</body></html>",
+            )
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The hosted checkout page and its three buttons.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State as AxumState};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use http::StatusCode;
+
+use crate::state::{Action, Outcome, State};
+use crate::store::SessionRecord;
+
+/// Escapes text for HTML. Five characters; not worth a dependency.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · Actalink sandbox</title>
+<style>
+body {{ font-family: system-ui, sans-serif; background: #f4f5f7; margin: 0; }}
+main {{ max-width: 28rem; margin: 3rem auto; background: #fff; border-radius: 12px; padding: 2rem; box-shadow: 0 2px 12px #0001; }}
+h1 {{ font-size: 1.4rem; margin: 0 0 .25rem; }} .muted {{ color: #666; font-size: .9rem; }}
+.price {{ font-size: 2rem; font-weight: 600; margin: 1rem 0; }}
+form {{ display: inline; }} button {{ font-size: 1rem; padding: .6rem 1rem; border-radius: 8px; border: 1px solid #ccc; background: #fff; cursor: pointer; margin: .25rem .25rem 0 0; }}
+button#pay {{ background: #3b5bdb; color: #fff; border-color: #3b5bdb; }}
+.banner {{ background: #fff3bf; padding: .5rem .75rem; border-radius: 6px; font-size: .85rem; margin-bottom: 1rem; }}
+</style></head>
+<body><main>
+<div class="banner">Sandbox: no real USDC moves.</div>
+{body}
+</main></body></html>"#,
+        title = escape(title)
+    )
+}
+
+fn interval_text(session: &SessionRecord) -> String {
+    match (
+        session.paylink.interval_count,
+        session.paylink.interval_unit.as_deref(),
+    ) {
+        (Some(count), Some(unit)) => format!(" every {count} × {}", escape(unit)),
+        _ => " once".into(),
+    }
+}
+
+/// `GET /payment-link/{id}`.
+pub(crate) async fn show(
+    AxumState(state): AxumState<Arc<State>>,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(session) = state.session(&id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html(page("Not found", "<h1>Checkout session not found</h1>")),
+        )
+            .into_response();
+    };
+    let paylink = &session.paylink;
+    let head = format!(
+        r#"<h1 id="product">{name}</h1><p class="muted">{description}</p>
+<div class="price" id="price">{price} USDC<span class="muted">{interval}</span></div>"#,
+        name = escape(&paylink.name),
+        description = escape(&paylink.description),
+        price = escape(&paylink.price),
+        interval = interval_text(&session),
+    );
+    let body = if session.status == "open" {
+        let id = escape(&session.id);
+        format!(
+            r#"{head}
+<p class="muted">Session <code>{id}</code>, open until {expires}.</p>
+<form method="post" action="/payment-link/{id}/pay"><button id="pay" type="submit">Pay {price} USDC</button></form>
+<form method="post" action="/payment-link/{id}/cancel"><button id="cancel" type="submit">Cancel</button></form>
+<form method="post" action="/payment-link/{id}/fail"><button id="fail" type="submit">Simulate a failed payment</button></form>"#,
+            expires = crate::wire::timestamp(session.expires_at),
+            price = escape(&paylink.price),
+        )
+    } else {
+        format!(
+            r#"{head}<p id="status">This checkout session is <strong>{}</strong>.</p>"#,
+            escape(&session.status)
+        )
+    };
+    Html(page(&paylink.name, &body)).into_response()
+}
+
+/// `POST /payment-link/{id}/{action}`: the buttons. Redirects (303) to the
+/// session's URL for the outcome, or to a page of the sandbox's own.
+pub(crate) async fn act(
+    AxumState(state): AxumState<Arc<State>>,
+    Path((id, action)): Path<(String, String)>,
+) -> Response {
+    let Some(action) = Action::parse(&action).filter(|a| *a != Action::Expire) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html(page("Not found", "<h1>No such action</h1>")),
+        )
+            .into_response();
+    };
+    match state.apply(&id, action) {
+        Outcome::NotFound => {
+            (StatusCode::NOT_FOUND, Html(page("Not found", "<h1>Checkout session not found</h1>"))).into_response()
+        }
+        Outcome::Conflict(session) => (
+            StatusCode::CONFLICT,
+            Html(page(
+                "Cannot be paid",
+                &format!(
+                    r#"<h1>This checkout session cannot be paid</h1><p id="status">It is <strong>{}</strong>.</p>"#,
+                    escape(&session.status)
+                ),
+            )),
+        )
+            .into_response(),
+        Outcome::Done { session } => {
+            let target = match action {
+                Action::Pay => session.success_url.clone(),
+                Action::Cancel => session.cancel_url.clone(),
+                _ => session.failure_url.clone(),
+            };
+            let target = target.unwrap_or_else(|| format!("/payment-link/{}/done", session.id));
+            Redirect::to(&target).into_response()
+        }
+    }
+}
+
+/// `GET /payment-link/{id}/done`: where the buttons lead when the session has no URL for the outcome.
+pub(crate) async fn done(
+    AxumState(state): AxumState<Arc<State>>,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(session) = state.session(&id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html(page("Not found", "<h1>Checkout session not found</h1>")),
+        )
+            .into_response();
+    };
+    let message = match session.status.as_str() {
+        "success" => "Payment received. You can close this page.",
+        "open" => "Checkout cancelled. You can close this page.",
+        "failure" => "The payment failed.",
+        _ => "This checkout session has ended.",
+    };
+    Html(page(
+        &session.paylink.name,
+        &format!(
+            r#"<h1>{}</h1><p id="status">{message}</p>"#,
+            escape(&session.paylink.name)
+        ),
+    ))
+    .into_response()
+}

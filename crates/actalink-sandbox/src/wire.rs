@@ -1,0 +1,204 @@
+//! The JSON shapes the sandbox sends, in the documented field order.
+
+use actalink_types::Metadata;
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::store::SessionRecord;
+
+/// The merchant wallet every sandbox payment goes to.
+pub(crate) const RECEIVER_ADDRESS: &str = "0xEBFa37194fA74bA3e8195446948FC3B9c72E08AB";
+/// Native USDC on Polygon, as in the provider's webhook examples.
+pub(crate) const USDC_ADDRESS: &str = "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359";
+
+/// `2025-08-29T15:36:36.346Z`: UTC with milliseconds, as the API writes it.
+pub(crate) fn timestamp(at: OffsetDateTime) -> String {
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireSession<'a> {
+    id: &'a str,
+    mode: &'static str,
+    status: &'a str,
+    order_id: &'a str,
+    order_status: &'a str,
+    created_at: String,
+    updated_at: String,
+    expires_at: String,
+    started_at: Option<String>,
+    end_at: Option<String>,
+    name: &'a str,
+    paylink_type: &'static str,
+    payment_link: String,
+    success_url: Option<&'a str>,
+    cancel_url: Option<&'a str>,
+    failure_url: Option<&'a str>,
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a Metadata>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<Option<WirePlan<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment: Option<Option<WirePayment<'a>>>,
+    products: [WireProduct<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePriceDetails<'a> {
+    price: String,
+    currency: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interval_count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interval_unit: Option<&'a str>,
+    currency_type: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireProduct<'a> {
+    id: &'a str,
+    created_at: String,
+    name: &'a str,
+    description: &'a str,
+    image_url: &'static str,
+    payment_type: &'static str,
+    status: &'static str,
+    price_details: WirePriceDetails<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePlan<'a> {
+    id: String,
+    public_id: &'a str,
+    created_at: String,
+    updated_at: String,
+    name: &'a str,
+    description: &'a str,
+    image_url: &'static str,
+    payment_type: &'static str,
+    payment_type_id: String,
+    status: &'static str,
+    price_details: WirePriceDetails<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePayment<'a> {
+    sender_address: &'a str,
+    receiver_address: &'static str,
+    hash: Option<&'a str>,
+}
+
+/// Whether the response is for `create` (no metadata, plan or payment, as
+/// documented) or `status` (all of them, null until paid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Create,
+    Status,
+}
+
+/// A stable UUID-looking id derived from a string, for the plan's internal ids.
+fn uuid_like(seed: &str, salt: u64) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
+    for b in seed.bytes() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let second = hash.rotate_left(29).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+        hash >> 32,
+        (hash >> 16) & 0xffff,
+        hash & 0xfff,
+        second & 0xfff,
+        second >> 16
+    )
+}
+
+/// The session as the API returns it inside `{"data": …}`.
+pub(crate) fn session(record: &SessionRecord, base_url: &str, shape: Shape) -> serde_json::Value {
+    let paylink = &record.paylink;
+    let product_created = record.created_at - time::Duration::minutes(13);
+    let details = || WirePriceDetails {
+        price: paylink.encoded_price(),
+        currency: "USDC",
+        interval_count: paylink.interval_count,
+        interval_unit: paylink.interval_unit.as_deref(),
+        currency_type: "crypto",
+    };
+    let payment_type = if paylink.is_subscription() {
+        "recurring"
+    } else {
+        "onetime"
+    };
+    let paid = record.status == "success";
+    let plan = paid.then(|| WirePlan {
+        id: uuid_like(&paylink.product_id, 1),
+        public_id: &paylink.product_id,
+        created_at: timestamp(product_created),
+        updated_at: timestamp(product_created),
+        name: &paylink.name,
+        description: &paylink.description,
+        image_url: "",
+        payment_type,
+        payment_type_id: uuid_like(&paylink.product_id, 2),
+        status: "ACTIVE",
+        price_details: details(),
+    });
+    let payment = record.sender_address.as_deref().map(|sender| WirePayment {
+        sender_address: sender,
+        receiver_address: RECEIVER_ADDRESS,
+        hash: record.hash.as_deref(),
+    });
+    let empty = Metadata::new();
+    let wire = WireSession {
+        id: &record.id,
+        mode: "paylink",
+        status: &record.status,
+        order_id: &record.order_id,
+        order_status: &record.order_status,
+        created_at: timestamp(record.created_at),
+        // As on the real API, updatedAt stays equal to createdAt.
+        updated_at: timestamp(record.created_at),
+        expires_at: timestamp(record.expires_at),
+        started_at: record.started_at.map(timestamp),
+        end_at: record.end_at.map(timestamp),
+        name: &paylink.name,
+        paylink_type: if paylink.is_subscription() {
+            "subscription"
+        } else {
+            "onetime"
+        },
+        payment_link: format!("{base_url}/payment-link/{}", paylink.id),
+        success_url: record.success_url.as_deref(),
+        cancel_url: record.cancel_url.as_deref(),
+        failure_url: record.failure_url.as_deref(),
+        url: format!("{base_url}/payment-link/{}", record.id),
+        metadata: match shape {
+            Shape::Create => None,
+            Shape::Status => Some(record.metadata.as_ref().unwrap_or(&empty)),
+        },
+        plan: (shape == Shape::Status).then_some(plan),
+        payment: (shape == Shape::Status).then_some(payment),
+        products: [WireProduct {
+            id: &paylink.product_id,
+            created_at: timestamp(product_created),
+            name: &paylink.name,
+            description: &paylink.description,
+            image_url: "",
+            payment_type,
+            status: "ACTIVE",
+            price_details: details(),
+        }],
+    };
+    serde_json::to_value(wire).unwrap_or(serde_json::Value::Null)
+}

@@ -1,0 +1,319 @@
+//! The checkout flow end to end: create, get, pay on the hosted page, webhook, get.
+
+use std::time::Duration;
+
+use actalink_checkout::types::{Decimal, OrderStatus, PaylinkType};
+use actalink_checkout::{Error, SessionStatus};
+use actalink_sandbox::{EBOOK_PAYLINK, PRO_PAYLINK, Sandbox, WebhookEndpoint};
+use actalink_webhooks::EventType;
+use http::{Method, StatusCode};
+
+use crate::{client, http, receiver, request};
+
+#[tokio::test]
+async fn create_get_pay_on_the_hosted_page_then_get_shows_success_and_a_verified_webhook_arrives() {
+    let (hook, mut events) = receiver("whsec_flow", 0).await;
+    let sandbox = Sandbox::builder()
+        .webhook(WebhookEndpoint::new(hook, "whsec_flow"))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = client(&sandbox);
+
+    let created = client
+        .create_session(&request(PRO_PAYLINK, "ORD-1"))
+        .await
+        .unwrap();
+    assert_eq!(created.status, SessionStatus::Open);
+    assert!(created.id.as_str().starts_with("checkout_") && created.id.as_str().len() == 41);
+    assert!(
+        created
+            .order_id
+            .as_ref()
+            .unwrap()
+            .as_str()
+            .starts_with("ord_")
+    );
+    assert_eq!(created.order_status, Some(OrderStatus::Pending));
+    assert_eq!(created.url, sandbox.checkout_url(created.id.as_str()));
+    assert_eq!(created.paylink_type, Some(PaylinkType::Subscription));
+    let lifetime = created.expires_at.unwrap() - created.created_at.unwrap();
+    assert_eq!(lifetime.whole_milliseconds(), 3_600_002);
+    assert_eq!(
+        created.metadata, None,
+        "the create response carries no metadata, as documented"
+    );
+    let price = created.products[0].price_details.as_ref().unwrap();
+    assert_eq!(price.price.raw(), "0x302e3136");
+    assert_eq!(price.amount().unwrap(), Decimal::new(16, 2));
+
+    let open = client.get_session(&created.id).await.unwrap();
+    assert!(open.is_open());
+    assert_eq!(open.metadata_value("internal_order_id"), Some("ORD-1"));
+    assert_eq!(open.plan, None);
+
+    // The hosted page shows the product and a pay form; posting it redirects to the success URL.
+    let page = http(Method::GET, &created.url, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = String::from_utf8(page.body.to_vec()).unwrap();
+    assert!(
+        html.contains("Recipe Pro") && html.contains("0.16 USDC"),
+        "{html}"
+    );
+    let action = format!("/payment-link/{}/pay", created.id);
+    assert!(html.contains(&format!("action=\"{action}\"")));
+    let paid = http(
+        Method::POST,
+        &format!("{}{action}", sandbox.url()),
+        Some(("application/x-www-form-urlencoded", "")),
+    )
+    .await;
+    assert_eq!(paid.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        paid.headers["location"],
+        "https://shop.example/orders/ORD-1"
+    );
+
+    let session = client.get_session(&created.id).await.unwrap();
+    assert!(session.is_paid());
+    assert_eq!(session.order_status, Some(OrderStatus::Ongoing));
+    assert!(session.started_at.is_some());
+    assert_eq!(
+        (session.end_at.unwrap() - session.started_at.unwrap()).whole_minutes(),
+        15
+    );
+    let payment = session.payment.as_ref().unwrap();
+    assert_eq!(payment.sender_address.as_ref().unwrap().len(), 42);
+    assert_eq!(
+        session.plan.as_ref().unwrap().public_id.as_ref(),
+        Some(&session.products[0].id)
+    );
+
+    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.event_type, EventType::SubscriptionBillingScheduled);
+    assert_eq!(event.metadata_value("internal_order_id"), Some("ORD-1"));
+    assert_eq!(
+        event.data.checkout_session_id.as_deref(),
+        Some(created.id.as_str())
+    );
+    assert_eq!(
+        event
+            .data
+            .token
+            .unwrap()
+            .amount_decimal(6)
+            .unwrap()
+            .unwrap(),
+        Decimal::new(16, 2)
+    );
+
+    // Paying again changes nothing and sends no second webhook.
+    let again = http(Method::POST, &format!("{}{action}", sandbox.url()), None).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(events.try_recv().is_err());
+    let deliveries = settled_deliveries(&sandbox, 1).await;
+    assert_eq!(deliveries.len(), 1);
+    assert!(deliveries[0].delivered && deliveries[0].attempt == 1);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_one_time_payment_through_the_control_api() {
+    let (hook, mut events) = receiver("whsec_once", 0).await;
+    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    sandbox.add_webhook(WebhookEndpoint::new(hook, "whsec_once"));
+    let client = client(&sandbox);
+    let created = client
+        .create_session(&request(EBOOK_PAYLINK, "ORD-2"))
+        .await
+        .unwrap();
+    let url = format!("{}/__sandbox/sessions/{}/pay", sandbox.url(), created.id);
+    let response = http(Method::POST, &url, None).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let session = client.get_session(&created.id).await.unwrap();
+    assert!(session.is_paid());
+    assert_eq!(session.end_at, None);
+    assert!(session.payment.unwrap().hash.unwrap().starts_with("0x"));
+    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.event_type, EventType::OnetimeExecuted);
+    assert_eq!(event.data.token.unwrap().amount.unwrap().raw(), "0x249f0");
+}
+
+#[tokio::test]
+async fn cancel_keeps_the_session_open_and_fail_ends_it() {
+    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let client = client(&sandbox);
+    let s = client
+        .create_session(&request(PRO_PAYLINK, "ORD-3"))
+        .await
+        .unwrap();
+    let cancel = http(Method::POST, &format!("{}/cancel", s.url), None).await;
+    assert_eq!(cancel.headers["location"], "https://shop.example/cart");
+    assert!(client.get_session(&s.id).await.unwrap().is_open());
+    let fail = http(Method::POST, &format!("{}/fail", s.url), None).await;
+    assert_eq!(fail.headers["location"], "https://shop.example/failed");
+    let failed = client.get_session(&s.id).await.unwrap();
+    assert_eq!(failed.status, SessionStatus::Failure);
+    // A failed session cannot be paid.
+    let pay = http(Method::POST, &format!("{}/pay", s.url), None).await;
+    assert_eq!(pay.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn without_redirect_urls_the_buttons_lead_to_the_sandboxs_own_page() {
+    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let client = client(&sandbox);
+    let bare = actalink_checkout::CreateCheckoutSession::builder(PRO_PAYLINK)
+        .build()
+        .unwrap();
+    let s = client.create_session(&bare).await.unwrap();
+    let pay = http(Method::POST, &format!("{}/pay", s.url), None).await;
+    let location = pay.headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("/payment-link/{}/done", s.id));
+    let done = http(Method::GET, &format!("{}{location}", sandbox.url()), None).await;
+    assert!(String::from_utf8_lossy(&done.body).contains("Payment received"));
+}
+
+#[tokio::test]
+async fn sessions_past_their_expiry_turn_timeout_and_cannot_be_paid() {
+    let sandbox = Sandbox::builder()
+        .session_ttl(Duration::from_millis(200))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = client(&sandbox);
+    let s = client
+        .create_session(&request(PRO_PAYLINK, "ORD-4"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        client.get_session(&s.id).await.unwrap().status,
+        SessionStatus::Timeout
+    );
+    let pay = http(Method::POST, &format!("{}/pay", s.url), None).await;
+    assert_eq!(pay.status, StatusCode::CONFLICT);
+    let page = http(Method::GET, &s.url, None).await;
+    assert!(String::from_utf8_lossy(&page.body).contains("timeout"));
+    // And the control API can expire a session at once.
+    let s = client
+        .create_session(&request(PRO_PAYLINK, "ORD-5"))
+        .await
+        .unwrap();
+    http(
+        Method::POST,
+        &format!("{}/__sandbox/sessions/{}/expire", sandbox.url(), s.id),
+        None,
+    )
+    .await;
+    let ended = client
+        .wait_for_completion(&s.id, actalink_checkout::WaitOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(ended.status, SessionStatus::Timeout);
+}
+
+#[tokio::test]
+async fn a_failing_receiver_gets_retries_until_it_answers() {
+    let (hook, mut events) = receiver("whsec_retry", 2).await;
+    let sandbox = Sandbox::builder()
+        .webhook(WebhookEndpoint::new(hook, "whsec_retry"))
+        .delivery(5, Duration::from_millis(50))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = client(&sandbox);
+    let s = client
+        .create_session(&request(EBOOK_PAYLINK, "ORD-6"))
+        .await
+        .unwrap();
+    http(Method::POST, &format!("{}/pay", s.url), None).await;
+    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.metadata_value("internal_order_id"), Some("ORD-6"));
+    let deliveries = settled_deliveries(&sandbox, 3).await;
+    let attempts: Vec<_> = deliveries
+        .iter()
+        .map(|d| (d.attempt, d.status, d.delivered))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            (1, Some(500), false),
+            (2, Some(500), false),
+            (3, Some(200), true)
+        ]
+    );
+    // The log is also served by the control API.
+    let listed = http(
+        Method::GET,
+        &format!("{}/__sandbox/deliveries", sandbox.url()),
+        None,
+    )
+    .await;
+    let listed: serde_json::Value = serde_json::from_slice(&listed.body).unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn concurrent_creates_are_all_kept() {
+    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let client = client(&sandbox);
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .create_session(&request(PRO_PAYLINK, &format!("ORD-C{i}")))
+                    .await
+            })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        ids.insert(task.await.unwrap().unwrap().id);
+    }
+    assert_eq!(ids.len(), 200);
+    assert_eq!(sandbox.store().count(), 200);
+}
+
+#[tokio::test]
+async fn after_shutdown_the_port_refuses_connections() {
+    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let client = client(&sandbox);
+    sandbox.shutdown().await;
+    let err = client
+        .create_session(&request(PRO_PAYLINK, "ORD-7"))
+        .await
+        .unwrap_err();
+    let Error::Transport { source, attempts } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(source.is_connect());
+    assert_eq!(*attempts, 3, "a create is retried on connect failures");
+}
+
+/// The delivery log once it holds `n` attempts (the receiver answers before
+/// the sandbox records the attempt).
+async fn settled_deliveries(
+    sandbox: &actalink_sandbox::RunningSandbox,
+    n: usize,
+) -> Vec<actalink_sandbox::DeliveryRecord> {
+    for _ in 0..100 {
+        let deliveries = sandbox.store().deliveries();
+        if deliveries.len() >= n {
+            return deliveries;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sandbox.store().deliveries()
+}

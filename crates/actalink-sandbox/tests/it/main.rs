@@ -1,0 +1,81 @@
+//! The sandbox over loopback, driven by the real SDK.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod faults;
+mod flow;
+mod validation;
+
+use std::time::Duration;
+
+use actalink_checkout::{Client, CreateCheckoutSession, RetryPolicy};
+use actalink_sandbox::{DEFAULT_API_KEY, RunningSandbox};
+use actalink_transport::{Request, ReqwestTransport, Response, Transport};
+use actalink_webhooks::{Event, VerifiedEvent, Verifier};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::post;
+use http::Method;
+use tokio::sync::mpsc;
+
+pub(crate) fn client(sandbox: &RunningSandbox) -> Client {
+    Client::builder()
+        .api_key(DEFAULT_API_KEY)
+        .base_url(sandbox.url())
+        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(20)))
+        .build()
+        .unwrap()
+}
+
+pub(crate) fn request(paylink: &str, order: &str) -> CreateCheckoutSession {
+    CreateCheckoutSession::builder(paylink)
+        .metadata("user_uuid", "u_42")
+        .metadata("internal_order_id", order)
+        .success_url(format!("https://shop.example/orders/{order}"))
+        .cancel_url("https://shop.example/cart")
+        .failure_url("https://shop.example/failed")
+        .build()
+        .unwrap()
+}
+
+/// A plain HTTP client that does not follow redirects, like a browser's first hop.
+pub(crate) async fn http(method: Method, url: &str, body: Option<(&str, &str)>) -> Response {
+    let transport = ReqwestTransport::new().unwrap();
+    let mut request = Request::new(method, url);
+    if let Some((content_type, body)) = body {
+        request = request
+            .with_header(http::header::CONTENT_TYPE, content_type.parse().unwrap())
+            .with_body(body.to_owned());
+    }
+    transport.send(request).await.unwrap()
+}
+
+/// A webhook receiver that verifies with `secret`, answers `fail_first` requests
+/// with 500, and forwards each verified event.
+pub(crate) async fn receiver(
+    secret: &str,
+    fail_first: usize,
+) -> (String, mpsc::UnboundedReceiver<Event>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = Router::new()
+        .route(
+            "/hook",
+            post(move |VerifiedEvent(event): VerifiedEvent| {
+                let tx = tx.clone();
+                let calls = calls.clone();
+                async move {
+                    if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < fail_first {
+                        return StatusCode::INTERNAL_SERVER_ERROR;
+                    }
+                    let _ = tx.send(event);
+                    StatusCode::OK
+                }
+            }),
+        )
+        .with_state(Verifier::new(secret));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, rx)
+}
