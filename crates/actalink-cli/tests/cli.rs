@@ -1,0 +1,517 @@
+//! The built `actalink` binary, run for every subcommand and exit code
+//! against a sandbox on loopback.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use actalink_sandbox::{DEFAULT_API_KEY, PRO_PAYLINK, RunningSandbox, Sandbox};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+fn actalink() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_actalink"));
+    command
+        .env_remove("ACTALINK_API_KEY")
+        .env_remove("ACTALINK_BASE_URL");
+    command
+}
+
+async fn run(args: &[&str]) -> Output {
+    actalink().args(args).output().await.unwrap()
+}
+
+async fn run_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = actalink()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).await.unwrap();
+    child.wait_with_output().await.unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().unwrap()
+}
+
+async fn sandbox() -> RunningSandbox {
+    Sandbox::builder().start("127.0.0.1:0").await.unwrap()
+}
+
+async fn create(sandbox: &RunningSandbox, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "--api-key",
+        DEFAULT_API_KEY,
+        "--base-url",
+        sandbox.url(),
+        "--json",
+        "session",
+        "create",
+        "--paylink",
+        PRO_PAYLINK,
+    ];
+    args.extend_from_slice(extra);
+    run(&args).await
+}
+
+#[tokio::test]
+async fn demo_walks_every_step_and_exits_0() {
+    let output = run(&["demo"]).await;
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    let text = stdout(&output);
+    for step in [
+        "1. Order arrives",
+        "4. Customer pays",
+        "6. Webhook verified",
+        "7. Status confirmed",
+    ] {
+        assert!(text.contains(step), "{text}");
+    }
+    assert!(text.contains("demo: every step held (7/7)"), "{text}");
+    let json = run(&["--json", "demo"]).await;
+    assert_eq!(code(&json), 0);
+    let summary: serde_json::Value = serde_json::from_str(stdout(&json).trim()).unwrap();
+    assert_eq!(summary["ok"], true);
+    assert_eq!(summary["steps"].as_array().unwrap().len(), 7);
+}
+
+#[tokio::test]
+async fn session_create_and_get_print_the_session() {
+    let sandbox = sandbox().await;
+    let output = create(
+        &sandbox,
+        &[
+            "--metadata",
+            "internal_order_id=ORD-9",
+            "--metadata",
+            "note=a=b",
+            "--success-url",
+            "https://shop.example/ok",
+        ],
+    )
+    .await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let session: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(session["status"], "open");
+    assert_eq!(session["successUrl"], "https://shop.example/ok");
+    let id = session["id"].as_str().unwrap();
+
+    let output = run(&[
+        "--api-key",
+        DEFAULT_API_KEY,
+        "--base-url",
+        sandbox.url(),
+        "--json",
+        "session",
+        "get",
+        id,
+    ])
+    .await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let session: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(session["metadata"]["internal_order_id"], "ORD-9");
+    assert_eq!(
+        session["metadata"]["note"], "a=b",
+        "only the first = splits"
+    );
+
+    // Human output, with the key and URL from the environment.
+    let output = actalink()
+        .env("ACTALINK_API_KEY", DEFAULT_API_KEY)
+        .env("ACTALINK_BASE_URL", sandbox.url())
+        .args(["session", "get", id])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(code(&output), 0);
+    let text = stdout(&output);
+    assert!(text.contains(&format!("id          {id}")), "{text}");
+    assert!(text.contains("status      open"), "{text}");
+    assert!(
+        text.contains("Recipe Pro · 0.16 USDC every 3 × 5mins"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_exits_2_before_any_request() {
+    let sandbox = sandbox().await;
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--metadata", "no-equals-sign"], "is not KEY=VALUE"),
+        (vec!["--metadata", "=v"], "metadata keys must not be empty"),
+        (vec!["--success-url", "not a url"], "successUrl"),
+        (vec!["--cancel-url", "ftp://x/y"], "http or https"),
+    ];
+    for (extra, message) in cases {
+        let output = create(&sandbox, &extra).await;
+        assert_eq!(code(&output), 2, "{extra:?}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(message),
+            "{extra:?}: {}",
+            stderr(&output)
+        );
+    }
+    let many: Vec<String> = (0..51).map(|i| format!("k{i}=v")).collect();
+    let mut extra = Vec::new();
+    for pair in &many {
+        extra.extend(["--metadata", pair.as_str()]);
+    }
+    let output = create(&sandbox, &extra).await;
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("at most 50 keys"),
+        "{}",
+        stderr(&output)
+    );
+    // No API key.
+    let output = run(&[
+        "--base-url",
+        sandbox.url(),
+        "session",
+        "create",
+        "--paylink",
+        PRO_PAYLINK,
+    ])
+    .await;
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("no API key"),
+        "{}",
+        stderr(&output)
+    );
+    // A session id with a space; a bad interval.
+    let output = run(&[
+        "--api-key",
+        "k",
+        "--base-url",
+        sandbox.url(),
+        "session",
+        "get",
+        "a b",
+    ])
+    .await;
+    assert_eq!(code(&output), 2);
+    let output = run(&[
+        "--api-key",
+        "k",
+        "--base-url",
+        sandbox.url(),
+        "session",
+        "wait",
+        "checkout_x",
+        "--interval",
+        "-1",
+    ])
+    .await;
+    assert_eq!(code(&output), 2);
+    // Usage errors.
+    assert_eq!(code(&run(&["session", "create"]).await), 2);
+    assert_eq!(code(&run(&["frobnicate"]).await), 2);
+    assert_eq!(code(&run(&["--help"]).await), 0);
+    assert_eq!(sandbox.store().count(), 0, "nothing reached the sandbox");
+}
+
+#[tokio::test]
+async fn api_errors_exit_1_with_one_sentence() {
+    let sandbox = sandbox().await;
+    let output = run(&[
+        "--api-key",
+        DEFAULT_API_KEY,
+        "--base-url",
+        sandbox.url(),
+        "session",
+        "get",
+        "checkout_missing",
+    ])
+    .await;
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).starts_with("error: not found, HTTP 404"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(&[
+        "--api-key",
+        "sk_wrong",
+        "--base-url",
+        sandbox.url(),
+        "session",
+        "create",
+        "--paylink",
+        PRO_PAYLINK,
+    ])
+    .await;
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("refused the API key"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(stderr(&output).lines().count(), 1);
+}
+
+#[tokio::test]
+async fn session_wait_exits_0_when_paid_and_1_on_timeout_or_unpaid_end() {
+    let sandbox = sandbox().await;
+    let created = create(&sandbox, &[]).await;
+    let id = serde_json::from_str::<serde_json::Value>(stdout(&created).trim()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let args = [
+        "--api-key",
+        DEFAULT_API_KEY,
+        "--base-url",
+        sandbox.url(),
+        "session",
+        "wait",
+        &id,
+        "--interval",
+        "0.2",
+    ];
+
+    // Times out while open.
+    let mut timed = args.to_vec();
+    timed.extend(["--timeout", "0.5"]);
+    let output = run(&timed).await;
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("was still open when the wait timed out"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains(&format!("{id}: open")),
+        "plain progress lines off a terminal"
+    );
+
+    // Paid while waiting.
+    let waiting = tokio::spawn({
+        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        async move { actalink().args(&args).output().await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pay = format!("{}/__sandbox/sessions/{id}/pay", sandbox.url());
+    let transport = actalink_transport::ReqwestTransport::new().unwrap();
+    actalink_transport::Transport::send(
+        &transport,
+        actalink_transport::Request::new(http::Method::POST, pay),
+    )
+    .await
+    .unwrap();
+    let output = waiting.await.unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("status      success"),
+        "{}",
+        stdout(&output)
+    );
+
+    // Ended unpaid.
+    let created = create(&sandbox, &[]).await;
+    let id = serde_json::from_str::<serde_json::Value>(stdout(&created).trim()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fail = format!("{}/__sandbox/sessions/{id}/fail", sandbox.url());
+    actalink_transport::Transport::send(
+        &transport,
+        actalink_transport::Request::new(http::Method::POST, fail),
+    )
+    .await
+    .unwrap();
+    let output = run(&[
+        "--api-key",
+        DEFAULT_API_KEY,
+        "--base-url",
+        sandbox.url(),
+        "session",
+        "wait",
+        &id,
+    ])
+    .await;
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("ended unpaid: failure"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+const BODY: &str = r#"{"id":"evt_1","eventType":"onetime.executed","eventData":{"data":{"metadata":{"internal_order_id":"ORD-1"}}}}"#;
+
+#[tokio::test]
+async fn webhook_sign_then_verify_from_stdin_and_file() {
+    let output = run_stdin(
+        &["--json", "webhook", "sign", "--secret", "whsec_cli"],
+        BODY.as_bytes(),
+    )
+    .await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let signed: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    let (timestamp, signature) = (
+        signed["timestamp"].as_str().unwrap(),
+        signed["signature"].as_str().unwrap(),
+    );
+    assert_eq!(signature.len(), 64);
+
+    let verify = [
+        "webhook",
+        "verify",
+        "--secret",
+        "whsec_cli",
+        "--timestamp",
+        timestamp,
+        "--signature",
+        signature,
+    ];
+    let output = run_stdin(&verify, BODY.as_bytes()).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("valid     yes"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(stdout(&output).contains("internal_order_id=ORD-1"));
+
+    let dir = std::env::temp_dir().join(format!("actalink-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("body.json");
+    std::fs::write(&file, BODY.replace("ORD-1", "ORD-2")).unwrap();
+    let mut tampered = verify.to_vec();
+    tampered.push(file.to_str().unwrap());
+    let output = run(&tampered).await;
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("verification failed: the signature does not match"),
+        "{}",
+        stderr(&output)
+    );
+
+    let mut missing = verify.to_vec();
+    missing.push("/nonexistent/body.json");
+    assert_eq!(code(&run(&missing).await), 2);
+}
+
+#[tokio::test]
+async fn webhook_verify_applies_the_tolerance_and_sign_rejects_non_json() {
+    let output = run_stdin(
+        &[
+            "--json",
+            "webhook",
+            "sign",
+            "--secret",
+            "s",
+            "--timestamp",
+            "1756481736348",
+        ],
+        BODY.as_bytes(),
+    )
+    .await;
+    let signed: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    let signature = signed["signature"].as_str().unwrap();
+    let old = [
+        "webhook",
+        "verify",
+        "--secret",
+        "s",
+        "--timestamp",
+        "1756481736348",
+        "--signature",
+        signature,
+    ];
+    let output = run_stdin(&old, BODY.as_bytes()).await;
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("in the past, beyond the 300000 ms tolerance"),
+        "{}",
+        stderr(&output)
+    );
+    let mut lenient = old.to_vec();
+    lenient.extend(["--tolerance", "1000000000"]);
+    assert_eq!(code(&run_stdin(&lenient, BODY.as_bytes()).await), 0);
+
+    let output = run_stdin(&["webhook", "sign", "--secret", "s"], b"not json").await;
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("the body is not JSON"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run_stdin(
+        &["webhook", "sign", "--secret", "s", "--timestamp", "1"],
+        BODY.as_bytes(),
+    )
+    .await;
+    assert!(
+        stdout(&output).starts_with("x-actalink-timestamp:  1\n"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[tokio::test]
+async fn sandbox_serves_until_interrupted() {
+    let mut child = actalink()
+        .args([
+            "--api-key",
+            "sk_cli_sandbox",
+            "--json",
+            "sandbox",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let url = info["url"].as_str().unwrap().to_owned();
+    assert_eq!(info["apiKey"], "sk_cli_sandbox");
+
+    let output = run(&[
+        "--api-key",
+        "sk_cli_sandbox",
+        "--base-url",
+        &url,
+        "--json",
+        "session",
+        "create",
+        "--paylink",
+        PRO_PAYLINK,
+    ])
+    .await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    // And the webhook flags go together.
+    let output = run(&["sandbox", "--webhook-url", "http://127.0.0.1:9/x"]).await;
+    assert_eq!(code(&output), 2);
+}
