@@ -2,6 +2,8 @@
 //!
 //! - `ci`: everything CI checks, in order, stopping at the first failure:
 //!   formatting, clippy, the architecture invariants, the tests, the docs.
+//! - `docs`: the book (mdBook, as a library) and the rustdoc into the target
+//!   directory, failing on a broken internal link.
 //! - `difftest [--docs N]`: the long differential webhook test against Node.js.
 //! - `bench`: the criterion benchmarks, with the Node.js reference run beside
 //!   them on the same payloads, reported as ratios.
@@ -23,8 +25,9 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("difftest") => difftest(&args[1..]),
         Some("bench") => bench(),
+        Some("docs") => docs(),
         _ => {
-            println!("usage: cargo xtask <ci | difftest [--docs N] | bench>");
+            println!("usage: cargo xtask <ci | docs | difftest [--docs N] | bench>");
             bail!("unknown or missing task")
         }
     }
@@ -188,6 +191,75 @@ fn invariants() -> Result<()> {
         bail!("actalink-types does not build alone with no default features");
     }
     println!("ok: invariants ({:.1}s)", start.elapsed().as_secs_f32());
+    Ok(())
+}
+
+/// Builds the rustdoc and the book into the target directory.
+fn docs() -> Result<()> {
+    let mut doc = cargo();
+    doc.args(["doc", "--workspace", "--no-deps", "--all-features"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    step("rustdoc", doc)?;
+
+    println!("==> book");
+    let start = Instant::now();
+    check_links(Path::new("docs/src"))?;
+    let mut book = mdbook_driver::MDBook::load("docs")
+        .map_err(|e| anyhow::anyhow!("could not load the book: {e:#}"))?;
+    let out = std::fs::canonicalize(".")?.join(target_dir()).join("book");
+    book.config.build.build_dir = out.clone();
+    book.build()
+        .map_err(|e| anyhow::anyhow!("could not build the book: {e:#}"))?;
+    println!(
+        "ok: book in {} ({:.1}s)",
+        out.display(),
+        start.elapsed().as_secs_f32()
+    );
+    Ok(())
+}
+
+/// Fails on a link or `{{#include}}` in the book's sources that points at a missing file.
+fn check_links(src: &Path) -> Result<()> {
+    let mut broken = Vec::new();
+    let mut pages = 0;
+    for entry in std::fs::read_dir(src)? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("md") {
+            continue;
+        }
+        pages += 1;
+        let text = std::fs::read_to_string(&path)?;
+        let base = path.parent().unwrap_or(src);
+        let mut targets: Vec<String> = Vec::new();
+        for (i, _) in text.match_indices("](") {
+            let rest = &text[i + 2..];
+            if let Some(end) = rest.find(')') {
+                targets.push(rest[..end].to_owned());
+            }
+        }
+        for (i, _) in text.match_indices("{{#include ") {
+            let rest = &text[i + "{{#include ".len()..];
+            if let Some(end) = rest.find("}}") {
+                targets.push(rest[..end].trim().to_owned());
+            }
+        }
+        for target in targets {
+            if target.contains("://") || target.starts_with('#') || target.starts_with("mailto:") {
+                continue;
+            }
+            let file = target.split('#').next().unwrap_or("");
+            if !file.is_empty() && !base.join(file).exists() {
+                broken.push(format!("{}: {target}", path.display()));
+            }
+        }
+    }
+    if !broken.is_empty() {
+        for link in &broken {
+            println!("broken link: {link}");
+        }
+        bail!("{} broken internal link(s) in the book", broken.len());
+    }
+    println!("links: {pages} pages, no broken internal link");
     Ok(())
 }
 
