@@ -6,6 +6,17 @@
 //! The principal types: [`Config`] (read from the environment), [`Db`] (SQLite:
 //! users, orders, webhook events) and [`app`], the axum router that ties them
 //! to an `actalink_checkout::Client` and an `actalink_webhooks::Verifier`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use storefront::{Config, Db, app};
+//!
+//! let config = Config::for_test("sk_test", "http://127.0.0.1:4010", "whsec_test", "http://127.0.0.1:3000");
+//! let db = Arc::new(Db::in_memory()?);
+//! let router: axum::Router = app(config, db)?;
+//! # let _ = router;
+//! # Ok::<(), anyhow::Error>(())
+//! ```
 
 pub mod db;
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod errors;
+mod fault_matrix;
 mod loopback;
 mod requests;
 mod retries;
