@@ -5,6 +5,11 @@
 //! - `docs`: the book (mdBook, as a library) and the rustdoc into the target
 //!   directory, failing on a broken internal link.
 //! - `difftest [--docs N]`: the long differential webhook test against Node.js.
+//! - `load [--sessions N]`: the load run (50,000 sessions at concurrency 64)
+//!   against a sandbox in its own process.
+//! - `fuzz [--cases N]`: the property-based fuzzers over arbitrary input, with
+//!   many cases (cargo-fuzz needs a nightly toolchain, which this project does
+//!   not assume).
 //! - `bench`: the criterion benchmarks, with the Node.js reference run beside
 //!   them on the same payloads, reported as ratios.
 
@@ -26,8 +31,12 @@ fn main() -> Result<()> {
         Some("difftest") => difftest(&args[1..]),
         Some("bench") => bench(),
         Some("docs") => docs(),
+        Some("load") => load(&args[1..]),
+        Some("fuzz") => fuzz(&args[1..]),
         _ => {
-            println!("usage: cargo xtask <ci | docs | difftest [--docs N] | bench>");
+            println!(
+                "usage: cargo xtask <ci | docs | difftest [--docs N] | load [--sessions N] | fuzz [--cases N] | bench>"
+            );
             bail!("unknown or missing task")
         }
     }
@@ -260,6 +269,85 @@ fn check_links(src: &Path) -> Result<()> {
         bail!("{} broken internal link(s) in the book", broken.len());
     }
     println!("links: {pages} pages, no broken internal link");
+    Ok(())
+}
+
+/// Parses `[--flag N]`.
+fn number_flag(args: &[String], flag: &str, default: u64) -> Result<u64> {
+    match args {
+        [] => Ok(default),
+        [f, n] if f == flag => n.parse().with_context(|| format!("{flag} takes a number")),
+        _ => bail!("usage: {flag} N"),
+    }
+}
+
+fn load(args: &[String]) -> Result<()> {
+    let sessions = number_flag(args, "--sessions", 50_000)?;
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "actalink-cli",
+        "-p",
+        "actalink-sandbox",
+        "--examples",
+        "--bins",
+    ]);
+    step("build (release)", build)?;
+    let release = target_dir().join("release");
+    let key = "sk_load_0000000000000000000000000000000000";
+    let mut sandbox = Command::new(release.join("actalink"))
+        .args([
+            "--api-key",
+            key,
+            "--json",
+            "sandbox",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("could not start the sandbox")?;
+    let mut first = String::new();
+    if let Some(stdout) = sandbox.stdout.take() {
+        BufReader::new(stdout).read_line(&mut first)?;
+    }
+    let url = first
+        .split("\"url\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .context("the sandbox did not print its URL")?
+        .to_owned();
+    println!("==> load: {sessions} sessions at concurrency 64 against {url} (a separate process)");
+    let status = Command::new(release.join("examples/load"))
+        .args([url.as_str(), key, &sessions.to_string(), "64"])
+        .status();
+    let _ = Command::new("kill")
+        .args(["-INT", &sandbox.id().to_string()])
+        .status();
+    let _ = sandbox.wait();
+    if !status.context("could not run the load example")?.success() {
+        bail!("the load run failed");
+    }
+    Ok(())
+}
+
+fn fuzz(args: &[String]) -> Result<()> {
+    let cases = number_flag(args, "--cases", 50_000)?;
+    let runs: &[(&str, &str)] = &[
+        ("actalink-types", "hostile"),
+        ("actalink-webhooks", "props"),
+    ];
+    for (package, filter) in runs {
+        let mut test = cargo();
+        test.args(["test", "--release", "-p", package, "--test", "it", filter])
+            .env("PROPTEST_CASES", cases.to_string());
+        step(
+            &format!("fuzz {package} {filter} with {cases} cases per property"),
+            test,
+        )?;
+    }
     Ok(())
 }
 

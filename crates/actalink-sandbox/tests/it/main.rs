@@ -4,6 +4,8 @@
 
 mod faults;
 mod flow;
+mod load;
+mod secrets;
 mod validation;
 
 use std::time::Duration;

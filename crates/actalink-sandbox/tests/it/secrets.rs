@@ -1,0 +1,140 @@
+//! No secret in any log line, Debug output or error message: create, get, a
+//! failed call, a delivered webhook and a forged one, with every crate's
+//! tracing (hyper's and reqwest's included) captured at TRACE.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actalink_checkout::{CheckoutSessionId, Client};
+use actalink_sandbox::{PRO_PAYLINK, Sandbox, WebhookEndpoint};
+use actalink_transport::{Request, ReqwestTransport, Transport};
+use actalink_webhooks::Verifier;
+use http::Method;
+
+const API_KEY: &str = "sk_SECRETAPIKEY_d8f7a6s5d4f3g2h1j0k9l8";
+const WEBHOOK_SECRET: &str = "whsec_SECRETWEBHOOK_q1w2e3r4t5y6";
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// A current-thread runtime, so that every task (the sandbox, the client's
+// connections, the receiver) logs through this thread's subscriber.
+#[tokio::test(flavor = "current_thread")]
+async fn no_secret_reaches_a_log_a_debug_or_an_error() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (hook, mut events) = crate::receiver(WEBHOOK_SECRET, 0).await;
+    let sandbox = Sandbox::builder()
+        .api_keys([API_KEY])
+        .webhook(WebhookEndpoint::new(hook.clone(), WEBHOOK_SECRET))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = Client::builder()
+        .api_key(API_KEY)
+        .base_url(sandbox.url())
+        .build()
+        .unwrap();
+
+    let session = client
+        .create_session(&crate::request(PRO_PAYLINK, "SEC-1"))
+        .await
+        .unwrap();
+    client.get_session(&session.id).await.unwrap();
+    let failed = client
+        .get_session(&CheckoutSessionId::new("checkout_missing").unwrap())
+        .await
+        .unwrap_err();
+    crate::http(Method::POST, &format!("{}/pay", session.url), None).await;
+    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // A forged webhook: signed with another secret, rejected by the receiver.
+    let body = event.raw_json().to_owned();
+    let forged = actalink_webhooks::sign(body.as_bytes(), &"whsec_attacker".into(), 1).unwrap();
+    let request = Request::new(Method::POST, hook)
+        .with_header(
+            http::header::CONTENT_TYPE,
+            "application/json".parse().unwrap(),
+        )
+        .with_header(
+            "x-actalink-timestamp".parse().unwrap(),
+            forged.timestamp.parse().unwrap(),
+        )
+        .with_header(
+            "x-actalink-signature".parse().unwrap(),
+            forged.signature.parse().unwrap(),
+        )
+        .with_body(body.clone());
+    let response = ReqwestTransport::new()
+        .unwrap()
+        .send(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status, http::StatusCode::BAD_REQUEST);
+    let verification = Verifier::new(WEBHOOK_SECRET)
+        .verify_parts(body.as_bytes(), &forged.timestamp, &forged.signature)
+        .unwrap_err();
+    sandbox.shutdown().await;
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.lines().count() > 20,
+        "the capture saw the traffic:\n{logs}"
+    );
+    eprintln!(
+        "secrets: {} log lines captured at TRACE, none with a secret",
+        logs.lines().count()
+    );
+    assert!(
+        logs.contains("actalink webhook rejected"),
+        "the forged webhook was logged"
+    );
+    let texts = [
+        ("logs", logs),
+        ("client Debug", format!("{client:?}")),
+        (
+            "verifier Debug",
+            format!("{:?}", Verifier::new(WEBHOOK_SECRET)),
+        ),
+        (
+            "sandbox config Debug",
+            format!("{:?}", WebhookEndpoint::new("http://x", WEBHOOK_SECRET)),
+        ),
+        ("API error", format!("{failed} {failed:?}")),
+        (
+            "verification error",
+            format!("{verification} {verification:?}"),
+        ),
+    ];
+    for (what, text) in texts {
+        assert!(
+            !text.contains(API_KEY),
+            "the API key leaked into the {what}"
+        );
+        assert!(
+            !text.contains(WEBHOOK_SECRET),
+            "the webhook secret leaked into the {what}"
+        );
+    }
+}

@@ -1,0 +1,303 @@
+//! The load harness: N sessions created, fetched and paid through one shared
+//! `Client` at a fixed concurrency against a sandbox, with every webhook
+//! verified and counted. Shared by `tests/it/load.rs` (small N, in CI) and
+//! `examples/load.rs` (`cargo xtask load`, N = 50,000 by default).
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::print_stdout)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actalink_checkout::{Client, CreateCheckoutSession, RetryPolicy};
+use actalink_transport::{Request, ReqwestTransport, Transport};
+use actalink_webhooks::{VerifiedEvent, Verifier};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::post;
+use tokio::sync::Semaphore;
+
+pub const SECRET: &str = "whsec_load";
+
+/// A webhook receiver that verifies every event, fails the first `fail_first`
+/// deliveries of each event with 500, and counts the events it accepted per session.
+pub struct Receiver {
+    pub url: String,
+    pub accepted: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    pub rejected: Arc<AtomicUsize>,
+}
+
+pub async fn receiver(fail_first: usize) -> Receiver {
+    let accepted: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
+    let attempts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let rejected = Arc::new(AtomicUsize::new(0));
+    let (acc, att) = (Arc::clone(&accepted), Arc::clone(&attempts));
+    let app = Router::new()
+        .route(
+            "/hook",
+            post(move |VerifiedEvent(event): VerifiedEvent| {
+                let (accepted, attempts) = (Arc::clone(&acc), Arc::clone(&att));
+                async move {
+                    let seen = {
+                        let mut attempts = attempts.lock().unwrap();
+                        let n = attempts.entry(event.id.clone()).or_insert(0);
+                        *n += 1;
+                        *n
+                    };
+                    if seen <= fail_first {
+                        return StatusCode::INTERNAL_SERVER_ERROR;
+                    }
+                    let session = event.data.checkout_session_id.clone().unwrap_or_default();
+                    accepted
+                        .lock()
+                        .unwrap()
+                        .entry(session)
+                        .or_default()
+                        .push(event.id.clone());
+                    StatusCode::OK
+                }
+            }),
+        )
+        .with_state(Verifier::new(SECRET));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Receiver {
+        url,
+        accepted,
+        rejected,
+    }
+}
+
+/// What a load run measured.
+#[derive(Debug)]
+pub struct Report {
+    pub sessions: usize,
+    pub calls: usize,
+    pub errors: Vec<String>,
+    pub distinct_ids: usize,
+    pub sandbox_sessions: u64,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub elapsed: Duration,
+    pub rss_start_kib: u64,
+    pub rss_after_first_kib: u64,
+    pub rss_end_kib: u64,
+    pub webhooks_exactly_once: usize,
+    pub webhooks_missing: usize,
+    pub webhooks_duplicated: usize,
+}
+
+/// This process's resident set size, from `/proc/self/status` (0 elsewhere).
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn control(method: http::Method, url: String) -> Result<Vec<u8>, String> {
+    static TRANSPORT: std::sync::OnceLock<ReqwestTransport> = std::sync::OnceLock::new();
+    let transport = TRANSPORT.get_or_init(|| ReqwestTransport::new().unwrap());
+    let response = transport
+        .send(Request::new(method, url))
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status.is_success() {
+        Ok(response.body.to_vec())
+    } else {
+        Err(format!("HTTP {}", response.status.as_u16()))
+    }
+}
+
+/// Runs `n` sessions at `concurrency` against the sandbox at `base_url`
+/// (accepting `api_key`), whose webhooks go to `receiver`. Each session is
+/// created, fetched, paid through the control API, and fetched again.
+/// `first` is how many calls count as "the first" for the memory figure.
+pub async fn run(
+    base_url: &str,
+    api_key: &str,
+    receiver: &Receiver,
+    n: usize,
+    concurrency: usize,
+    first: usize,
+) -> Report {
+    let client = Client::builder()
+        .api_key(api_key)
+        .base_url(base_url)
+        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(50)))
+        .build()
+        .unwrap();
+    let rss_start_kib = rss_kib();
+    let rss_after_first = Arc::new(AtomicUsize::new(0));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let semaphore = Arc::new(Semaphore::new(concurrency));
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let permit = Arc::clone(&semaphore).acquire_owned().await.unwrap();
+        let (client, calls, rss_after_first) = (
+            client.clone(),
+            Arc::clone(&calls),
+            Arc::clone(&rss_after_first),
+        );
+        let base_url = base_url.to_owned();
+        tasks.spawn(async move {
+            let _permit = permit;
+            let mut latencies = Vec::with_capacity(3);
+            let count = |calls: &AtomicUsize| {
+                if calls.fetch_add(1, Ordering::Relaxed) + 1 == first {
+                    rss_after_first.store(rss_kib() as usize, Ordering::Relaxed);
+                }
+            };
+            let request = CreateCheckoutSession::builder(actalink_sandbox::EBOOK_PAYLINK)
+                .metadata("internal_order_id", format!("LOAD-{i}"))
+                .build()
+                .unwrap();
+            let t = Instant::now();
+            let session = client
+                .create_session(&request)
+                .await
+                .map_err(|e| format!("create {i}: {e}"))?;
+            latencies.push(t.elapsed());
+            count(&calls);
+            let t = Instant::now();
+            let fetched = client
+                .get_session(&session.id)
+                .await
+                .map_err(|e| format!("get {i}: {e}"))?;
+            latencies.push(t.elapsed());
+            count(&calls);
+            if fetched.metadata_value("internal_order_id") != Some(format!("LOAD-{i}").as_str()) {
+                return Err(format!("session {i} came back with other metadata"));
+            }
+            control(
+                http::Method::POST,
+                format!("{base_url}/__sandbox/sessions/{}/pay", session.id),
+            )
+            .await?;
+            let t = Instant::now();
+            let paid = client
+                .get_session(&session.id)
+                .await
+                .map_err(|e| format!("get paid {i}: {e}"))?;
+            latencies.push(t.elapsed());
+            count(&calls);
+            if !paid.is_paid() {
+                return Err(format!("session {i} is {} after paying", paid.status));
+            }
+            Ok::<_, String>((session.id.to_string(), latencies))
+        });
+    }
+    let mut errors = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    let mut latencies = Vec::with_capacity(n * 3);
+    while let Some(joined) = tasks.join_next().await {
+        match joined.unwrap() {
+            Ok((id, l)) => {
+                ids.insert(id);
+                latencies.extend(l);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let elapsed = start.elapsed();
+    let rss_end_kib = rss_kib();
+    latencies.sort_unstable();
+    let pick = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    let stats: serde_json::Value = serde_json::from_slice(
+        &control(http::Method::GET, format!("{base_url}/__sandbox/stats"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    // Wait for webhook delivery to settle.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let delivered: usize = receiver.accepted.lock().unwrap().len();
+        if delivered >= ids.len() || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let accepted = receiver.accepted.lock().unwrap();
+    let exactly_once = ids
+        .iter()
+        .filter(|id| accepted.get(*id).is_some_and(|e| e.len() == 1))
+        .count();
+    let missing = ids.iter().filter(|id| !accepted.contains_key(*id)).count();
+    let duplicated = accepted.values().filter(|e| e.len() > 1).count();
+    Report {
+        sessions: n,
+        calls: calls.load(Ordering::Relaxed),
+        errors,
+        distinct_ids: ids.len(),
+        sandbox_sessions: stats["sessions"].as_u64().unwrap_or(0),
+        p50: pick(0.50),
+        p99: pick(0.99),
+        elapsed,
+        rss_start_kib,
+        rss_after_first_kib: rss_after_first.load(Ordering::Relaxed) as u64,
+        rss_end_kib,
+        webhooks_exactly_once: exactly_once,
+        webhooks_missing: missing,
+        webhooks_duplicated: duplicated,
+    }
+}
+
+/// The client's own memory: `calls` fetches of one session through one
+/// `Client` at `concurrency`, keeping no per-call state, with the resident
+/// size read after the first `first` calls and at the end.
+pub async fn client_memory(
+    base_url: &str,
+    api_key: &str,
+    calls: usize,
+    concurrency: usize,
+    first: usize,
+) -> (u64, u64) {
+    let client = Client::builder()
+        .api_key(api_key)
+        .base_url(base_url)
+        .build()
+        .unwrap();
+    let request = CreateCheckoutSession::builder(actalink_sandbox::EBOOK_PAYLINK)
+        .build()
+        .unwrap();
+    let id = client.create_session(&request).await.unwrap().id;
+    let done = Arc::new(AtomicUsize::new(0));
+    let after_first = Arc::new(AtomicUsize::new(0));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (client, id, done, after_first) = (
+            client.clone(),
+            id.clone(),
+            Arc::clone(&done),
+            Arc::clone(&after_first),
+        );
+        workers.spawn(async move {
+            loop {
+                let n = done.fetch_add(1, Ordering::Relaxed);
+                if n >= calls {
+                    break;
+                }
+                client.get_session(&id).await.unwrap();
+                if n + 1 == first {
+                    after_first.store(rss_kib() as usize, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    (after_first.load(Ordering::Relaxed) as u64, rss_kib())
+}
