@@ -208,3 +208,72 @@ impl Catalogue {
         self.paylinks.iter().find(|p| p.id == id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("actalink-catalogue-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_catalogue_file_is_read_and_validated() {
+        let path = write(
+            "ok.json",
+            r#"{"paylinks": [
+                {"id": "paylink_pro", "productId": "prod_pro", "name": "Pro", "price": "9.99", "intervalCount": 1, "intervalUnit": "month"},
+                {"id": "paylink_book", "productId": "prod_book", "name": "Book", "price": "4.50", "description": "A book"}
+            ]}"#,
+        );
+        let catalogue = Catalogue::from_file(&path).unwrap();
+        let pro = catalogue.get("paylink_pro").unwrap();
+        assert!(pro.is_subscription());
+        assert_eq!(pro.encoded_price(), "0x392e3939");
+        assert_eq!(pro.period(), Some(time::Duration::days(30)));
+        let book = catalogue.get("paylink_book").unwrap();
+        assert_eq!(book.base_units(), 4_500_000);
+        assert_eq!(book.period(), None);
+    }
+
+    #[test]
+    fn bad_catalogues_are_refused_with_the_reason() {
+        let cases = [
+            (
+                r#"{"paylinks": [{"id": "p", "productId": "q", "name": "n", "price": "1,5"}]}"#,
+                "not a non-negative decimal",
+            ),
+            (
+                r#"{"paylinks": [{"id": "p", "productId": "q", "name": "n", "price": "1", "intervalCount": 2}]}"#,
+                "go together",
+            ),
+            (
+                r#"{"paylinks": [{"id": "p", "productId": "q", "name": "n", "price": "1"}, {"id": "p", "productId": "r", "name": "m", "price": "2"}]}"#,
+                "appears twice",
+            ),
+            (
+                r#"{"paylinks": [{"id": "", "productId": "q", "name": "n", "price": "1"}]}"#,
+                "must not be empty",
+            ),
+            (
+                r#"{"paylinks": [{"id": "p", "productId": "q", "name": "n", "price": "1", "colour": "red"}]}"#,
+                "unknown field",
+            ),
+            ("not json", "not a valid catalogue"),
+        ];
+        for (i, (text, reason)) in cases.iter().enumerate() {
+            let err = Catalogue::from_file(&write(&format!("bad{i}.json"), text))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(reason), "{text}: {err}");
+        }
+        let missing = Catalogue::from_file(Path::new("/nonexistent/catalogue.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("cannot read"), "{missing}");
+    }
+}

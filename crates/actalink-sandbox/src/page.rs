@@ -47,6 +47,14 @@ button#pay {{ background: #3b5bdb; color: #fff; border-color: #3b5bdb; }}
     )
 }
 
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(page("Not found", "<h1>Checkout session not found</h1>")),
+    )
+        .into_response()
+}
+
 fn interval_text(session: &SessionRecord) -> String {
     match (
         session.paylink.interval_count,
@@ -63,11 +71,7 @@ pub(crate) async fn show(
     Path(id): Path<String>,
 ) -> Response {
     let Some(session) = state.session(&id) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html(page("Not found", "<h1>Checkout session not found</h1>")),
-        )
-            .into_response();
+        return not_found();
     };
     let paylink = &session.paylink;
     let head = format!(
@@ -113,7 +117,7 @@ pub(crate) async fn act(
     };
     match state.apply(&id, action) {
         Outcome::NotFound => {
-            (StatusCode::NOT_FOUND, Html(page("Not found", "<h1>Checkout session not found</h1>"))).into_response()
+            not_found()
         }
         Outcome::Conflict(session) => (
             StatusCode::CONFLICT,
@@ -144,11 +148,7 @@ pub(crate) async fn done(
     Path(id): Path<String>,
 ) -> Response {
     let Some(session) = state.session(&id) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html(page("Not found", "<h1>Checkout session not found</h1>")),
-        )
-            .into_response();
+        return not_found();
     };
     let message = match session.status.as_str() {
         "success" => "Payment received. You can close this page.",

@@ -145,8 +145,11 @@ impl Transport for ReqwestTransport {
         let mut builder = self
             .client
             .request(request.method, &request.url)
-            .headers(request.headers)
-            .body(request.body);
+            .headers(request.headers);
+        // A GET carries no body: attaching an empty one would add `content-length: 0`.
+        if !request.body.is_empty() {
+            builder = builder.body(request.body);
+        }
         if let Some(timeout) = request.timeout {
             builder = builder.timeout(timeout);
         }

@@ -1,0 +1,93 @@
+//! Client overhead, measured interleaved: rounds alternate SDK and bare
+//! reqwest batches (the order swapped every round) against one in-process
+//! sandbox, so that machine noise hits both sides alike. Prints the median
+//! per-round ratio and each side's median rate, sequential and at 64 concurrent.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actalink_bench::Setup;
+
+const ROUNDS: usize = 31;
+const SEQUENTIAL_CALLS: usize = 300;
+const BATCHES: usize = 20;
+
+async fn sequential(setup: &Setup, sdk: bool) -> Duration {
+    let start = Instant::now();
+    for _ in 0..SEQUENTIAL_CALLS {
+        if sdk {
+            setup.sdk_get().await;
+        } else {
+            setup.bare_get().await;
+        }
+    }
+    start.elapsed()
+}
+
+async fn concurrent(setup: &Arc<Setup>, sdk: bool) -> Duration {
+    let start = Instant::now();
+    for _ in 0..BATCHES {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..64 {
+            let setup = Arc::clone(setup);
+            set.spawn(async move {
+                if sdk {
+                    setup.sdk_get().await;
+                } else {
+                    setup.bare_get().await;
+                }
+            });
+        }
+        while set.join_next().await.is_some() {}
+    }
+    start.elapsed()
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    let setup = Arc::new(Setup::start().await);
+    // Warm both connection pools.
+    sequential(&setup, true).await;
+    sequential(&setup, false).await;
+    for (name, calls) in [
+        ("sequential", SEQUENTIAL_CALLS),
+        ("concurrent64", BATCHES * 64),
+    ] {
+        let (mut ratios, mut sdk_rates, mut bare_rates) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let time = |sdk: bool| {
+                let setup = Arc::clone(&setup);
+                async move {
+                    if name == "sequential" {
+                        sequential(&setup, sdk).await
+                    } else {
+                        concurrent(&setup, sdk).await
+                    }
+                }
+            };
+            let (sdk, bare) = if round % 2 == 0 {
+                let sdk = time(true).await;
+                (sdk, time(false).await)
+            } else {
+                let bare = time(false).await;
+                (time(true).await, bare)
+            };
+            ratios.push(sdk.as_secs_f64() / bare.as_secs_f64());
+            sdk_rates.push(calls as f64 / sdk.as_secs_f64());
+            bare_rates.push(calls as f64 / bare.as_secs_f64());
+        }
+        println!(
+            "{name} ratio {:.3} sdk_calls_per_s {:.0} bare_calls_per_s {:.0}",
+            median(&mut ratios),
+            median(&mut sdk_rates),
+            median(&mut bare_rates)
+        );
+    }
+}
