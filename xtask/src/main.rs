@@ -137,10 +137,7 @@ fn ci() -> Result<()> {
     test.args(["test", "--workspace", "--all-features"]);
     let (passed, failed) = tests("test", test)?;
 
-    let mut doc = cargo();
-    doc.args(["doc", "--workspace", "--no-deps", "--all-features"])
-        .env("RUSTDOCFLAGS", "-D warnings");
-    step("doc", doc)?;
+    docs()?;
 
     println!("ci passed in {:.0}s", start.elapsed().as_secs_f32());
     println!("ci: {passed} passed, {failed} failed");

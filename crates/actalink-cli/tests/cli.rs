@@ -515,3 +515,48 @@ async fn sandbox_serves_until_interrupted() {
     let output = run(&["sandbox", "--webhook-url", "http://127.0.0.1:9/x"]).await;
     assert_eq!(code(&output), 2);
 }
+
+#[tokio::test]
+async fn session_wait_shows_a_spinner_on_a_terminal() {
+    // `script` (util-linux) gives the command a pseudo-terminal.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs `script` from util-linux"
+        );
+        eprintln!("SKIPPED spinner test: `script` is not installed");
+        return;
+    }
+    let sandbox = sandbox().await;
+    let created = create(&sandbox, &[]).await;
+    let id = serde_json::from_str::<serde_json::Value>(stdout(&created).trim()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let command = format!(
+        "{} --api-key {DEFAULT_API_KEY} --base-url {} session wait {id} --interval 0.2 --timeout 1.5",
+        env!("CARGO_BIN_EXE_actalink"),
+        sandbox.url()
+    );
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .await
+        .unwrap();
+    let screen = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(code(&output), 1, "the wait times out: {screen}");
+    // The spinner's template shows the status and the elapsed time, redrawn in place.
+    assert!(screen.contains(&format!("{id}: open (")), "{screen}");
+    assert!(
+        screen.contains('\r') || screen.contains("\u{1b}["),
+        "redrawn in place: {screen:?}"
+    );
+    assert!(
+        screen.contains("was still open when the wait timed out"),
+        "{screen}"
+    );
+}
