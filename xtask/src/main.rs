@@ -7,9 +7,9 @@
 //! - `difftest [--docs N]`: the long differential webhook test against Node.js.
 //! - `load [--sessions N]`: the load run (50,000 sessions at concurrency 64)
 //!   against a sandbox in its own process.
-//! - `fuzz [--cases N]`: the property-based fuzzers over arbitrary input, with
-//!   many cases (cargo-fuzz needs a nightly toolchain, which this project does
-//!   not assume).
+//! - `fuzz [--cases N] [--seconds N]`: the property-based fuzzers with many
+//!   cases, then the cargo-fuzz targets (webhook verifier, session decoder)
+//!   for a bounded time each.
 //! - `bench`: the criterion benchmarks, with the Node.js reference run beside
 //!   them on the same payloads, reported as ratios.
 
@@ -35,7 +35,7 @@ fn main() -> Result<()> {
         Some("fuzz") => fuzz(&args[1..]),
         _ => {
             println!(
-                "usage: cargo xtask <ci | docs | difftest [--docs N] | load [--sessions N] | fuzz [--cases N] | bench>"
+                "usage: cargo xtask <ci | docs | difftest [--docs N] | load [--sessions N] | fuzz [--cases N] [--seconds N] | bench>"
             );
             bail!("unknown or missing task")
         }
@@ -338,7 +338,18 @@ fn load(args: &[String]) -> Result<()> {
 }
 
 fn fuzz(args: &[String]) -> Result<()> {
-    let cases = number_flag(args, "--cases", 50_000)?;
+    let (mut cases, mut seconds) = (50_000u64, 60u64);
+    for pair in args.chunks(2) {
+        match pair {
+            [flag, n] if flag == "--cases" => {
+                cases = n.parse().context("--cases takes a number")?
+            }
+            [flag, n] if flag == "--seconds" => {
+                seconds = n.parse().context("--seconds takes a number")?
+            }
+            _ => bail!("usage: cargo xtask fuzz [--cases N] [--seconds N]"),
+        }
+    }
     let runs: &[(&str, &str)] = &[
         ("actalink-types", "hostile"),
         ("actalink-webhooks", "props"),
@@ -348,9 +359,47 @@ fn fuzz(args: &[String]) -> Result<()> {
         test.args(["test", "--release", "-p", package, "--test", "it", filter])
             .env("PROPTEST_CASES", cases.to_string());
         step(
-            &format!("fuzz {package} {filter} with {cases} cases per property"),
+            &format!("proptest {package} {filter}, {cases} cases per property"),
             test,
         )?;
+    }
+    // Coverage-guided fuzzing with libFuzzer. `--sanitizer none` builds on the
+    // stable toolchain; the crates forbid `unsafe`, so AddressSanitizer would
+    // add little.
+    let installed = cargo()
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        bail!("cargo-fuzz is not installed: run `cargo install cargo-fuzz`, then this again");
+    }
+    for target in ["verifier", "session_decoder"] {
+        let corpus = std::fs::canonicalize(".")?
+            .join(target_dir())
+            .join("fuzz-corpus")
+            .join(target);
+        std::fs::create_dir_all(&corpus)?;
+        println!("==> cargo fuzz {target}, {seconds} s");
+        let output = cargo()
+            .current_dir("fuzz")
+            .args(["fuzz", "run", "--sanitizer", "none", target])
+            .arg(&corpus)
+            .arg(format!("seeds/{target}"))
+            .args(["--", &format!("-max_total_time={seconds}")])
+            .output()
+            .context("could not run cargo fuzz")?;
+        let log = String::from_utf8_lossy(&output.stderr);
+        let done = log
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("Done "))
+            .unwrap_or("no summary line")
+            .to_owned();
+        if !output.status.success() {
+            println!("{log}");
+            bail!("cargo fuzz {target} found a crash; the input is under fuzz/artifacts/{target}");
+        }
+        println!("ok: cargo fuzz {target}: {done}, no crash");
     }
     Ok(())
 }
