@@ -19,28 +19,19 @@ fn bench(c: &mut Criterion) {
     let setup = Arc::new(runtime.block_on(Setup::start()));
     let mut group = c.benchmark_group("client");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("sequential/sdk", |b| {
-        b.iter_custom(|iters| {
-            runtime.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    setup.sdk_get().await;
-                }
-                start.elapsed()
-            })
+    for (name, sdk) in [("sequential/sdk", true), ("sequential/bare_reqwest", false)] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                runtime.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        setup.get(sdk).await;
+                    }
+                    start.elapsed()
+                })
+            });
         });
-    });
-    group.bench_function("sequential/bare_reqwest", |b| {
-        b.iter_custom(|iters| {
-            runtime.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    setup.bare_get().await;
-                }
-                start.elapsed()
-            })
-        });
-    });
+    }
     group.throughput(Throughput::Elements(64));
     for (name, sdk) in [
         ("concurrent64/sdk", true),
@@ -51,18 +42,7 @@ fn bench(c: &mut Criterion) {
                 runtime.block_on(async {
                     let start = Instant::now();
                     for _ in 0..iters {
-                        let mut set = tokio::task::JoinSet::new();
-                        for _ in 0..64 {
-                            let setup = Arc::clone(&setup);
-                            set.spawn(async move {
-                                if sdk {
-                                    setup.sdk_get().await;
-                                } else {
-                                    setup.bare_get().await;
-                                }
-                            });
-                        }
-                        while set.join_next().await.is_some() {}
+                        setup.batch64(sdk).await;
                     }
                     start.elapsed()
                 })

@@ -64,6 +64,27 @@ impl Setup {
         self.client.get_session(&self.id).await.unwrap()
     }
 
+    /// One fetch, through the SDK or bare reqwest.
+    pub async fn get(&self, sdk: bool) -> CheckoutSession {
+        if sdk {
+            self.sdk_get().await
+        } else {
+            self.bare_get().await
+        }
+    }
+
+    /// 64 fetches at once, through the SDK or bare reqwest.
+    pub async fn batch64(self: &std::sync::Arc<Self>, sdk: bool) {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..64 {
+            let setup = std::sync::Arc::clone(self);
+            set.spawn(async move {
+                setup.get(sdk).await;
+            });
+        }
+        while set.join_next().await.is_some() {}
+    }
+
     /// The same fetch with bare reqwest and serde_json, decoding into the same type.
     pub async fn bare_get(&self) -> CheckoutSession {
         let response = self

@@ -17,11 +17,7 @@ const BATCHES: usize = 20;
 async fn sequential(setup: &Setup, sdk: bool) -> Duration {
     let start = Instant::now();
     for _ in 0..SEQUENTIAL_CALLS {
-        if sdk {
-            setup.sdk_get().await;
-        } else {
-            setup.bare_get().await;
-        }
+        setup.get(sdk).await;
     }
     start.elapsed()
 }
@@ -29,18 +25,7 @@ async fn sequential(setup: &Setup, sdk: bool) -> Duration {
 async fn concurrent(setup: &Arc<Setup>, sdk: bool) -> Duration {
     let start = Instant::now();
     for _ in 0..BATCHES {
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..64 {
-            let setup = Arc::clone(setup);
-            set.spawn(async move {
-                if sdk {
-                    setup.sdk_get().await;
-                } else {
-                    setup.bare_get().await;
-                }
-            });
-        }
-        while set.join_next().await.is_some() {}
+        setup.batch64(sdk).await;
     }
     start.elapsed()
 }
