@@ -79,6 +79,21 @@ proptest! {
     }
 
     #[test]
+    fn price_strings_of_any_length_round_trip(int in "[0-9]{1,80}", frac in proptest::option::of("[0-9]{1,80}")) {
+        let decimal = match &frac {
+            Some(frac) => format!("{int}.{frac}"),
+            None => int.clone(),
+        };
+        let price = Price::from_decimal_str(&decimal).unwrap();
+        prop_assert_eq!(price.decimal_str().unwrap(), decimal);
+        // Beyond 28 significant digits the exact decimal type cannot hold it: a typed error, not a wrong value.
+        if let Ok(exact) = price.decimal() {
+            let (exact, text) = (exact.to_string(), price.decimal_str().unwrap());
+            prop_assert_eq!(exact.trim_start_matches('0'), text.trim_start_matches('0'));
+        }
+    }
+
+    #[test]
     fn price_decoding_never_panics(raw in ".*") {
         let _ = Price::from_raw(raw).decimal();
     }
