@@ -23,6 +23,10 @@ actalink_types::__open_enum! {
 /// Only `id` and `eventType` are required. Everything in `eventData` is
 /// optional and unknown fields are ignored, so a new event shape never fails
 /// to decode; [`Event::raw_json`] keeps the whole payload.
+///
+/// `Serialize` writes the payload as it was signed, and `Deserialize` reads
+/// one back, so events can be stored or queued and decoded again later.
+/// Deserialising does not verify: only deserialise what you stored yourself.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Event {
@@ -178,5 +182,21 @@ impl Event {
     #[must_use]
     pub fn metadata_value(&self, key: &str) -> Option<&str> {
         self.data.metadata.as_ref()?.get(key)
+    }
+}
+
+impl serde::Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Verbatim, so that key order and number spelling stay as signed.
+        let raw = serde_json::value::RawValue::from_string(self.raw.clone())
+            .map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        Self::parse_unverified(raw.get().as_bytes()).map_err(serde::de::Error::custom)
     }
 }

@@ -164,3 +164,13 @@ fn default_verifier_settings() {
     assert!(!debug.contains("whsec_"), "{debug}");
     assert!(debug.contains("WebhookSecret([REDACTED])"));
 }
+
+#[test]
+fn events_round_trip_through_serde_for_storage() {
+    let event = decode("webhook-onetime-executed.json");
+    let stored = serde_json::to_string(&event).unwrap();
+    let back: actalink_webhooks::Event = serde_json::from_str(&stored).unwrap();
+    assert_eq!(back, event);
+    assert_eq!(back.raw_json(), event.raw_json());
+    assert!(serde_json::from_str::<actalink_webhooks::Event>(r#"{"no":"id"}"#).is_err());
+}
