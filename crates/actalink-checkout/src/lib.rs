@@ -65,3 +65,8 @@ pub mod transport {
 pub mod types {
     pub use actalink_types::*;
 }
+
+/// The README's examples, compiled as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
