@@ -50,6 +50,27 @@ async fn sandbox() -> RunningSandbox {
     Sandbox::builder().start("127.0.0.1:0").await.unwrap()
 }
 
+/// The id of the session a `--json session create` printed.
+fn session_id(created: &Output) -> String {
+    let session: serde_json::Value = serde_json::from_str(stdout(created).trim()).unwrap();
+    session["id"].as_str().unwrap().to_owned()
+}
+
+/// Pays, cancels or fails a session through the sandbox's control API.
+async fn control(sandbox: &RunningSandbox, id: &str, action: &str) {
+    let url = format!("{}/__sandbox/sessions/{id}/{action}", sandbox.url());
+    let request = actalink_transport::Request::new(http::Method::POST, url);
+    let transport = actalink_transport::ReqwestTransport::new().unwrap();
+    let response = actalink_transport::Transport::send(&transport, request)
+        .await
+        .unwrap();
+    assert!(
+        response.status.is_success(),
+        "{action} {id}: {}",
+        response.status
+    );
+}
+
 async fn create(sandbox: &RunningSandbox, extra: &[&str]) -> Output {
     let mut args = vec![
         "--api-key",
@@ -266,10 +287,7 @@ async fn api_errors_exit_1_with_one_sentence() {
 async fn session_wait_exits_0_when_paid_and_1_on_timeout_or_unpaid_end() {
     let sandbox = sandbox().await;
     let created = create(&sandbox, &[]).await;
-    let id = serde_json::from_str::<serde_json::Value>(stdout(&created).trim()).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = session_id(&created);
     let args = [
         "--api-key",
         DEFAULT_API_KEY,
@@ -303,14 +321,7 @@ async fn session_wait_exits_0_when_paid_and_1_on_timeout_or_unpaid_end() {
         async move { actalink().args(&args).output().await.unwrap() }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let pay = format!("{}/__sandbox/sessions/{id}/pay", sandbox.url());
-    let transport = actalink_transport::ReqwestTransport::new().unwrap();
-    actalink_transport::Transport::send(
-        &transport,
-        actalink_transport::Request::new(http::Method::POST, pay),
-    )
-    .await
-    .unwrap();
+    control(&sandbox, &id, "pay").await;
     let output = waiting.await.unwrap();
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert!(
@@ -321,17 +332,8 @@ async fn session_wait_exits_0_when_paid_and_1_on_timeout_or_unpaid_end() {
 
     // Ended unpaid.
     let created = create(&sandbox, &[]).await;
-    let id = serde_json::from_str::<serde_json::Value>(stdout(&created).trim()).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let fail = format!("{}/__sandbox/sessions/{id}/fail", sandbox.url());
-    actalink_transport::Transport::send(
-        &transport,
-        actalink_transport::Request::new(http::Method::POST, fail),
-    )
-    .await
-    .unwrap();
+    let id = session_id(&created);
+    control(&sandbox, &id, "fail").await;
     let output = run(&[
         "--api-key",
         DEFAULT_API_KEY,
@@ -533,10 +535,7 @@ async fn session_wait_shows_a_spinner_on_a_terminal() {
     }
     let sandbox = sandbox().await;
     let created = create(&sandbox, &[]).await;
-    let id = serde_json::from_str::<serde_json::Value>(stdout(&created).trim()).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = session_id(&created);
     let command = format!(
         "{} --api-key {DEFAULT_API_KEY} --base-url {} session wait {id} --interval 0.2 --timeout 1.5",
         env!("CARGO_BIN_EXE_actalink"),

@@ -56,7 +56,7 @@ pub(crate) async fn stats(AxumState(state): AxumState<Arc<State>>) -> Response {
     Json(json!({
         "sessions": state.store.count(),
         "apiRequests": state.api_requests.load(Ordering::Relaxed),
-        "deliveryAttempts": state.store.deliveries().len(),
+        "deliveryAttempts": state.store.delivery_count(),
     }))
     .into_response()
 }

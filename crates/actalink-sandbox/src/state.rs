@@ -107,7 +107,12 @@ impl State {
     /// A session as it stands now (expired if due).
     pub(crate) fn session(&self, id: &str) -> Option<SessionRecord> {
         let now = OffsetDateTime::now_utc();
-        self.store.update(id, &mut |s| expire_if_due(s, now))
+        let session = self.store.get(id)?;
+        // Take the store's write path only when there is something to change.
+        if session.status == "open" && now >= session.expires_at {
+            return self.store.update(id, &mut |s| expire_if_due(s, now));
+        }
+        Some(session)
     }
 
     /// Applies an action atomically; a payment also starts webhook delivery.

@@ -84,6 +84,10 @@ pub trait Store: Send + Sync + Debug + 'static {
     fn record_delivery(&self, record: DeliveryRecord);
     /// The delivery log, oldest first.
     fn deliveries(&self) -> Vec<DeliveryRecord>;
+    /// How many delivery attempts are logged. Override it when the log is large.
+    fn delivery_count(&self) -> usize {
+        self.deliveries().len()
+    }
 }
 
 /// A [`Store`] in memory.
@@ -147,5 +151,12 @@ impl Store for MemoryStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    fn delivery_count(&self) -> usize {
+        self.deliveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }

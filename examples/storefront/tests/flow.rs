@@ -72,7 +72,7 @@ async fn checkout_pays_once_even_when_the_webhook_is_redelivered() {
     let shop = common::start(false).await;
     let home = send(Method::GET, &shop.url, None, &[]).await;
     assert!(String::from_utf8_lossy(&home.body).contains("Buy Recipe Pro"));
-    let (order_id, hosted) = checkout(&shop, actalink_sandbox::PRO_PAYLINK).await;
+    let (order_id, _) = checkout(&shop, actalink_sandbox::PRO_PAYLINK).await;
     assert_eq!(shop.db.order(&order_id).unwrap().unwrap().status, "pending");
 
     let body = format!(
@@ -120,7 +120,6 @@ async fn checkout_pays_once_even_when_the_webhook_is_redelivered() {
     .await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert_eq!(shop.db.events_for(&order_id).unwrap(), 1);
-    let _ = hosted;
 }
 
 #[tokio::test]

@@ -25,13 +25,11 @@ pub const SECRET: &str = "whsec_load";
 pub struct Receiver {
     pub url: String,
     pub accepted: Arc<Mutex<HashMap<String, Vec<String>>>>,
-    pub rejected: Arc<AtomicUsize>,
 }
 
 pub async fn receiver(fail_first: usize) -> Receiver {
     let accepted: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
     let attempts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-    let rejected = Arc::new(AtomicUsize::new(0));
     let (acc, att) = (Arc::clone(&accepted), Arc::clone(&attempts));
     let app = Router::new()
         .route(
@@ -63,11 +61,7 @@ pub async fn receiver(fail_first: usize) -> Receiver {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Receiver {
-        url,
-        accepted,
-        rejected,
-    }
+    Receiver { url, accepted }
 }
 
 /// What a load run measured.
