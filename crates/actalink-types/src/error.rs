@@ -35,6 +35,15 @@ pub enum Error {
     /// A metadata key was empty.
     #[error("metadata keys must not be empty")]
     EmptyMetadataKey,
+    /// A redirect URL contained whitespace or a control character, which
+    /// would be sent as is.
+    #[error("{field} {value:?} contains whitespace or a control character")]
+    UrlWhitespace {
+        /// The request field, for example `successUrl`.
+        field: &'static str,
+        /// The rejected value.
+        value: String,
+    },
     /// A redirect URL did not parse as an absolute URL.
     #[error("{field} {value:?} is not an absolute URL: {reason}")]
     InvalidUrl {
@@ -69,6 +78,9 @@ pub enum Error {
         /// The raw string as received.
         raw: String,
     },
+    /// A price was needed but the API sent none that could be read.
+    #[error("the price is missing or in an unreadable shape")]
+    MissingPrice,
     /// A decimal string could not be encoded as a price.
     #[error("{value:?} is not a non-negative decimal number like \"0.16\"")]
     InvalidDecimal {

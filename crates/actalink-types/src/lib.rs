@@ -46,6 +46,7 @@
 
 mod error;
 mod id;
+mod lenient;
 mod metadata;
 mod money;
 mod open_enum;

@@ -2,11 +2,14 @@
 
 use std::fmt;
 
-use serde::de::{MapAccess, Visitor};
+use std::collections::HashMap;
+
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Error;
+use crate::lenient::Read;
 
 /// An insertion-ordered map of string keys to string values, at most
 /// [`Metadata::MAX_KEYS`] keys, none of them empty.
@@ -162,6 +165,69 @@ impl Serialize for Metadata {
     }
 }
 
+/// Pairs read from the server, a repeated key keeping its first position and
+/// taking the last value (what `JSON.parse` does), in linear time: a map past
+/// a few keys gets a hash index, so a hostile document with many keys costs
+/// no more than its size.
+#[derive(Default)]
+struct Entries {
+    pairs: Vec<(String, serde_json::Value)>,
+    index: HashMap<String, usize>,
+}
+
+impl Entries {
+    /// Below this many keys a linear scan beats hashing.
+    const SCAN: usize = 16;
+
+    fn push(&mut self, key: String, value: serde_json::Value) {
+        match self.position(&key).and_then(|i| self.pairs.get_mut(i)) {
+            Some(slot) => slot.1 = value,
+            None => self.pairs.push((key, value)),
+        }
+    }
+
+    fn position(&mut self, key: &str) -> Option<usize> {
+        if self.pairs.len() < Self::SCAN {
+            return self.pairs.iter().position(|(k, _)| k == key);
+        }
+        // Keys are unique, so the index covers a prefix of the pairs: catch it up.
+        for (i, (k, _)) in self.pairs.iter().enumerate().skip(self.index.len()) {
+            self.index.insert(k.clone(), i);
+        }
+        self.index.get(key).copied()
+    }
+
+    /// The metadata, with values that are not strings as their JSON text, and
+    /// whether every value was a string.
+    fn finish(self) -> (Metadata, bool) {
+        let mut all_strings = true;
+        let entries = self
+            .pairs
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => (k, s),
+                other => {
+                    all_strings = false;
+                    (k, other.to_string())
+                }
+            })
+            .collect();
+        (Metadata { entries }, all_strings)
+    }
+}
+
+/// Reads a metadata object, keeping the order of its keys.
+fn read_entries<'de, A: MapAccess<'de>>(mut access: A) -> Result<Entries, A::Error> {
+    let mut entries = Entries {
+        pairs: Vec::with_capacity(access.size_hint().unwrap_or(0).min(Metadata::MAX_KEYS)),
+        index: HashMap::new(),
+    };
+    while let Some((key, value)) = access.next_entry::<String, serde_json::Value>()? {
+        entries.push(key, value);
+    }
+    Ok(entries)
+}
+
 impl<'de> Deserialize<'de> for Metadata {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct MetadataVisitor;
@@ -170,24 +236,73 @@ impl<'de> Deserialize<'de> for Metadata {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object of metadata")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Metadata, A::Error> {
-                let mut entries: Vec<(String, String)> =
-                    Vec::with_capacity(access.size_hint().unwrap_or(0).min(Metadata::MAX_KEYS));
-                while let Some((key, value)) = access.next_entry::<String, serde_json::Value>()? {
-                    let value = match value {
-                        serde_json::Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    // JSON's last-value-wins for a repeated key, first position kept.
-                    match entries.iter_mut().find(|(k, _)| *k == key) {
-                        Some(slot) => slot.1 = value,
-                        None => entries.push((key, value)),
-                    }
-                }
-                Ok(Metadata { entries })
+            fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Metadata, A::Error> {
+                Ok(read_entries(access)?.finish().0)
             }
         }
         deserializer.deserialize_map(MetadataVisitor)
+    }
+}
+
+impl Metadata {
+    /// Reads metadata from a server document without failing on its shape:
+    /// `None` for null; an object with string values exactly; an object with
+    /// other values as their JSON text, keeping the object as sent; anything
+    /// else unreadable, kept as sent.
+    pub(crate) fn read_lenient<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Read<Self>>, D::Error> {
+        struct LenientVisitor;
+        impl<'de> Visitor<'de> for LenientVisitor {
+            type Value = Option<Read<Metadata>>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
+                let entries = read_entries(access)?;
+                let raw =
+                    entries.pairs.iter().any(|(_, v)| !v.is_string()).then(|| {
+                        serde_json::Value::Object(entries.pairs.iter().cloned().collect())
+                    });
+                let (metadata, _) = entries.finish();
+                Ok(Some(match raw {
+                    None => Read::Exact(metadata),
+                    Some(raw) => Read::Coerced(metadata, raw),
+                }))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<serde_json::Value>()? {
+                    items.push(item);
+                }
+                Ok(Some(Read::Unreadable(serde_json::Value::Array(items))))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                Metadata::read_lenient(d)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Some(Read::Unreadable(v.into())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Some(Read::Unreadable(v.into())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Some(Read::Unreadable(v.into())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Some(Read::Unreadable(v.into())))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Some(Read::Unreadable(v.into())))
+            }
+        }
+        deserializer.deserialize_any(LenientVisitor)
     }
 }
 

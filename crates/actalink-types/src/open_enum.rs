@@ -127,12 +127,14 @@ impl SessionStatus {
         matches!(self, Self::Open)
     }
 
-    /// True for every status but `open`, unknown ones included: the session has
-    /// left `open`, so waiting for it is over. Decide what to do with
-    /// [`SessionStatus::is_paid`]; an unknown status is never treated as paid.
+    /// True for the statuses known to be final: `success`, `failure` and
+    /// `timeout`. An unknown status is not final: it may be a step on the way
+    /// (`processing`, say) that a later poll turns into `success`, so waiting
+    /// goes on until it changes or the deadline passes. An unknown status is
+    /// never treated as paid either.
     #[must_use]
     pub fn is_terminal(&self) -> bool {
-        !self.is_open()
+        matches!(self, Self::Success | Self::Failure | Self::Timeout)
     }
 }
 
@@ -238,7 +240,9 @@ mod tests {
         assert!(known.is_paid() && known.is_terminal() && !known.is_open());
         let unknown: SessionStatus = serde_json::from_str("\"processing\"").unwrap();
         assert_eq!(unknown, SessionStatus::Unknown("processing".into()));
-        assert!(!unknown.is_paid() && unknown.is_terminal());
+        assert!(!unknown.is_paid() && !unknown.is_terminal() && !unknown.is_open());
+        assert!(SessionStatus::Failure.is_terminal() && SessionStatus::Timeout.is_terminal());
+        assert!(!SessionStatus::Open.is_terminal());
         assert_eq!(serde_json::to_string(&unknown).unwrap(), "\"processing\"");
         assert_eq!(format!("{unknown:?}"), "Unknown(\"processing\")");
         assert_eq!(OrderStatus::from_wire("PENDING"), OrderStatus::Pending);

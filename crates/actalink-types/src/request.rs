@@ -19,11 +19,11 @@ pub struct CreateCheckoutSession {
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<Metadata>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    success_url: Option<Url>,
+    success_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    cancel_url: Option<Url>,
+    cancel_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    failure_url: Option<Url>,
+    failure_url: Option<String>,
 }
 
 impl CreateCheckoutSession {
@@ -60,20 +60,20 @@ impl CreateCheckoutSession {
 
     /// Where the customer goes after paying.
     #[must_use]
-    pub fn success_url(&self) -> Option<&Url> {
-        self.success_url.as_ref()
+    pub fn success_url(&self) -> Option<&str> {
+        self.success_url.as_deref()
     }
 
     /// Where the customer goes after cancelling.
     #[must_use]
-    pub fn cancel_url(&self) -> Option<&Url> {
-        self.cancel_url.as_ref()
+    pub fn cancel_url(&self) -> Option<&str> {
+        self.cancel_url.as_deref()
     }
 
     /// Where the customer goes after a failed payment.
     #[must_use]
-    pub fn failure_url(&self) -> Option<&Url> {
-        self.failure_url.as_ref()
+    pub fn failure_url(&self) -> Option<&str> {
+        self.failure_url.as_deref()
     }
 }
 
@@ -151,19 +151,25 @@ impl CreateCheckoutSessionBuilder {
     }
 }
 
-/// Parses a redirect URL: absolute, http or https.
+/// Checks a redirect URL (absolute, http or https, no whitespace or control
+/// characters) and keeps it exactly as written: it is sent as given, not in
+/// the normalised form a URL parser would print.
 pub(crate) fn parse_redirect(
     field: &'static str,
     raw: Option<String>,
-) -> Result<Option<Url>, Error> {
+) -> Result<Option<String>, Error> {
     let Some(raw) = raw else { return Ok(None) };
+    // A URL parser silently strips these; sent as is, they would break the redirect.
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::UrlWhitespace { field, value: raw });
+    }
     let url = Url::parse(&raw).map_err(|e| Error::InvalidUrl {
         field,
         value: raw.clone(),
         reason: e.to_string(),
     })?;
     match url.scheme() {
-        "http" | "https" => Ok(Some(url)),
+        "http" | "https" => Ok(Some(raw)),
         scheme => Err(Error::UnsupportedUrlScheme {
             field,
             scheme: scheme.to_owned(),
@@ -265,6 +271,39 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(err, Error::EmptyMetadataKey);
+    }
+
+    #[test]
+    fn redirect_urls_are_sent_exactly_as_written() {
+        let request = CreateCheckoutSession::builder("p")
+            .success_url("https://Shop.example?x=1")
+            .cancel_url("http://127.0.0.1:3000/cart/%7Eme#top")
+            .build()
+            .unwrap();
+        assert_eq!(request.success_url(), Some("https://Shop.example?x=1"));
+        let json = serde_json::to_value(&request).unwrap();
+        assert_eq!(json["successUrl"], "https://Shop.example?x=1");
+        assert_eq!(json["cancelUrl"], "http://127.0.0.1:3000/cart/%7Eme#top");
+        for bad in [
+            " https://shop.example",
+            "https://shop.example/a b",
+            "https://shop.example/\t",
+        ] {
+            let err = CreateCheckoutSession::builder("p")
+                .success_url(bad)
+                .build()
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::UrlWhitespace {
+                        field: "successUrl",
+                        ..
+                    }
+                ),
+                "{bad:?}: {err:?}"
+            );
+        }
     }
 
     #[test]

@@ -51,20 +51,24 @@ fn create_response_decodes_with_every_documented_value() {
         Some("https://example.com/failure")
     );
     assert_eq!(
-        s.url,
-        "https://pay.acta.link/payment-link/checkout_mfUL0qrS9IhRXJXBu42JkdhO4tdLeqpX"
+        s.url.as_deref(),
+        Some("https://pay.acta.link/payment-link/checkout_mfUL0qrS9IhRXJXBu42JkdhO4tdLeqpX")
     );
+    assert!(s.extra.is_empty(), "nothing undocumented: {:?}", s.extra);
     assert_eq!(s.metadata, None);
     assert_eq!(s.plan, None);
     assert_eq!(s.payment, None);
     assert_eq!(s.products.len(), 1);
     let product = &s.products[0];
-    assert_eq!(product.id.as_str(), "prod_LEYeql9qO7yAAxXJSUynmzL1QXWuo2or");
+    assert_eq!(
+        product.id.as_ref().unwrap().as_str(),
+        "prod_LEYeql9qO7yAAxXJSUynmzL1QXWuo2or"
+    );
     assert_eq!(product.payment_type, Some(PaymentType::Recurring));
     assert_eq!(product.status, Some(ProductStatus::Active));
     assert_eq!(product.image_url.as_deref(), Some(""));
     let price = product.price_details.as_ref().unwrap();
-    assert_eq!(price.price.raw(), "0x302e3136");
+    assert_eq!(price.price.as_ref().unwrap().raw(), "0x302e3136");
     assert_eq!(price.amount().unwrap(), Decimal::new(16, 2));
     assert_eq!(price.currency, Some(Currency::Usdc));
     assert_eq!(price.interval_count, Some(3));
@@ -90,8 +94,11 @@ fn status_response_decodes_with_every_documented_value() {
     );
     assert_eq!(s.cancel_url, None);
     let plan = s.plan.as_ref().unwrap();
-    assert_eq!(plan.id, "1b35a861-efa1-45a8-906f-e6a66752702f");
-    assert_eq!(plan.public_id.as_ref().unwrap(), &s.products[0].id);
+    assert_eq!(
+        plan.id.as_deref(),
+        Some("1b35a861-efa1-45a8-906f-e6a66752702f")
+    );
+    assert_eq!(plan.public_id, s.products[0].id);
     assert_eq!(
         plan.payment_type_id.as_deref(),
         Some("aa8bebef-aa85-4a93-b6fd-c60544cbb4d1")
@@ -125,6 +132,11 @@ fn sessions_round_trip_through_json() {
         let again: CheckoutSession =
             serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(again, s, "{name}");
+        // And to exactly the document the API sent.
+        let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        let sent: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(serde_json::to_value(&s).unwrap(), sent["data"], "{name}");
     }
 }
 
@@ -151,4 +163,12 @@ fn unknown_fields_and_values_never_fail_decoding() {
     let json = serde_json::to_value(&s).unwrap();
     assert_eq!(json["status"], "refunded");
     assert_eq!(json["products"][0]["priceDetails"]["currency"], "EURC");
+    // Unmodelled fields are kept and written back, at every level.
+    assert_eq!(
+        s.extra["brandNewField"],
+        serde_json::json!({"nested": [1, 2]})
+    );
+    assert_eq!(json["brandNewField"], serde_json::json!({"nested": [1, 2]}));
+    assert_eq!(s.products[0].extra["extra"], 1);
+    assert_eq!(json["products"][0]["extra"], 1);
 }

@@ -53,7 +53,9 @@ proptest! {
         for candidate in [url.clone(), format!("{scheme}://{url}"), format!("{scheme}:{url}")] {
             match CreateCheckoutSession::builder("paylink_x").success_url(&candidate).build() {
                 Ok(request) => {
-                    let parsed = request.success_url().unwrap();
+                    // Sent exactly as written, and it is an http(s) URL.
+                    prop_assert_eq!(request.success_url(), Some(candidate.as_str()));
+                    let parsed = url::Url::parse(&candidate).unwrap();
                     prop_assert!(parsed.scheme() == "http" || parsed.scheme() == "https");
                 }
                 Err(e) => prop_assert!(e.to_string().contains("successUrl")),

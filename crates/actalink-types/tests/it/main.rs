@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod drift;
 mod fixtures;
 mod hostile;
 mod props;

@@ -1,0 +1,325 @@
+//! Tolerant decoding of what the server sends.
+//!
+//! The API is documented by two example payloads, so the models read every
+//! field on its own: a field in an undocumented shape never fails the whole
+//! object. Each field is read into one of three outcomes ([`Read`]):
+//!
+//! - in its documented shape, it becomes the typed value;
+//! - in another shape whose meaning is clear (the number `3` where the string
+//!   `"3"` was documented, a timestamp without an offset), it becomes the typed
+//!   value, and the value as sent is kept;
+//! - otherwise the typed field is `None` and the value as sent is kept.
+//!
+//! `null` counts as absent. Every kept value goes into the object's `extra`
+//! map under its own key, beside the fields the SDK does not model, and is
+//! logged at debug level with its JSON path. Serialisation writes kept values
+//! back in place of the typed ones, so an object re-serialises to what was sent.
+//!
+//! Written by hand because serde's derive stops at the first field that does
+//! not fit, and `#[serde(default)]`-style crates drop the value instead of keeping it.
+
+use std::fmt;
+
+use serde::ser::SerializeMap;
+use serde_json::{Map, Value};
+use time::format_description::well_known::{Iso8601, Rfc3339};
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+/// Where a value sits in a document, for log lines; printed only when needed.
+#[derive(Clone, Copy)]
+pub(crate) enum Path<'a> {
+    /// The object being decoded.
+    Root,
+    /// A key of an object.
+    Key(&'a Path<'a>, &'a str),
+    /// An element of an array.
+    Index(&'a Path<'a>, usize),
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Root => f.write_str("$"),
+            Self::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Self::Index(parent, index) => write!(f, "{parent}[{index}]"),
+        }
+    }
+}
+
+/// What reading one value gave.
+pub(crate) enum Read<T> {
+    /// The value was in its documented shape.
+    Exact(T),
+    /// The value was in another shape with a clear meaning; the raw value is kept.
+    Coerced(T, Value),
+    /// The value could not be read; it is kept as sent.
+    Unreadable(Value),
+}
+
+/// An object being read field by field.
+pub(crate) struct Fields<'p> {
+    fields: Map<String, Value>,
+    extra: Map<String, Value>,
+    path: Path<'p>,
+}
+
+impl<'p> Fields<'p> {
+    pub(crate) fn new(fields: Map<String, Value>, path: Path<'p>) -> Self {
+        Self {
+            fields,
+            extra: Map::new(),
+            path,
+        }
+    }
+
+    /// Reads `key` with `read`; `None` when it is absent, null or unreadable.
+    pub(crate) fn take<T>(
+        &mut self,
+        key: &'static str,
+        read: impl FnOnce(Value, Path<'_>) -> Read<T>,
+    ) -> Option<T> {
+        let value = self.fields.remove(key)?;
+        if value.is_null() {
+            return None;
+        }
+        let read = read(value, Path::Key(&self.path, key));
+        self.keep(key, read)
+    }
+
+    /// Records what reading `key` gave, keeping the raw value where there is one.
+    pub(crate) fn keep<T>(&mut self, key: &'static str, read: Read<T>) -> Option<T> {
+        let path = Path::Key(&self.path, key);
+        match read {
+            Read::Exact(value) => Some(value),
+            Read::Coerced(value, raw) => {
+                tracing::debug!(path = %path, "actalink: read a field given in an undocumented shape");
+                self.extra.insert(key.to_owned(), raw);
+                Some(value)
+            }
+            Read::Unreadable(raw) => {
+                tracing::debug!(path = %path, "actalink: kept an unreadable field as sent");
+                self.extra.insert(key.to_owned(), raw);
+                None
+            }
+        }
+    }
+
+    /// The values kept: unreadable and coerced fields, and the fields not modelled.
+    pub(crate) fn finish(mut self) -> Map<String, Value> {
+        self.extra.append(&mut self.fields);
+        self.extra
+    }
+}
+
+/// Reads an object with `read`; anything else is unreadable.
+pub(crate) fn object<T>(
+    value: Value,
+    path: Path<'_>,
+    read: impl FnOnce(Fields<'_>) -> T,
+) -> Read<T> {
+    match value {
+        Value::Object(map) => Read::Exact(read(Fields::new(map, path))),
+        other => Read::Unreadable(other),
+    }
+}
+
+/// An open enum from its wire string; anything but a string is unreadable.
+pub(crate) fn wire<T>(from_wire: fn(&str) -> T) -> impl FnOnce(Value, Path<'_>) -> Read<T> {
+    move |value, _| match value {
+        Value::String(s) => Read::Exact(from_wire(&s)),
+        other => Read::Unreadable(other),
+    }
+}
+
+/// A string; a number or a boolean is read as its JSON text.
+pub(crate) fn string(value: Value, _: Path<'_>) -> Read<String> {
+    match value {
+        Value::String(s) => Read::Exact(s),
+        Value::Number(ref n) => Read::Coerced(n.to_string(), value),
+        Value::Bool(b) => Read::Coerced(b.to_string(), value),
+        other => Read::Unreadable(other),
+    }
+}
+
+/// A value parsed from a string (or a number's text); unreadable when `parse` refuses it.
+pub(crate) fn parsed<T, E>(
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> impl FnOnce(Value, Path<'_>) -> Read<T> {
+    move |value, path| match string(value, path) {
+        Read::Exact(s) => match parse(&s) {
+            Ok(parsed) => Read::Exact(parsed),
+            Err(_) => Read::Unreadable(Value::String(s)),
+        },
+        Read::Coerced(s, raw) => match parse(&s) {
+            Ok(parsed) => Read::Coerced(parsed, raw),
+            Err(_) => Read::Unreadable(raw),
+        },
+        Read::Unreadable(raw) => Read::Unreadable(raw),
+    }
+}
+
+/// A non-negative count: a JSON integer, an integral float, or a string of digits.
+pub(crate) fn count(value: Value, _: Path<'_>) -> Read<u32> {
+    let parsed = match &value {
+        Value::Number(n) => {
+            if let Some(n) = n.as_u64() {
+                return u32::try_from(n).map_or(Read::Unreadable(value), Read::Exact);
+            }
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX))
+                // Checked just above: integral and in range.
+                .map(|f| f as u32)
+        }
+        Value::String(s) => s.trim().parse::<u32>().ok(),
+        _ => None,
+    };
+    match parsed {
+        Some(n) => Read::Coerced(n, value),
+        None => Read::Unreadable(value),
+    }
+}
+
+/// A timestamp: RFC 3339 as documented; other ISO 8601 forms are accepted and
+/// one without an offset is read as UTC.
+pub(crate) fn timestamp(value: Value, _: Path<'_>) -> Read<OffsetDateTime> {
+    let Value::String(text) = &value else {
+        return Read::Unreadable(value);
+    };
+    if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
+        // Kept as sent unless it prints back the same (`+00:00` prints as `Z`).
+        return if at.format(&Rfc3339).is_ok_and(|printed| printed == *text) {
+            Read::Exact(at)
+        } else {
+            Read::Coerced(at, value)
+        };
+    }
+    match parse_loose_timestamp(text) {
+        Some(at) => Read::Coerced(at, value),
+        None => Read::Unreadable(value),
+    }
+}
+
+fn parse_loose_timestamp(text: &str) -> Option<OffsetDateTime> {
+    let text = text.trim();
+    // `2025-08-29 15:36:36` is ISO 8601 with a space for the `T`.
+    let normalised;
+    let text = match text.as_bytes().get(10) {
+        Some(b' ') if text.len() > 11 => {
+            normalised = format!("{}T{}", &text[..10], &text[11..]);
+            normalised.as_str()
+        }
+        _ => text,
+    };
+    if let Ok(at) = OffsetDateTime::parse(text, &Iso8601::DEFAULT) {
+        return Some(at);
+    }
+    PrimitiveDateTime::parse(text, &Iso8601::DEFAULT)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
+}
+
+/// Serialises a timestamp as RFC 3339, the documented form.
+pub(crate) struct Rfc3339Ref<'a>(pub(crate) &'a OffsetDateTime);
+
+impl serde::Serialize for Rfc3339Ref<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = self.0.format(&Rfc3339).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&text)
+    }
+}
+
+/// Writes an object's fields in documented order, a kept raw value in place
+/// of its typed one, then the fields not modelled.
+pub(crate) struct Writer<'a, M> {
+    map: M,
+    extra: &'a Map<String, Value>,
+}
+
+impl<'a, M: SerializeMap> Writer<'a, M> {
+    pub(crate) fn new(map: M, extra: &'a Map<String, Value>) -> Self {
+        Self { map, extra }
+    }
+
+    /// Writes `key`: the kept raw value if there is one, else the typed value;
+    /// nothing when both are absent, or `null` when `null_if_absent`.
+    pub(crate) fn field<T: serde::Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: Option<&T>,
+        null_if_absent: bool,
+    ) -> Result<(), M::Error> {
+        if let Some(raw) = self.extra.get(key) {
+            self.map.serialize_entry(key, raw)
+        } else if let Some(value) = value {
+            self.map.serialize_entry(key, value)
+        } else if null_if_absent {
+            self.map.serialize_entry(key, &Value::Null)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Writes the extra fields that are not among `known`, and ends the object.
+    pub(crate) fn end(mut self, known: &[&str]) -> Result<M::Ok, M::Error> {
+        for (key, value) in self.extra {
+            if !known.contains(&key.as_str()) {
+                self.map.serialize_entry(key, value)?;
+            }
+        }
+        self.map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_print_as_json_paths() {
+        let root = Path::Root;
+        let products = Path::Key(&root, "products");
+        let first = Path::Index(&products, 0);
+        let price = Path::Key(&first, "price");
+        assert_eq!(price.to_string(), "$.products[0].price");
+    }
+
+    #[test]
+    fn counts_accept_clear_spellings_only() {
+        let read = |v: Value| match count(v, Path::Root) {
+            Read::Exact(n) => Some((n, false)),
+            Read::Coerced(n, _) => Some((n, true)),
+            Read::Unreadable(_) => None,
+        };
+        assert_eq!(read(serde_json::json!(3)), Some((3, false)));
+        assert_eq!(read(serde_json::json!("3")), Some((3, true)));
+        assert_eq!(read(serde_json::json!(3.0)), Some((3, true)));
+        assert_eq!(read(serde_json::json!(3.5)), None);
+        assert_eq!(read(serde_json::json!(-1)), None);
+        assert_eq!(read(serde_json::json!(5_000_000_000u64)), None);
+        assert_eq!(read(serde_json::json!("three")), None);
+        assert_eq!(read(serde_json::json!([3])), None);
+    }
+
+    #[test]
+    fn timestamps_without_an_offset_are_utc() {
+        let read = |s: &str| match timestamp(Value::String(s.into()), Path::Root) {
+            Read::Exact(at) | Read::Coerced(at, _) => Some(at.unix_timestamp_nanos() / 1_000_000),
+            Read::Unreadable(_) => None,
+        };
+        let documented = read("2025-08-29T15:36:36.346Z");
+        assert_eq!(documented, Some(1_756_481_796_346));
+        for variant in [
+            "2025-08-29T15:36:36.346",
+            "2025-08-29 15:36:36.346",
+            "2025-08-29T15:36:36.346+00:00",
+            "2025-08-29T17:36:36.346+02:00",
+            "2025-08-29T15:36:36.346000Z",
+        ] {
+            assert_eq!(read(variant), documented, "{variant}");
+        }
+        assert_eq!(read("2025-08-29T15:36:36"), Some(1_756_481_796_000));
+        assert_eq!(read("yesterday"), None);
+        assert_eq!(read(""), None);
+        assert_eq!(read("2025-08-29\u{e9}15"), None);
+    }
+}
