@@ -1,31 +1,44 @@
 //! An example merchant app for the seed's flow: a shop page, checkout through
-//! Actalink, a verified webhook that marks the order paid exactly once, and a
-//! success page that reconciles with the session status when the webhook is
-//! late or lost.
+//! Actalink, and an order that becomes paid only when Actalink's own session
+//! status confirms it, exactly once, however the news arrives.
 //!
-//! The principal types: [`Config`] (read from the environment), [`Db`] (SQLite:
-//! users, orders, webhook events) and [`app`], the axum router that ties them
-//! to an `actalink_checkout::Client` and an `actalink_webhooks::Verifier`.
+//! The principal types: [`Config`] (read from the environment and checked for
+//! unsafe settings), [`Db`] (SQLite: users, orders, their history, processed
+//! webhook events) and [`Storefront`], which ties them to an
+//! `actalink_checkout::Client` and an `actalink_webhooks::Verifier`, serves
+//! the [`router`](Storefront::router) and runs the background
+//! [`Reconciler`](Storefront::spawn_reconciler).
+//!
+//! How an order gets paid: a verified webhook, the customer's return to the
+//! success page and the reconciler's periodic check all do the same thing,
+//! [`Storefront::check_order`]. It fetches the checkout session and marks the
+//! order paid only when [`payment::evaluate`] finds the session paid, the
+//! order's own, and for exactly the expected price; a conditional update
+//! makes that happen once, and the [`Transition`] says whether this call did it.
 //!
 //! ```
 //! use std::sync::Arc;
-//! use storefront::{Config, Db, app};
+//! use storefront::{Config, Db, Storefront};
 //!
 //! let config = Config::for_test("sk_test", "http://127.0.0.1:4010", "whsec_test", "http://127.0.0.1:3000");
 //! let db = Arc::new(Db::in_memory()?);
-//! let router: axum::Router = app(config, db)?;
+//! let shop = Storefront::new(config, db)?;
+//! let router: axum::Router = shop.router();
+//! // In a Tokio runtime: let _reconciler = shop.spawn_reconciler();
 //! # let _ = router;
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod config;
 pub mod db;
+pub mod payment;
+pub mod reconciler;
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use actalink_checkout::{CheckoutSessionId, Client, CreateCheckoutSession};
-use actalink_webhooks::{VerifiedEvent, Verifier};
+use actalink_checkout::types::OffsetDateTime;
+use actalink_checkout::{Client, CreateCheckoutSession};
+use actalink_webhooks::{Event, VerifiedEvent, Verifier};
 use axum::Form;
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
@@ -33,103 +46,22 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-pub use db::{Db, Order, Recorded};
+pub use config::{Config, Product, ReconcilerSettings, Secret};
+pub use db::{Db, NewOrder, Order, TransitionRecord};
+pub use payment::{CheckError, FailReason, Source, Transition};
+pub use reconciler::Reconciler;
 
-/// A product the shop sells: an Actalink paylink and how to show it.
-#[derive(Debug, Clone)]
-pub struct Product {
-    /// The paylink id.
-    pub paylink_id: String,
-    /// The display name.
-    pub name: String,
-    /// The price as shown.
-    pub price: String,
-}
+/// How long a session is assumed to live when the create response has no
+/// `expiresAt` (an hour in every documented example).
+const ASSUMED_SESSION_LIFETIME_SECS: i64 = 3600;
 
-/// The storefront's settings.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Actalink API key (`ACTALINK_API_KEY`; default: the sandbox's key).
-    pub api_key: String,
-    /// Actalink base URL (`ACTALINK_BASE_URL`; default: a local `actalink sandbox`).
-    pub base_url: String,
-    /// Webhook secret (`STOREFRONT_WEBHOOK_SECRET`).
-    pub webhook_secret: String,
-    /// Database file (`STOREFRONT_DATABASE`).
-    pub database: PathBuf,
-    /// Listen address (`STOREFRONT_ADDR`).
-    pub addr: SocketAddr,
-    /// The URL customers reach the shop at (`STOREFRONT_PUBLIC_URL`; default `http://{addr}`).
-    pub public_url: String,
-    /// The products on sale.
-    pub products: Vec<Product>,
-}
-
-/// The sandbox's default API key and paylinks, so that the defaults work
-/// against `actalink sandbox` with no configuration.
-const SANDBOX_API_KEY: &str = "sk_sandbox_0000000000000000000000000000000000";
-
-fn default_products() -> Vec<Product> {
-    vec![
-        Product {
-            paylink_id: "paylink_sandboxRecipePro000000000000001".into(),
-            name: "Recipe Pro".into(),
-            price: "0.16 USDC every 15 minutes".into(),
-        },
-        Product {
-            paylink_id: "paylink_sandboxRecipeEbook0000000000001".into(),
-            name: "Recipe eBook".into(),
-            price: "0.15 USDC once".into(),
-        },
-    ]
-}
-
-impl Config {
-    /// Reads the environment, with defaults that work against a local `actalink sandbox`.
-    ///
-    /// # Errors
-    ///
-    /// When `STOREFRONT_ADDR` is not a socket address.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let var = |name: &str, default: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| default.to_owned())
-        };
-        let addr: SocketAddr = var("STOREFRONT_ADDR", "127.0.0.1:3000").parse()?;
-        Ok(Self {
-            api_key: var("ACTALINK_API_KEY", SANDBOX_API_KEY),
-            base_url: var("ACTALINK_BASE_URL", "http://127.0.0.1:4010"),
-            webhook_secret: var("STOREFRONT_WEBHOOK_SECRET", "whsec_storefront_dev"),
-            database: var("STOREFRONT_DATABASE", "storefront.sqlite").into(),
-            public_url: var("STOREFRONT_PUBLIC_URL", &format!("http://{addr}")),
-            addr,
-            products: default_products(),
-        })
-    }
-
-    /// Settings for tests: everything given, the default products.
-    pub fn for_test(api_key: &str, base_url: &str, webhook_secret: &str, public_url: &str) -> Self {
-        Self {
-            api_key: api_key.into(),
-            base_url: base_url.into(),
-            webhook_secret: webhook_secret.into(),
-            database: PathBuf::from(":memory:"),
-            addr: ([127, 0, 0, 1], 0).into(),
-            public_url: public_url.into(),
-            products: default_products(),
-        }
-    }
-}
-
-/// Shared state of the handlers.
+/// Shared state of the handlers and the reconciler. `Debug` shows no secret.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    db: Arc<Db>,
-    client: Client,
+    pub(crate) db: Arc<Db>,
+    pub(crate) client: Client,
     verifier: Verifier,
-    config: Arc<Config>,
+    pub(crate) config: Arc<Config>,
     user_id: String,
 }
 
@@ -139,33 +71,97 @@ impl FromRef<AppState> for Verifier {
     }
 }
 
-/// Builds the app.
+/// The storefront: its state, its routes and its reconciler.
+#[derive(Debug, Clone)]
+pub struct Storefront {
+    state: AppState,
+}
+
+impl Storefront {
+    /// Validates `config` (see [`Config::validate`]) and builds the shop.
+    ///
+    /// # Errors
+    ///
+    /// When the settings are unsafe, the Actalink client cannot be built, or
+    /// the demo user cannot be stored.
+    pub fn new(config: Config, db: Arc<Db>) -> anyhow::Result<Self> {
+        config.validate()?;
+        if config.webhook_secret.is_none() {
+            tracing::warn!(
+                "STOREFRONT_WEBHOOK_SECRET is not set: using the public development secret, \
+                 allowed only because the API is a local sandbox"
+            );
+        }
+        let client = Client::builder()
+            .api_key(config.api_key_or_default())
+            .base_url(config.base_url.as_str())
+            .retry_policy(config.retry.clone())
+            .user_agent_suffix("storefront-example")
+            .build()?;
+        // One signed-in customer keeps the example small; a real shop has sessions.
+        let user_id = "user_demo_0001".to_owned();
+        db.ensure_user(&user_id, "Ada Demo")?;
+        Ok(Self {
+            state: AppState {
+                db,
+                client,
+                verifier: Verifier::new(config.webhook_secret_or_default()),
+                config: Arc::new(config),
+                user_id,
+            },
+        })
+    }
+
+    /// The routes: the shop, the checkout, the order (success) page and the webhook.
+    pub fn router(&self) -> axum::Router {
+        axum::Router::new()
+            .route("/", get(shop))
+            .route("/checkout", post(checkout))
+            .route("/orders/{id}", get(order_page))
+            .route("/webhooks/actalink", post(webhook))
+            .with_state(self.state.clone())
+    }
+
+    /// Starts the background [`Reconciler`] on the current Tokio runtime.
+    /// Keep the handle: dropping it stops the task.
+    #[must_use = "dropping the handle stops the reconciler"]
+    pub fn spawn_reconciler(&self) -> Reconciler {
+        Reconciler::spawn(self.state.clone())
+    }
+
+    /// Checks one order against Actalink now; see [`payment::check_order`].
+    ///
+    /// # Errors
+    ///
+    /// When the status call or the database failed; nothing changed.
+    pub async fn check_order(
+        &self,
+        order_id: &str,
+        source: Source,
+    ) -> Result<Transition, CheckError> {
+        payment::check_order(&self.state, order_id, source).await
+    }
+
+    /// The settings in use.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.state.config
+    }
+
+    /// The database.
+    #[must_use]
+    pub fn db(&self) -> &Arc<Db> {
+        &self.state.db
+    }
+}
+
+/// Builds the routes only, without a reconciler: `Storefront::new(config, db)?.router()`.
 ///
 /// # Errors
 ///
-/// When the Actalink client cannot be built or the demo user cannot be stored.
+/// As [`Storefront::new`].
 pub fn app(config: Config, db: Arc<Db>) -> anyhow::Result<axum::Router> {
-    let client = Client::builder()
-        .api_key(config.api_key.as_str())
-        .base_url(config.base_url.as_str())
-        .user_agent_suffix("storefront-example")
-        .build()?;
-    // One signed-in customer keeps the example small; a real shop has sessions.
-    let user_id = "user_demo_0001".to_owned();
-    db.ensure_user(&user_id, "Ada Demo")?;
-    let state = AppState {
-        db,
-        client,
-        verifier: Verifier::new(config.webhook_secret.as_str()),
-        config: Arc::new(config),
-        user_id,
-    };
-    Ok(axum::Router::new()
-        .route("/", get(shop))
-        .route("/checkout", post(checkout))
-        .route("/orders/{id}", get(order_page))
-        .route("/webhooks/actalink", post(webhook))
-        .with_state(state))
+    Ok(Storefront::new(config, db)?.router())
 }
 
 fn escape(text: &str) -> String {
@@ -215,14 +211,10 @@ struct CheckoutForm {
     paylink: String,
 }
 
-/// Creates the order, then the checkout session, then redirects (303) to the hosted page.
+/// Creates the order (with the price the shop expects), then the checkout
+/// session, then redirects (303) to the hosted page.
 async fn checkout(State(state): State<AppState>, Form(form): Form<CheckoutForm>) -> Response {
-    let Some(product) = state
-        .config
-        .products
-        .iter()
-        .find(|p| p.paylink_id == form.paylink)
-    else {
+    let Some(product) = state.config.product(&form.paylink) else {
         return (
             StatusCode::BAD_REQUEST,
             page("Unknown product", "<p>No such product.</p>"),
@@ -230,17 +222,21 @@ async fn checkout(State(state): State<AppState>, Form(form): Form<CheckoutForm>)
             .into_response();
     };
     let order_id = format!("ORD-{:08X}", rand_u32());
-    if let Err(e) = state.db.create_order(
-        &order_id,
-        &state.user_id,
-        &product.paylink_id,
-        &product.name,
-    ) {
+    let amount = product.amount.to_string();
+    let new_order = NewOrder {
+        id: &order_id,
+        user_id: &state.user_id,
+        paylink_id: &product.paylink_id,
+        product: &product.name,
+        amount: &amount,
+        currency: &product.currency,
+    };
+    if let Err(e) = state.db.create_order(&new_order) {
         return internal(e);
     }
     let request = CreateCheckoutSession::builder(product.paylink_id.as_str())
-        .metadata("user_uuid", state.user_id.as_str())
-        .metadata("internal_order_id", order_id.as_str())
+        .metadata(payment::USER_ID_KEY, state.user_id.as_str())
+        .metadata(payment::ORDER_ID_KEY, order_id.as_str())
         .success_url(format!("{}/orders/{order_id}", state.config.public_url))
         .cancel_url(format!(
             "{}/orders/{order_id}?cancelled=1",
@@ -255,24 +251,44 @@ async fn checkout(State(state): State<AppState>, Form(form): Form<CheckoutForm>)
             .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
+    let unavailable = |reason: &str| {
+        if let Err(error) = state.db.mark_failed(&order_id, reason, "checkout") {
+            tracing::error!(%error, order = %order_id, "could not close the order");
+        }
+        (
+            StatusCode::BAD_GATEWAY,
+            page(
+                "Checkout unavailable",
+                "<p>The payment provider did not answer. Please try again.</p>",
+            ),
+        )
+            .into_response()
+    };
     match session {
         Ok(session) => {
-            if let Err(e) = state.db.attach_session(&order_id, session.id.as_str()) {
+            let expires_at = session.expires_at.map_or_else(
+                || OffsetDateTime::now_utc().unix_timestamp() + ASSUMED_SESSION_LIFETIME_SECS,
+                OffsetDateTime::unix_timestamp,
+            );
+            if let Err(e) =
+                state
+                    .db
+                    .attach_session(&order_id, session.id.as_str(), Some(expires_at))
+            {
                 return internal(e);
             }
-            Redirect::to(&session.url).into_response()
+            // `Option::from` reads the URL whether the model makes it optional or not.
+            match Option::<String>::from(session.url.clone()) {
+                Some(url) => Redirect::to(&url).into_response(),
+                None => {
+                    tracing::warn!(order = %order_id, session = %session.id.as_str(), "the session has no checkout URL");
+                    unavailable("no_checkout_url")
+                }
+            }
         }
         Err(error) => {
             tracing::warn!(%error, order = %order_id, "could not create a checkout session");
-            let _ = state.db.fail_order(&order_id);
-            (
-                StatusCode::BAD_GATEWAY,
-                page(
-                    "Checkout unavailable",
-                    "<p>The payment provider did not answer. Please try again.</p>",
-                ),
-            )
-                .into_response()
+            unavailable("no_session")
         }
     }
 }
@@ -282,48 +298,41 @@ struct OrderQuery {
     cancelled: Option<String>,
 }
 
-/// The success (and cancel) URL: shows the order, confirming a pending one with the status endpoint.
+/// The success (and cancel) URL: shows the order, after checking a pending
+/// one with Actalink (the webhook may be late or lost). Arriving here proves
+/// nothing by itself: only the session status can mark the order paid.
 async fn order_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<OrderQuery>,
 ) -> Response {
-    let mut order = match state.db.order(&id) {
+    let order = match state.db.order(&id) {
         Ok(Some(order)) => order,
-        Ok(None) => {
-            return (
-                StatusCode::NOT_FOUND,
-                page("Order not found", "<p>No such order.</p>"),
-            )
-                .into_response();
-        }
+        Ok(None) => return not_found(),
         Err(e) => return internal(e),
     };
-    // Reconcile: a webhook may be late or lost, so ask Actalink directly.
-    if order.status == "pending"
-        && let Some(session_id) = order
-            .checkout_session_id
-            .as_deref()
-            .and_then(|s| CheckoutSessionId::new(s).ok())
-    {
-        match state.client.get_session(&session_id).await {
-            Ok(session)
-                if session.is_paid()
-                    && session.metadata_value("internal_order_id") == Some(order.id.as_str()) =>
-            {
-                match state.db.mark_paid(&order.id) {
-                    Ok(_) => order.status = "paid".into(),
-                    Err(e) => return internal(e),
-                }
+    if order.status == "pending" && order.review_reason.is_none() {
+        match payment::check_order(&state, &order.id, Source::SuccessPage).await {
+            Ok(transition) => {
+                tracing::debug!(order = %order.id, outcome = transition.label(), "checked on the success page");
             }
-            Ok(_) => {}
             Err(error) => {
-                tracing::warn!(%error, order = %order.id, "could not confirm the session status")
+                tracing::warn!(%error, order = %order.id, "could not confirm the session status");
             }
         }
     }
-    let note = if query.cancelled.is_some() && order.status == "pending" {
+    let order = match state.db.order(&id) {
+        Ok(Some(order)) => order,
+        Ok(None) => return not_found(),
+        Err(e) => return internal(e),
+    };
+    let note = if order.review_reason.is_some() {
+        "<p id=\"note\">We could not match your payment to this order automatically; \
+         we are looking into it and will be in touch.</p>"
+    } else if query.cancelled.is_some() && order.status == "pending" {
         "<p id=\"note\">You cancelled the payment; the order is kept for you.</p>"
+    } else if order.status == "pending" {
+        "<p id=\"note\">Waiting for the payment to be confirmed; this page shows the latest status.</p>"
     } else {
         ""
     };
@@ -338,24 +347,85 @@ async fn order_page(
     .into_response()
 }
 
-/// The webhook endpoint: verified by the extractor, applied once per event id.
-async fn webhook(State(state): State<AppState>, VerifiedEvent(event): VerifiedEvent) -> StatusCode {
-    let order_id = event.metadata_value("internal_order_id");
-    match state
-        .db
-        .record_payment_event(&event.id, event.event_type.as_str(), order_id)
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        page("Order not found", "<p>No such order.</p>"),
+    )
+        .into_response()
+}
+
+/// The key a processed event is recorded under: its id.
+// Until `Event::dedup_key` lands in actalink-webhooks, fall back to the signed
+// payload itself when there is no id (`Option::from` accepts either model).
+fn dedup_key(event: &Event) -> String {
+    Option::<String>::from(event.id.clone()).unwrap_or_else(|| format!("raw:{}", event.raw_json()))
+}
+
+/// The order an event is about: by the order id in its metadata, or else by
+/// the checkout session it names.
+fn order_of(state: &AppState, event: &Event) -> rusqlite::Result<Option<Order>> {
+    if let Some(id) = event.metadata_value(payment::ORDER_ID_KEY)
+        && let Some(order) = state.db.order(id)?
     {
-        Ok(Recorded::Applied) => {
-            tracing::info!(event = %event.id, order = ?order_id, "payment recorded");
-            StatusCode::OK
-        }
-        Ok(Recorded::Duplicate) => StatusCode::OK,
-        Err(error) => {
-            // A 5xx makes the provider retry, which is what we want after a database failure.
-            tracing::error!(%error, event = %event.id, "could not record the payment");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        return Ok(Some(order));
     }
+    match event.data.checkout_session_id.as_deref() {
+        Some(session_id) => state.db.order_by_session(session_id),
+        None => Ok(None),
+    }
+}
+
+/// The webhook endpoint. The extractor verifies the signature (a forged
+/// event gets 400); a verified event only prompts a check of its order with
+/// Actalink. Answers 200 for every event handled or deliberately ignored, and
+/// 503 when the check could not be made, so that the provider retries.
+async fn webhook(
+    State(state): State<AppState>,
+    VerifiedEvent(event): VerifiedEvent,
+) -> (StatusCode, String) {
+    let key = dedup_key(&event);
+    let event_type = event.event_type.as_str().to_owned();
+    let failed = |error: &dyn std::fmt::Display| {
+        tracing::error!(%error, event = %key, "could not process the webhook; the provider will retry");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "could not process the event now; please retry\n".to_owned(),
+        )
+    };
+    match state.db.event_seen(&key) {
+        Ok(true) => return (StatusCode::OK, "duplicate\n".into()),
+        Ok(false) => {}
+        Err(e) => return failed(&e),
+    }
+    let order = match order_of(&state, &event) {
+        Ok(order) => order,
+        Err(e) => return failed(&e),
+    };
+    let transition = match &order {
+        None => Transition::UnknownOrder,
+        Some(order) => match payment::check_order(&state, &order.id, Source::Webhook).await {
+            Ok(transition) => transition,
+            Err(e) => return failed(&e),
+        },
+    };
+    tracing::info!(
+        event = %key,
+        event_type = %event_type,
+        order = ?order.as_ref().map(|o| o.id.as_str()),
+        outcome = transition.label(),
+        "webhook handled"
+    );
+    if let Err(e) = state.db.record_event(
+        &key,
+        &event_type,
+        order.as_ref().map(|o| o.id.as_str()),
+        transition.label(),
+    ) {
+        // The check itself is idempotent, so a retry is harmless.
+        return failed(&e);
+    }
+    (StatusCode::OK, format!("{}\n", transition.label()))
 }
 
 /// A random order number; uniqueness is enforced by the primary key.

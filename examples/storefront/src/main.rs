@@ -4,15 +4,22 @@
 
 use std::sync::Arc;
 
-use storefront::{Config, Db, app};
+use storefront::{Config, Db, Storefront};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
         .init();
+    // Refuses unsafe settings (a default secret against a real API, an API
+    // key over plain http:// to another machine) before anything starts.
     let config = Config::from_env()?;
     let db = Arc::new(Db::open(&config.database)?);
+    let shop = Storefront::new(config, db)?;
+    // Checks pending orders (including those left from the last run) until
+    // each is paid, failed or expired, so that no payment is lost.
+    let _reconciler = shop.spawn_reconciler();
+    let config = shop.config();
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     println!(
         "storefront on {} (Actalink at {}, database {})",
@@ -20,7 +27,7 @@ async fn main() -> anyhow::Result<()> {
         config.base_url,
         config.database.display()
     );
-    axum::serve(listener, app(config, db)?)
+    axum::serve(listener, shop.router())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -1,147 +1,301 @@
-//! The storefront without a browser: checkout, idempotent webhooks, reconciliation.
+//! The storefront without a browser: a webhook only prompts a check, an order
+//! becomes paid once and only when Actalink's session status confirms it.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
 
-use actalink_transport::{Request, ReqwestTransport, Response, Transport};
-use http::{HeaderValue, Method, StatusCode};
+use actalink_checkout::types::Decimal;
+use actalink_sandbox::{EBOOK_PAYLINK, PRO_PAYLINK};
+use common::{Options, act, checkout, event_body, paid_transitions, post_event, send, text};
+use http::{Method, StatusCode};
 
-async fn send(
-    method: Method,
-    url: &str,
-    body: Option<(&str, String)>,
-    headers: &[(&str, &str)],
-) -> Response {
-    let mut request = Request::new(method, url);
-    if let Some((content_type, body)) = body {
-        request = request
-            .with_header(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_str(content_type).unwrap(),
-            )
-            .with_body(body);
-    }
-    for (name, value) in headers {
-        request = request.with_header(name.parse().unwrap(), value.parse().unwrap());
-    }
-    ReqwestTransport::new()
-        .unwrap()
-        .send(request)
-        .await
-        .unwrap()
+/// A shop whose webhooks come only from the test, and without a reconciler,
+/// so that each test sees exactly what the webhook and the pages do.
+async fn quiet_shop() -> common::Shop {
+    common::start_with(Options::default()).await
 }
 
-/// Posts the checkout form; returns the order id and the hosted page URL.
-async fn checkout(shop: &common::Shop, paylink: &str) -> (String, String) {
+fn status(shop: &common::Shop, order_id: &str) -> String {
+    shop.db.order(order_id).unwrap().unwrap().status
+}
+
+#[tokio::test]
+async fn a_forged_event_is_rejected_and_changes_nothing() {
+    let shop = quiet_shop().await;
+    let (order_id, session_id) = checkout(&shop, PRO_PAYLINK).await;
+    act(&shop.sandbox, &session_id, "pay").await;
+    let body = event_body("event_forged", "onetime.executed", &order_id);
+    let response = post_event(&shop.url, &body, "whsec_wrong").await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    // Unsigned, too.
     let response = send(
         Method::POST,
-        &format!("{}/checkout", shop.url),
-        Some((
-            "application/x-www-form-urlencoded",
-            format!("paylink={paylink}"),
-        )),
+        &format!("{}/webhooks/actalink", shop.url),
+        Some(("application/json", body)),
         &[],
     )
     .await;
-    assert_eq!(response.status, StatusCode::SEE_OTHER);
-    let hosted = response.headers["location"].to_str().unwrap().to_owned();
-    let session_id = hosted.rsplit('/').next().unwrap();
-    let stored = shop.sandbox.store().get(session_id).unwrap();
-    let order_id = stored
-        .metadata
-        .as_ref()
-        .unwrap()
-        .get("internal_order_id")
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        shop.db
-            .order(&order_id)
-            .unwrap()
-            .unwrap()
-            .checkout_session_id
-            .as_deref(),
-        Some(session_id)
-    );
-    (order_id, hosted)
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(status(&shop, &order_id), "pending");
+    assert_eq!(shop.db.event_count().unwrap(), 0);
+    assert!(shop.db.transitions(&order_id).unwrap().is_empty());
 }
 
 #[tokio::test]
-async fn checkout_pays_once_even_when_the_webhook_is_redelivered() {
-    let shop = common::start(false).await;
-    let home = send(Method::GET, &shop.url, None, &[]).await;
-    assert!(String::from_utf8_lossy(&home.body).contains("Buy Recipe Pro"));
-    let (order_id, _) = checkout(&shop, actalink_sandbox::PRO_PAYLINK).await;
-    assert_eq!(shop.db.order(&order_id).unwrap().unwrap().status, "pending");
-
-    let body = format!(
-        r#"{{"id":"event_redelivered","eventType":"subscription.billing.scheduled","eventData":{{"data":{{"metadata":{{"internal_order_id":"{order_id}"}}}}}}}}"#
-    );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let signed = actalink_webhooks::sign(body.as_bytes(), &common::SECRET.into(), now).unwrap();
-    let headers = [
-        ("x-actalink-timestamp", signed.timestamp.as_str()),
-        ("x-actalink-signature", signed.signature.as_str()),
-    ];
-    let hook = format!("{}/webhooks/actalink", shop.url);
-    for _ in 0..2 {
-        let response = send(
-            Method::POST,
-            &hook,
-            Some(("application/json", body.clone())),
-            &headers,
-        )
-        .await;
-        assert_eq!(response.status, StatusCode::OK);
-    }
-    assert_eq!(shop.db.order(&order_id).unwrap().unwrap().status, "paid");
-    assert_eq!(shop.db.events_for(&order_id).unwrap(), 1);
-
-    // A forged event is refused and changes nothing.
-    let forged = actalink_webhooks::sign(
-        body.replace("redelivered", "forged").as_bytes(),
-        &"whsec_wrong".into(),
-        now,
-    )
-    .unwrap();
-    let response = send(
-        Method::POST,
-        &hook,
-        Some(("application/json", body.replace("redelivered", "forged"))),
-        &[
-            ("x-actalink-timestamp", &forged.timestamp),
-            ("x-actalink-signature", &forged.signature),
-        ],
+async fn an_event_for_an_unknown_order_is_acknowledged_and_changes_nothing() {
+    let shop = quiet_shop().await;
+    let (order_id, _) = checkout(&shop, PRO_PAYLINK).await;
+    let body = event_body("event_stranger", "onetime.executed", "ORD-NOT-OURS");
+    let response = post_event(&shop.url, &body, common::SECRET).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", text(&response));
+    assert_eq!(text(&response).trim(), "unknown order");
+    // An event with no order reference at all is acknowledged as well.
+    let response = post_event(
+        &shop.url,
+        r#"{"id":"event_bare","eventType":"subscription.billing.due"}"#,
+        common::SECRET,
     )
     .await;
-    assert_eq!(response.status, StatusCode::BAD_REQUEST);
-    assert_eq!(shop.db.events_for(&order_id).unwrap(), 1);
+    assert_eq!(response.status, StatusCode::OK, "{}", text(&response));
+    assert_eq!(status(&shop, &order_id), "pending");
+    assert!(shop.db.transitions(&order_id).unwrap().is_empty());
+    assert_eq!(shop.db.events_for(&order_id).unwrap(), 0);
 }
 
 #[tokio::test]
-async fn the_success_page_reconciles_when_the_webhook_never_comes() {
-    let shop = common::start(false).await;
-    let (order_id, hosted) = checkout(&shop, actalink_sandbox::EBOOK_PAYLINK).await;
+async fn a_billing_due_event_does_not_pay_an_unpaid_order() {
+    let shop = quiet_shop().await;
+    let (order_id, _) = checkout(&shop, PRO_PAYLINK).await;
+    // Genuinely signed, names the order, but the session is still open.
+    let body = event_body("event_due", "subscription.billing.due", &order_id);
+    let response = post_event(&shop.url, &body, common::SECRET).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", text(&response));
+    assert_eq!(text(&response).trim(), "not confirmed");
+    assert_eq!(status(&shop, &order_id), "pending");
+    assert!(shop.db.transitions(&order_id).unwrap().is_empty());
+    assert_eq!(
+        shop.db.events_for(&order_id).unwrap(),
+        1,
+        "handled and recorded"
+    );
+}
+
+#[tokio::test]
+async fn a_payment_of_the_wrong_amount_is_flagged_not_paid() {
+    // The shop expects 0.20 for Recipe Pro; the sandbox charges 0.16.
+    let shop = common::start_with(Options {
+        webhooks: true,
+        reconciler: true,
+        pro_price: Some(Decimal::new(20, 2)),
+        ..Options::default()
+    })
+    .await;
+    let (order_id, session_id) = checkout(&shop, PRO_PAYLINK).await;
+    assert_eq!(
+        shop.db.order(&order_id).unwrap().unwrap().amount.as_deref(),
+        Some("0.20")
+    );
+    act(&shop.sandbox, &session_id, "pay").await;
+    assert!(
+        common::eventually(|| shop.db.events_for(&order_id).unwrap() == 1).await,
+        "the sandbox's webhook was handled"
+    );
+    let order = shop.db.order(&order_id).unwrap().unwrap();
+    assert_eq!(order.status, "pending");
+    let reason = order.review_reason.unwrap();
+    assert!(
+        reason.contains("0.16") && reason.contains("0.20"),
+        "{reason}"
+    );
+    // The success page shows it pending, with a note; nothing marks it paid.
+    let page = send(
+        Method::GET,
+        &format!("{}/orders/{order_id}", shop.url),
+        None,
+        &[],
+    )
+    .await;
+    let html = text(&page);
+    assert!(html.contains(r#"class="pending">pending<"#), "{html}");
+    assert!(html.contains("could not match your payment"), "{html}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(status(&shop, &order_id), "pending");
+    assert!(shop.db.transitions(&order_id).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_same_event_twice_pays_once() {
+    let shop = quiet_shop().await;
+    let (order_id, session_id) = checkout(&shop, PRO_PAYLINK).await;
+    act(&shop.sandbox, &session_id, "pay").await;
+    let body = event_body(
+        "event_redelivered",
+        "subscription.billing.scheduled",
+        &order_id,
+    );
+    let first = post_event(&shop.url, &body, common::SECRET).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(text(&first).trim(), "paid");
+    let second = post_event(&shop.url, &body, common::SECRET).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(text(&second).trim(), "duplicate");
+    assert_eq!(status(&shop, &order_id), "paid");
+    assert_eq!(shop.db.events_for(&order_id).unwrap(), 1);
+    assert_eq!(paid_transitions(&shop.db, &order_id), 1);
+    assert_eq!(shop.db.transitions(&order_id).unwrap()[0].source, "webhook");
+}
+
+#[tokio::test]
+async fn two_different_events_for_one_order_pay_once() {
+    let shop = quiet_shop().await;
+    let (order_id, session_id) = checkout(&shop, EBOOK_PAYLINK).await;
+    act(&shop.sandbox, &session_id, "pay").await;
+    let first = post_event(
+        &shop.url,
+        &event_body("event_one", "onetime.executed", &order_id),
+        common::SECRET,
+    )
+    .await;
+    assert_eq!(text(&first).trim(), "paid");
+    let second = post_event(
+        &shop.url,
+        &event_body("event_two", "subscription.billing.scheduled", &order_id),
+        common::SECRET,
+    )
+    .await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(text(&second).trim(), "already paid");
+    assert_eq!(shop.db.events_for(&order_id).unwrap(), 2);
+    assert_eq!(paid_transitions(&shop.db, &order_id), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_success_page_racing_webhooks_pays_once() {
+    let shop = quiet_shop().await;
+    for round in 0..5 {
+        let (order_id, session_id) = checkout(&shop, PRO_PAYLINK).await;
+        act(&shop.sandbox, &session_id, "pay").await;
+        let page_url = format!("{}/orders/{order_id}", shop.url);
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..3 {
+            let url = shop.url.clone();
+            let body = event_body(&format!("event_{round}_{i}"), "onetime.executed", &order_id);
+            tasks.spawn(async move {
+                let response = post_event(&url, &body, common::SECRET).await;
+                assert_eq!(response.status, StatusCode::OK);
+                text(&response).trim().to_owned()
+            });
+            let page_url = page_url.clone();
+            tasks.spawn(async move {
+                let page = send(Method::GET, &page_url, None, &[]).await;
+                assert_eq!(page.status, StatusCode::OK);
+                "page".to_owned()
+            });
+        }
+        let outcomes = tasks.join_all().await;
+        assert_eq!(status(&shop, &order_id), "paid");
+        assert_eq!(paid_transitions(&shop.db, &order_id), 1, "{outcomes:?}");
+        let webhook_paid = outcomes.iter().filter(|o| *o == "paid").count();
+        assert!(webhook_paid <= 1, "{outcomes:?}");
+        assert_eq!(
+            webhook_paid == 1,
+            shop.db.transitions(&order_id).unwrap()[0].source == "webhook",
+            "a webhook says `paid` exactly when it made the transition: {outcomes:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_status_call_asks_the_provider_to_retry() {
+    let shop = quiet_shop().await;
+    let (order_id, session_id) = checkout(&shop, PRO_PAYLINK).await;
+    act(&shop.sandbox, &session_id, "pay").await;
+    // Every attempt of the next status call (with its retries) fails.
+    shop.sandbox.inject(
+        serde_json::from_value(serde_json::json!({"kind": "status", "status": 503})).unwrap(),
+        10,
+    );
+    let body = event_body("event_retry", "subscription.billing.scheduled", &order_id);
+    let response = post_event(&shop.url, &body, common::SECRET).await;
+    assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(status(&shop, &order_id), "pending");
+    assert_eq!(
+        shop.db.event_count().unwrap(),
+        0,
+        "not recorded, so the retry counts"
+    );
+    // Clear what is left of the fault; the provider's retry then succeeds.
+    let cleared = send(
+        Method::DELETE,
+        &format!("{}/__sandbox/faults", shop.sandbox.url()),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(cleared.status, StatusCode::NO_CONTENT);
+    let response = post_event(&shop.url, &body, common::SECRET).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(text(&response).trim(), "paid");
+    assert_eq!(paid_transitions(&shop.db, &order_id), 1);
+}
+
+#[tokio::test]
+async fn the_sandbox_webhook_pays_the_order() {
+    let shop = common::start_with(Options {
+        webhooks: true,
+        ..Options::default()
+    })
+    .await;
+    let (order_id, session_id) = checkout(&shop, EBOOK_PAYLINK).await;
+    act(&shop.sandbox, &session_id, "pay").await;
+    assert!(common::eventually(|| status(&shop, &order_id) == "paid").await);
+    assert_eq!(shop.db.events_for(&order_id).unwrap(), 1);
+    let history = shop.db.transitions(&order_id).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].source, "webhook");
+}
+
+#[tokio::test]
+async fn the_success_page_confirms_when_the_webhook_never_comes() {
+    let shop = quiet_shop().await;
+    let (order_id, session_id) = checkout(&shop, EBOOK_PAYLINK).await;
+    let hosted = shop.sandbox.checkout_url(&session_id);
     let paid = send(Method::POST, &format!("{hosted}/pay"), None, &[]).await;
     let success = paid.headers["location"].to_str().unwrap().to_owned();
     assert_eq!(success, format!("{}/orders/{order_id}", shop.url));
     let page = send(Method::GET, &success, None, &[]).await;
-    let html = String::from_utf8_lossy(&page.body);
+    let html = text(&page);
     assert!(
         html.contains(r#"id="order-status" class="paid">paid<"#),
         "{html}"
     );
-    assert_eq!(shop.db.order(&order_id).unwrap().unwrap().status, "paid");
+    assert_eq!(status(&shop, &order_id), "paid");
     assert_eq!(shop.db.events_for(&order_id).unwrap(), 0, "no webhook came");
+    assert_eq!(
+        shop.db.transitions(&order_id).unwrap()[0].source,
+        "success_page"
+    );
+}
+
+#[tokio::test]
+async fn visiting_the_success_page_of_an_unpaid_order_does_not_pay_it() {
+    let shop = quiet_shop().await;
+    let (order_id, _) = checkout(&shop, EBOOK_PAYLINK).await;
+    let page = send(
+        Method::GET,
+        &format!("{}/orders/{order_id}", shop.url),
+        None,
+        &[],
+    )
+    .await;
+    assert!(text(&page).contains(r#"class="pending">pending<"#));
+    assert_eq!(status(&shop, &order_id), "pending");
 }
 
 #[tokio::test]
 async fn a_provider_outage_fails_the_order_cleanly() {
-    let shop = common::start(true).await;
+    let shop = quiet_shop().await;
     shop.sandbox.inject(
         serde_json::from_value(serde_json::json!({"kind": "status", "status": 500})).unwrap(),
         1,
@@ -151,11 +305,26 @@ async fn a_provider_outage_fails_the_order_cleanly() {
         &format!("{}/checkout", shop.url),
         Some((
             "application/x-www-form-urlencoded",
-            format!("paylink={}", actalink_sandbox::PRO_PAYLINK),
+            format!("paylink={PRO_PAYLINK}"),
         )),
         &[],
     )
     .await;
     assert_eq!(response.status, StatusCode::BAD_GATEWAY);
-    assert!(String::from_utf8_lossy(&response.body).contains("Please try again"));
+    assert!(text(&response).contains("Please try again"));
+}
+
+#[tokio::test]
+async fn debug_output_shows_no_secret() {
+    let shop = quiet_shop().await;
+    let debug = format!(
+        "{:?} {:#?}",
+        shop.instance.shop,
+        shop.instance.shop.config()
+    );
+    assert!(!debug.contains(common::SECRET), "{debug}");
+    assert!(
+        !debug.contains(actalink_sandbox::DEFAULT_API_KEY),
+        "{debug}"
+    );
 }
