@@ -1,25 +1,18 @@
-//! The client and its builder.
+//! The client: create and fetch sessions.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actalink_transport::{Idempotency, Outcome, Request, Response, RetryPolicy, Transport};
-use actalink_types::{CheckoutSession, CheckoutSessionId, CreateCheckoutSession, SessionStatus};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use serde::Deserialize;
+use actalink_transport::{Idempotency, Outcome, Request, RetryPolicy, Transport};
+use actalink_types::{CheckoutSession, CheckoutSessionId, CreateCheckoutSession};
+use http::{HeaderValue, Method, header};
 use tokio::time::Instant;
 use tracing::Instrument;
-use url::Url;
 
-use crate::{ApiError, ApiKey, Error, Result};
-
-/// The production API.
-pub const DEFAULT_BASE_URL: &str = "https://api.acta.link";
-const CREATE_PATH: &str = "/billing/api/v1/paysession/create";
-const STATUS_PATH: &str = "/billing/api/v1/paysession/status";
-const SNIPPET_BYTES: usize = 512;
-const USER_AGENT: &str = concat!("actalink-rs/", env!("CARGO_PKG_VERSION"));
+use crate::builder::ClientBuilder;
+use crate::response::{api_error, decode};
+use crate::{ApiKey, Error, Result};
 
 /// A client for the Actalink Billing checkout-session API.
 ///
@@ -27,22 +20,22 @@ const USER_AGENT: &str = concat!("actalink-rs/", env!("CARGO_PKG_VERSION"));
 /// in another `Arc`. `Send + Sync`, and every future it returns is `Send`.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    api_key: ApiKey,
-    base_url: String,
-    /// `{base}/billing/api/v1/paysession/create`, built once.
-    create_url: String,
-    /// `{base}/billing/api/v1/paysession/status?checkoutSessionId=`, built once.
-    status_url_prefix: String,
+pub(crate) struct Inner {
+    pub(crate) api_key: ApiKey,
+    pub(crate) base_url: String,
+    /// `{api root}/create`, built once.
+    pub(crate) create_url: String,
+    /// `{api root}/status?checkoutSessionId=`, built once.
+    pub(crate) status_url_prefix: String,
     /// `x-api-key` (marked sensitive), `accept` and `user-agent`, built once.
-    headers: http::HeaderMap,
-    transport: Arc<dyn Transport>,
-    retry: RetryPolicy,
-    attempt_timeout: Duration,
-    total_timeout: Option<Duration>,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) total_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for Client {
@@ -58,47 +51,10 @@ impl fmt::Debug for Client {
     }
 }
 
-/// How [`Client::wait_for_completion`] polls.
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct WaitOptions {
-    interval: Duration,
-    timeout: Option<Duration>,
-}
-
-impl Default for WaitOptions {
-    /// Every 5 seconds, until the session's `expiresAt`.
-    fn default() -> Self {
-        Self {
-            interval: Duration::from_secs(5),
-            timeout: None,
-        }
-    }
-}
-
-impl WaitOptions {
-    /// Default options.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Time between polls (default 5 s, the official demo's interval).
-    pub fn interval(mut self, interval: Duration) -> Self {
-        self.interval = interval;
-        self
-    }
-
-    /// Give up after this long instead of at the session's `expiresAt`.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-}
-
-#[derive(Deserialize)]
-struct Envelope<T> {
-    data: T,
-}
+/// The path of the create call, relative to the API root, for spans.
+const CREATE_PATH: &str = "/billing/api/v1/paysession/create";
+/// The path of the status call, for spans.
+const STATUS_PATH: &str = "/billing/api/v1/paysession/status";
 
 impl Client {
     /// A client for the production API with default settings.
@@ -127,7 +83,7 @@ impl Client {
         Self::builder().from_env()?.build()
     }
 
-    /// The base URL requests go to.
+    /// The base URL requests go to, as configured (normalised, without a trailing slash).
     #[must_use]
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
@@ -146,9 +102,7 @@ impl Client {
     pub async fn create_session(&self, request: &CreateCheckoutSession) -> Result<CheckoutSession> {
         let span = operation_span("create_session", "POST", CREATE_PATH);
         async {
-            let body = serde_json::to_vec(request).map_err(|e| Error::Config {
-                message: format!("could not serialise the request: {e}"),
-            })?;
+            let body = serde_json::to_vec(request).map_err(Error::Encode)?;
             let http = self
                 .request(Method::POST, self.inner.create_url.clone())
                 .with_header(
@@ -180,73 +134,6 @@ impl Client {
         .await
     }
 
-    /// Polls a session until it leaves `open` and returns it, paid or not:
-    /// check [`CheckoutSession::is_paid`]. Polls every `interval` until the
-    /// timeout, or by default until the session's `expiresAt` (one hour when
-    /// the session has none), with a last poll at the deadline.
-    ///
-    /// Errors that may pass (5xx, timeouts, connection failures) are logged
-    /// and polling goes on; others (401, 404) end the wait at once.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::WaitTimedOut`] naming the last status seen, or the error that ended the wait.
-    pub async fn wait_for_completion(
-        &self,
-        id: &CheckoutSessionId,
-        options: WaitOptions,
-    ) -> Result<CheckoutSession> {
-        self.wait_for_completion_with_progress(id, options, |_| {})
-            .await
-    }
-
-    /// As [`Client::wait_for_completion`], calling `on_poll` with every session fetched.
-    ///
-    /// # Errors
-    ///
-    /// As [`Client::wait_for_completion`].
-    pub async fn wait_for_completion_with_progress(
-        &self,
-        id: &CheckoutSessionId,
-        options: WaitOptions,
-        mut on_poll: impl FnMut(&CheckoutSession) + Send,
-    ) -> Result<CheckoutSession> {
-        let start = Instant::now();
-        let mut deadline = options.timeout.map(|t| start + t);
-        let mut last_status: Option<SessionStatus> = None;
-        loop {
-            match self.get_session(id).await {
-                Ok(session) => {
-                    on_poll(&session);
-                    if session.is_terminal() {
-                        return Ok(session);
-                    }
-                    if deadline.is_none() {
-                        let left = session.expires_at.map_or(Duration::from_secs(3600), |at| {
-                            let left = at - time::OffsetDateTime::now_utc();
-                            left.try_into().unwrap_or(Duration::ZERO)
-                        });
-                        deadline = Some(Instant::now() + left);
-                    }
-                    last_status = Some(session.status);
-                }
-                Err(error) if error.is_retryable() => {
-                    tracing::warn!(error = %error, "polling the session failed; polling on");
-                }
-                Err(error) => return Err(error),
-            }
-            let deadline = *deadline.get_or_insert(start + Duration::from_secs(3600));
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::WaitTimedOut {
-                    session_id: id.clone(),
-                    last_status,
-                });
-            }
-            tokio::time::sleep(options.interval.min(deadline - now)).await;
-        }
-    }
-
     fn request(&self, method: Method, url: String) -> Request {
         let mut request = Request::new(method, url).with_timeout(self.inner.attempt_timeout);
         request.headers = self.inner.headers.clone();
@@ -254,7 +141,11 @@ impl Client {
     }
 
     async fn execute(&self, request: Request, idempotency: Idempotency) -> Result<CheckoutSession> {
-        let deadline = self.inner.total_timeout.map(|t| Instant::now() + t);
+        // A total timeout beyond what the clock can represent is no deadline.
+        let deadline = self
+            .inner
+            .total_timeout
+            .and_then(|t| Instant::now().checked_add(t));
         let Outcome {
             result, attempts, ..
         } = self
@@ -280,27 +171,9 @@ impl Client {
         if response.status.is_success() {
             decode(&response)
         } else {
-            Err(self.api_error(&response, attempts))
-        }
-    }
-
-    fn api_error(&self, response: &Response, attempts: u32) -> Error {
-        let error = ApiError {
-            status: response.status,
-            request_id: request_id(&response.headers),
-            message: pick_message(&response.body),
-            body_snippet: snippet(&response.body),
-            attempts,
-        };
-        match response.status {
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Error::Unauthorized(error),
-            StatusCode::NOT_FOUND => Error::NotFound(error),
-            StatusCode::TOO_MANY_REQUESTS => Error::RateLimited {
-                retry_after: self.inner.retry.retry_after(&response.headers),
-                error,
-            },
-            status if status.is_server_error() => Error::Server(error),
-            _ => Error::Api(error),
+            Err(api_error(&response, attempts, |headers| {
+                self.inner.retry.retry_after(headers)
+            }))
         }
     }
 }
@@ -320,334 +193,10 @@ fn operation_span(
     )
 }
 
-fn decode(response: &Response) -> Result<CheckoutSession> {
-    // The plain decoder is about twice as fast and allocates a sixth as much;
-    // the path-tracking one runs only to explain a failure.
-    if let Ok(envelope) = serde_json::from_slice::<Envelope<CheckoutSession>>(&response.body) {
-        return Ok(envelope.data);
-    }
-    let mut deserializer = serde_json::Deserializer::from_slice(&response.body);
-    let envelope: Envelope<CheckoutSession> = serde_path_to_error::deserialize(&mut deserializer)
-        .map_err(|e| {
-        let path = e.path().to_string();
-        Error::Decode {
-            path,
-            source: e.into_inner(),
-            status: response.status,
-            request_id: request_id(&response.headers),
-            body_snippet: snippet(&response.body),
-        }
-    })?;
-    Ok(envelope.data)
-}
-
-/// The first request-id header present, among those that proxies and APIs commonly set.
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    [
-        "x-request-id",
-        "request-id",
-        "x-amzn-requestid",
-        "x-correlation-id",
-    ]
-    .iter()
-    .find_map(|name| headers.get(*name)?.to_str().ok())
-    .map(str::to_owned)
-}
-
-/// At most [`SNIPPET_BYTES`] of the body, cut on a character boundary.
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_BYTES)]);
-    text.trim_end_matches('\u{fffd}').to_owned()
-}
-
-/// The server's message: `message`, `error` (a string), `error.message`, or `errors[0].message`.
-fn pick_message(body: &[u8]) -> Option<String> {
-    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let candidates = [
-        json.get("message"),
-        json.get("error"),
-        json.get("error").and_then(|e| e.get("message")),
-        json.get("errors")
-            .and_then(|e| e.get(0))
-            .and_then(|e| e.get("message")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find_map(|v| v.as_str().filter(|s| !s.is_empty()))
-        .map(str::to_owned)
-}
-
-/// Configures a [`Client`].
-#[derive(Debug, Clone, Default)]
-#[must_use]
-pub struct ClientBuilder {
-    api_key: Option<ApiKey>,
-    base_url: Option<String>,
-    connect_timeout: Option<Duration>,
-    attempt_timeout: Option<Duration>,
-    total_timeout: Option<Option<Duration>>,
-    retry: Option<RetryPolicy>,
-    user_agent_suffix: Option<String>,
-    max_body_bytes: Option<usize>,
-    transport: Option<Arc<dyn Transport>>,
-}
-
-impl ClientBuilder {
-    /// The API key (required).
-    pub fn api_key(mut self, api_key: impl Into<ApiKey>) -> Self {
-        self.api_key = Some(api_key.into());
-        self
-    }
-
-    /// The API's base URL (default `https://api.acta.link`); the client appends
-    /// `/billing/api/v1/paysession/…`. Point it at a sandbox for tests.
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = Some(base_url.into());
-        self
-    }
-
-    /// How long making a connection may take (default 10 s). Applies to the default transport only.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// How long one attempt may take (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.attempt_timeout = Some(timeout);
-        self
-    }
-
-    /// How long a call may take with all its retries (default 60 s); `None` for no limit.
-    pub fn total_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.total_timeout = Some(timeout);
-        self
-    }
-
-    /// The retry policy (default: 2 retries, full jitter, `Retry-After` honoured).
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
-        self
-    }
-
-    /// Text appended to the `User-Agent`, such as `my-shop/1.4`.
-    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
-        self.user_agent_suffix = Some(suffix.into());
-        self
-    }
-
-    /// The largest response body accepted (default 1 MiB). Applies to the default transport only.
-    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
-        self.max_body_bytes = Some(bytes);
-        self
-    }
-
-    /// Sends requests through this transport instead of the default one
-    /// (a mock in tests, or your own HTTP stack).
-    pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
-        self.transport = Some(Arc::new(transport));
-        self
-    }
-
-    /// Reads `ACTALINK_API_KEY` and, if set, `ACTALINK_BASE_URL`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] when `ACTALINK_API_KEY` is unset or empty.
-    pub fn from_env(self) -> Result<Self> {
-        self.read_env_with(|name| std::env::var(name).ok())
-    }
-
-    fn read_env_with(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        match lookup("ACTALINK_API_KEY") {
-            Some(key) if !key.trim().is_empty() => self.api_key = Some(ApiKey::new(key.trim())),
-            _ => {
-                return Err(Error::Config {
-                    message: "ACTALINK_API_KEY is not set; set it to the API key from Acta Hub"
-                        .into(),
-                });
-            }
-        }
-        if let Some(url) = lookup("ACTALINK_BASE_URL")
-            && !url.trim().is_empty()
-        {
-            self.base_url = Some(url.trim().to_owned());
-        }
-        Ok(self)
-    }
-
-    /// Validates the settings and builds the client.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] for a missing or empty API key, a base URL that is not
-    /// an http(s) URL without query or fragment, a user agent that is not a
-    /// valid header value, or a default transport that cannot start.
-    pub fn build(self) -> Result<Client> {
-        let config = |message: String| Error::Config { message };
-        let api_key = self
-            .api_key
-            .ok_or_else(|| config("no API key was given".into()))?;
-        if api_key.expose().trim().is_empty() {
-            return Err(config("the API key is empty".into()));
-        }
-        let base_url = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let parsed = Url::parse(&base_url)
-            .map_err(|e| config(format!("the base URL {base_url:?} is not a URL: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(config(format!(
-                "the base URL {base_url:?} must be http or https"
-            )));
-        }
-        if parsed.query().is_some() || parsed.fragment().is_some() {
-            return Err(config(format!(
-                "the base URL {base_url:?} must not have a query or fragment"
-            )));
-        }
-        let base_url = parsed.as_str().trim_end_matches('/').to_owned();
-        let user_agent = match &self.user_agent_suffix {
-            Some(suffix) => format!("{USER_AGENT} {suffix}"),
-            None => USER_AGENT.to_owned(),
-        };
-        let user_agent = HeaderValue::from_str(&user_agent).map_err(|_| {
-            config(format!(
-                "the user agent {user_agent:?} is not a valid header value"
-            ))
-        })?;
-        let mut key = HeaderValue::from_str(api_key.expose())
-            .map_err(|_| config("the API key contains characters a header cannot carry".into()))?;
-        key.set_sensitive(true);
-        let mut headers = http::HeaderMap::with_capacity(4);
-        headers.insert(http::HeaderName::from_static("x-api-key"), key);
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(header::USER_AGENT, user_agent);
-        let attempt_timeout = self.attempt_timeout.unwrap_or(Duration::from_secs(30));
-        let transport = match self.transport {
-            Some(transport) => transport,
-            None => default_transport(self.connect_timeout, attempt_timeout, self.max_body_bytes)?,
-        };
-        Ok(Client {
-            inner: Arc::new(Inner {
-                api_key,
-                create_url: format!("{base_url}{CREATE_PATH}"),
-                status_url_prefix: format!("{base_url}{STATUS_PATH}?checkoutSessionId="),
-                headers,
-                base_url,
-                transport,
-                retry: self.retry.unwrap_or_default(),
-                attempt_timeout,
-                total_timeout: self.total_timeout.unwrap_or(Some(Duration::from_secs(60))),
-            }),
-        })
-    }
-}
-
-#[cfg(feature = "reqwest")]
-fn default_transport(
-    connect_timeout: Option<Duration>,
-    attempt_timeout: Duration,
-    max_body_bytes: Option<usize>,
-) -> Result<Arc<dyn Transport>> {
-    let mut builder = actalink_transport::ReqwestTransport::builder().timeout(attempt_timeout);
-    if let Some(timeout) = connect_timeout {
-        builder = builder.connect_timeout(timeout);
-    }
-    if let Some(bytes) = max_body_bytes {
-        builder = builder.max_body_bytes(bytes);
-    }
-    let transport = builder.build().map_err(|e| Error::Config {
-        message: format!("the HTTP transport could not start: {e}"),
-    })?;
-    Ok(Arc::new(transport))
-}
-
-#[cfg(not(feature = "reqwest"))]
-fn default_transport(
-    _: Option<Duration>,
-    _: Duration,
-    _: Option<usize>,
-) -> Result<Arc<dyn Transport>> {
-    Err(Error::Config {
-        message: "no transport was given and the `reqwest` feature is off".into(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn messages_are_picked_from_common_shapes() {
-        assert_eq!(
-            pick_message(br#"{"message":"bad key"}"#).as_deref(),
-            Some("bad key")
-        );
-        assert_eq!(
-            pick_message(br#"{"error":"nope"}"#).as_deref(),
-            Some("nope")
-        );
-        assert_eq!(
-            pick_message(br#"{"error":{"message":"deep"}}"#).as_deref(),
-            Some("deep")
-        );
-        assert_eq!(
-            pick_message(br#"{"errors":[{"message":"first"}]}"#).as_deref(),
-            Some("first")
-        );
-        assert_eq!(pick_message(b"<html>502</html>"), None);
-        assert_eq!(pick_message(br#"{"message":""}"#), None);
-    }
-
-    #[test]
-    fn snippets_are_bounded_and_cut_on_characters() {
-        let body = "é".repeat(400);
-        let s = snippet(body.as_bytes());
-        assert!(s.len() <= SNIPPET_BYTES);
-        assert!(s.chars().all(|c| c == 'é'));
-    }
-
-    #[test]
-    fn environment_is_read_and_a_missing_key_is_loud() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| (*v).to_owned())
-            }
-        };
-        let err = ClientBuilder::default()
-            .read_env_with(env(&[]))
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "invalid configuration: ACTALINK_API_KEY is not set; set it to the API key from Acta Hub"
-        );
-        assert!(
-            ClientBuilder::default()
-                .read_env_with(env(&[("ACTALINK_API_KEY", " ")]))
-                .is_err()
-        );
-        let client = ClientBuilder::default()
-            .read_env_with(env(&[
-                ("ACTALINK_API_KEY", "sk_x"),
-                ("ACTALINK_BASE_URL", "http://127.0.0.1:4010/"),
-            ]))
-            .unwrap()
-            .transport(actalink_transport::ReplayTransport::new())
-            .build()
-            .unwrap();
-        assert_eq!(client.base_url(), "http://127.0.0.1:4010");
-        assert_eq!(client.inner.api_key.expose(), "sk_x");
-        let default = ClientBuilder::default()
-            .read_env_with(env(&[("ACTALINK_API_KEY", "sk_x")]))
-            .unwrap()
-            .transport(actalink_transport::ReplayTransport::new())
-            .build()
-            .unwrap();
-        assert_eq!(default.base_url(), DEFAULT_BASE_URL);
-    }
+    use crate::WaitOptions;
 
     #[test]
     fn client_and_futures_are_send_and_sync() {

@@ -42,9 +42,13 @@ impl ApiError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The request was invalid and was not sent.
+    /// The request was invalid and was not sent. `?` on a builder's
+    /// `build()` converts into this variant.
     #[error("invalid request, not sent: {0}")]
-    InvalidRequest(#[source] actalink_types::Error),
+    InvalidRequest(#[from] actalink_types::Error),
+    /// The request could not be encoded as JSON, and was not sent.
+    #[error("could not encode the request as JSON: {0}")]
+    Encode(#[source] serde_json::Error),
     /// The client is misconfigured (a missing API key, a bad base URL).
     #[error("invalid configuration: {message}")]
     Config {
@@ -105,12 +109,18 @@ pub enum Error {
         body_snippet: String,
     },
     /// [`Client::wait_for_completion`](crate::Client::wait_for_completion) reached its deadline.
-    #[error("session {session_id} was still {} when the wait timed out", .last_status.as_ref().map_or("unknown", SessionStatus::as_str))]
+    #[error(
+        "session {session_id} was {} when the wait timed out{}",
+        .last_status.as_ref().map_or_else(|| "never fetched".to_owned(), |s| format!("still {s}")),
+        .last_error.as_ref().map_or_else(String::new, |e| format!("; the last poll failed: {e}"))
+    )]
     WaitTimedOut {
         /// The session waited for.
         session_id: CheckoutSessionId,
         /// The last status seen, if any poll succeeded.
         last_status: Option<SessionStatus>,
+        /// The error of the last poll, when it failed (a 5xx, a timeout).
+        last_error: Option<Box<Error>>,
     },
 }
 

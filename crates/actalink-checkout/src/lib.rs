@@ -32,7 +32,9 @@
 //!     .success_url("https://shop.example/orders/ORD-120394")
 //!     .build()?;
 //! let session = client.create_session(&request).await?;
-//! println!("redirect the customer to {}", session.url);
+//! if let Some(url) = &session.url {
+//!     println!("redirect the customer to {url}");
+//! }
 //!
 //! // Later, on the success page or in a job:
 //! let session = client.get_session(&session.id).await?;
@@ -45,8 +47,11 @@
 //! ```
 
 mod api_key;
+mod builder;
 mod client;
 mod error;
+mod response;
+mod wait;
 
 pub use actalink_transport::RetryPolicy;
 /// The models this client sends and returns.
@@ -54,8 +59,10 @@ pub use actalink_types::{
     CheckoutSession, CheckoutSessionId, CreateCheckoutSession, Metadata, PaylinkId, SessionStatus,
 };
 pub use api_key::ApiKey;
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, WaitOptions};
+pub use builder::{ClientBuilder, DEFAULT_BASE_URL};
+pub use client::Client;
 pub use error::{ApiError, Error, Result};
+pub use wait::WaitOptions;
 
 /// The transport layer, for plugging in a custom or mock transport.
 pub mod transport {

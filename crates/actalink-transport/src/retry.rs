@@ -196,8 +196,11 @@ impl RetryPolicy {
                 .ok()
                 .and_then(|response| self.retry_after(&response.headers))
                 .unwrap_or_else(|| self.backoff(retry_index));
+            // A wait beyond what the clock can represent ends past any deadline.
             if let Some(deadline) = deadline
-                && Instant::now() + wait >= deadline
+                && Instant::now()
+                    .checked_add(wait)
+                    .is_none_or(|resume| resume >= deadline)
             {
                 return Outcome {
                     result,

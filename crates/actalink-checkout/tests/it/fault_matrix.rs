@@ -248,7 +248,7 @@ fn client(base_url: &str, total: Option<Duration>) -> Client {
         .api_key(KEY)
         .base_url(base_url)
         .timeout(Duration::from_millis(500))
-        .total_timeout(Some(total.unwrap_or(Duration::from_secs(20))))
+        .total_timeout(total.unwrap_or(Duration::from_secs(20)))
         .max_body_bytes(64 * 1024)
         .retry_policy(
             RetryPolicy::default()

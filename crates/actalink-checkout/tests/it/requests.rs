@@ -40,8 +40,8 @@ async fn create_sends_the_documented_request_and_decodes_the_201() {
     assert_eq!(session.status, SessionStatus::Open);
     assert_eq!(session.order_status, Some(OrderStatus::Pending));
     assert_eq!(
-        session.url,
-        "https://pay.acta.link/payment-link/checkout_mfUL0qrS9IhRXJXBu42JkdhO4tdLeqpX"
+        session.url.as_deref(),
+        Some("https://pay.acta.link/payment-link/checkout_mfUL0qrS9IhRXJXBu42JkdhO4tdLeqpX")
     );
     let price = session.products[0]
         .price_details
@@ -130,4 +130,56 @@ async fn the_mockall_mock_can_stand_in_for_the_transport() {
         .await
         .unwrap();
     assert!(s.is_paid());
+}
+
+#[tokio::test]
+async fn the_providers_billing_base_url_reaches_the_documented_paths() {
+    for base in ["https://api.acta.link", "https://api.acta.link/billing"] {
+        let t = ReplayTransport::new().respond(paid());
+        let c = actalink_checkout::Client::builder()
+            .api_key(KEY)
+            .base_url(base)
+            .transport(t.clone())
+            .build()
+            .unwrap();
+        c.get_session(&CheckoutSessionId::new("checkout_1").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            t.requests()[0].url,
+            "https://api.acta.link/billing/api/v1/paysession/status?checkoutSessionId=checkout_1",
+            "{base}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_paid_session_in_a_drifted_shape_still_decodes_as_paid() {
+    let drifted = crate::fixture("session-status-success.200.json")
+        .replace("\"products\": [", "\"products\": null, \"productsV2\": [")
+        .replace("\"intervalCount\": 3", "\"intervalCount\": \"3\"")
+        .replace("\"price\": \"0x302e3136\"", "\"price\": 0.16")
+        .replace(
+            "\"createdAt\": \"2025-08-29T15:31:50.876Z\"",
+            "\"createdAt\": \"2025-08-29T15:31:50.876\"",
+        );
+    assert!(drifted.contains("productsV2") && drifted.contains("\"price\": 0.16"));
+    let t = ReplayTransport::new().respond(crate::status(200, &drifted));
+    let s = crate::client(&t)
+        .get_session(&CheckoutSessionId::new("checkout_1").unwrap())
+        .await
+        .unwrap();
+    assert!(s.is_paid());
+    assert!(s.products.is_empty());
+    assert!(
+        s.extra.contains_key("productsV2"),
+        "unmodelled fields are kept"
+    );
+    assert!(
+        s.created_at.is_some(),
+        "a timestamp without offset is read as UTC"
+    );
+    let plan = s.plan.unwrap().price_details.unwrap();
+    assert_eq!(plan.interval_count, Some(3));
+    assert_eq!(plan.amount().unwrap().to_string(), "0.16");
 }

@@ -1,4 +1,4 @@
-//! Waiting for a session to leave `open`.
+//! Waiting for a session to reach a final status.
 
 use std::time::Duration;
 
@@ -122,4 +122,81 @@ async fn transient_errors_do_not_end_the_wait_but_a_404_does() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::NotFound(_)), "{e:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unknown_status_is_not_final_and_polling_goes_on() {
+    let t = ReplayTransport::new()
+        .respond(with_status("processing"))
+        .respond(with_status("confirming"))
+        .respond(paid());
+    let session = client(&t)
+        .wait_for_completion(&id(), WaitOptions::new().timeout(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert!(
+        session.is_paid(),
+        "the customer paid after two unknown statuses"
+    );
+    assert_eq!(t.requests().len(), 3);
+
+    let mut t = ReplayTransport::new();
+    for _ in 0..10 {
+        t = t.respond(with_status("processing"));
+    }
+    let options = WaitOptions::new()
+        .interval(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5));
+    let e = client(&t)
+        .wait_for_completion(&id(), options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::WaitTimedOut { last_status: Some(SessionStatus::Unknown(s)), .. } if s == "processing"),
+        "{e:?}"
+    );
+    assert_eq!(t.requests().len(), 4, "polled until the deadline");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_that_ends_in_errors_carries_the_last_one() {
+    let mut t = ReplayTransport::new();
+    for _ in 0..40 {
+        t = t.respond(status(503, r#"{"message":"maintenance"}"#));
+    }
+    let options = WaitOptions::new()
+        .interval(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5));
+    let e = client(&t)
+        .wait_for_completion(&id(), options)
+        .await
+        .unwrap_err();
+    let Error::WaitTimedOut {
+        last_status,
+        last_error,
+        ..
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(*last_status, None);
+    assert!(
+        matches!(last_error.as_deref(), Some(Error::Server(_))),
+        "{e:?}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("never fetched") && text.contains("maintenance"),
+        "{text}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_beyond_the_clock_does_not_panic() {
+    let t = ReplayTransport::new().respond(paid());
+    let session = client(&t)
+        .wait_for_completion(&id(), WaitOptions::new().timeout(Duration::MAX))
+        .await
+        .unwrap();
+    assert!(session.is_paid());
 }
