@@ -63,6 +63,7 @@ impl Client {
     ///
     /// [`Error::Config`] for an empty key or when the HTTP stack cannot start.
     #[cfg(feature = "reqwest")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
     pub fn new(api_key: impl Into<ApiKey>) -> Result<Self> {
         Self::builder().api_key(api_key).build()
     }
@@ -79,6 +80,7 @@ impl Client {
     ///
     /// [`Error::Config`] when `ACTALINK_API_KEY` is unset or empty, or the base URL is invalid.
     #[cfg(feature = "reqwest")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
     pub fn from_env() -> Result<Self> {
         Self::builder().from_env()?.build()
     }

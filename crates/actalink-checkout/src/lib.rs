@@ -46,6 +46,8 @@
 //! # }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod api_key;
 mod builder;
 mod client;
@@ -72,8 +74,3 @@ pub mod transport {
 pub mod types {
     pub use actalink_types::*;
 }
-
-/// The README's examples, compiled as doc tests so that they stay true.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;

@@ -36,6 +36,8 @@
 //! # }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod error;
 #[cfg(feature = "mock")]
 mod mock;
@@ -50,11 +52,14 @@ use async_trait::async_trait;
 
 pub use error::{Error, ErrorKind};
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use mock::ReplayTransport;
 #[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use reqwest_impl::{ReqwestTransport, ReqwestTransportBuilder};
 pub use retry::{Idempotency, Outcome, RetryPolicy};
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use stub::{StubReply, StubRequest, StubServer};
 pub use types::{Request, Response};
 

@@ -1,0 +1,27 @@
+//! Every Rust sample in the README, the crate READMEs and the book, compiled
+//! (and, unless marked `no_run`, run) as a doc test by `cargo test`, so that
+//! no sample drifts from the API. Not published.
+
+macro_rules! pages {
+    ($($name:ident => $path:literal,)*) => {$(
+        #[cfg(doctest)]
+        #[doc = include_str!($path)]
+        #[allow(dead_code)]
+        struct $name;
+    )*};
+}
+
+pages! {
+    Readme => "../../../README.md",
+    TypesReadme => "../../../crates/actalink-types/README.md",
+    TransportReadme => "../../../crates/actalink-transport/README.md",
+    CheckoutReadme => "../../../crates/actalink-checkout/README.md",
+    GettingStarted => "../../src/getting-started.md",
+    Sessions => "../../src/sessions.md",
+    Status => "../../src/status.md",
+    Webhooks => "../../webhooks.md",
+    Errors => "../../src/errors.md",
+    Testing => "../../src/testing.md",
+    Cli => "../../src/cli.md",
+    Storefront => "../../src/storefront.md",
+}
