@@ -19,8 +19,13 @@ async fn main() {
     // Register the receiver with the sandbox.
     let transport = actalink_transport::ReqwestTransport::new().unwrap();
     let body = serde_json::json!({"url": receiver.url, "secret": harness::SECRET}).to_string();
+    // The control API takes JSON bodies only.
     let request =
         actalink_transport::Request::new(http::Method::POST, format!("{url}/__sandbox/webhooks"))
+            .with_header(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            )
             .with_body(body);
     actalink_transport::Transport::send(&transport, request)
         .await

@@ -9,15 +9,21 @@ use axum::body::Body;
 use axum::extract::{Query, State as AxumState};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::ids;
 use crate::state::State;
 use crate::store::SessionRecord;
-use crate::wire::{self, Shape};
+use crate::wire::{self, Data, Shape};
 
 /// An error response: `{"message": …, "statusCode": …}`.
+///
+/// Assumption: error bodies are `{"message", "statusCode"}` (the NestJS
+/// default shape) with the status codes chosen here and in the control API;
+/// undocumented by the provider, whose archived pages show no error response.
 pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     let message = message.into();
     (
@@ -28,7 +34,7 @@ pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response 
 }
 
 /// A refused request: a status and a message, rendered by [`error`].
-pub(crate) struct Refusal(StatusCode, String);
+pub(crate) struct Refusal(pub(crate) StatusCode, pub(crate) String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -36,6 +42,8 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// Assumption: a missing or unknown `x-api-key` is a 401 (not a 403), checked
+/// before the body is read; undocumented by the provider.
 fn authorise(state: &State, headers: &HeaderMap) -> Result<(), Refusal> {
     let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
     match key {
@@ -51,10 +59,51 @@ fn authorise(state: &State, headers: &HeaderMap) -> Result<(), Refusal> {
     }
 }
 
+/// A JSON object's members in document order. `serde_json::Value` would sort
+/// them (its map is a `BTreeMap`), and the merchant's metadata must keep the
+/// order it was sent in. A repeated key keeps its first position and takes the
+/// last value, as `JSON.parse` does.
+struct Ordered(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Ordered {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OrderedVisitor;
+        impl<'de> Visitor<'de> for OrderedVisitor {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Ordered, A::Error> {
+                let mut members: Vec<(String, Value)> = Vec::new();
+                while let Some((key, value)) = access.next_entry::<String, Value>()? {
+                    match members.iter_mut().find(|(k, _)| *k == key) {
+                        Some(slot) => slot.1 = value,
+                        None => members.push((key, value)),
+                    }
+                }
+                Ok(Ordered(members))
+            }
+        }
+        deserializer.deserialize_map(OrderedVisitor)
+    }
+}
+
+/// The body's `metadata`, read a second time in document order.
+#[derive(Deserialize)]
+struct MetadataInOrder {
+    metadata: Ordered,
+}
+
 /// Checks a create body field by field, as a strict server would, and names the field at fault.
+///
+/// Assumption: every refusal here is a 400 naming the field (404 for an
+/// unknown paylink), `mode` must be `"paylink"`, metadata values must be
+/// strings and URLs absolute http(s); undocumented by the provider, which
+/// documents only the field list and the 50-key metadata limit.
 fn validate(
     state: &State,
     body: &Value,
+    raw: &[u8],
 ) -> Result<(crate::Paylink, CreateCheckoutSession), Refusal> {
     let bad = |m: String| Refusal(StatusCode::BAD_REQUEST, m);
     let Some(object) = body.as_object() else {
@@ -77,15 +126,22 @@ fn validate(
     let mut builder = CreateCheckoutSession::builder(paylink_id.clone());
     match object.get("metadata") {
         None | Some(Value::Null) => {}
-        Some(Value::Object(map)) => {
-            if map.len() > Metadata::MAX_KEYS {
+        Some(Value::Object(_)) => {
+            // `body` holds the metadata sorted; read it again in its order.
+            let Ok(MetadataInOrder {
+                metadata: Ordered(members),
+            }) = serde_json::from_slice(raw)
+            else {
+                return Err(bad("the body must hold one metadata object".into()));
+            };
+            if members.len() > Metadata::MAX_KEYS {
                 return Err(bad(format!(
                     "metadata may hold at most {} keys, not {}",
                     Metadata::MAX_KEYS,
-                    map.len()
+                    members.len()
                 )));
             }
-            for (key, value) in map {
+            for (key, value) in members {
                 let Value::String(value) = value else {
                     return Err(bad(format!("metadata value for {key:?} must be a string")));
                 };
@@ -141,12 +197,24 @@ pub(crate) async fn create(
             );
         }
     };
-    let (paylink, request) = match validate(&state, &value) {
+    let (paylink, request) = match validate(&state, &value, &bytes) {
         Ok(ok) => ok,
         Err(refusal) => return refusal.into_response(),
     };
     let now = OffsetDateTime::now_utc();
-    let ttl = time::Duration::try_from(state.session_ttl).unwrap_or(time::Duration::HOUR);
+    // Assumption: a session lives one hour and two milliseconds, as in both
+    // documented examples (configurable with `session_ttl`); the provider
+    // states no lifetime. The TTL is bounded at start, so this cannot overflow
+    // before the year 9998; checked all the same.
+    let Some(expires_at) = now
+        .checked_add(state.session_ttl)
+        .and_then(|t| t.checked_add(time::Duration::milliseconds(2)))
+    else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the session lifetime reaches past the representable dates",
+        );
+    };
     let mut record = SessionRecord {
         id: ids::new_id("checkout"),
         order_id: ids::new_id("ord"),
@@ -158,8 +226,7 @@ pub(crate) async fn create(
         cancel_url: request.cancel_url().map(|u| u.to_string()),
         failure_url: request.failure_url().map(|u| u.to_string()),
         created_at: now,
-        // As in every documented example: one hour and two milliseconds.
-        expires_at: now + ttl + time::Duration::milliseconds(2),
+        expires_at,
         started_at: None,
         end_at: None,
         sender_address: None,
@@ -168,8 +235,10 @@ pub(crate) async fn create(
     while !state.store.insert(record.clone()) {
         record.id = ids::new_id("checkout");
     }
+    // Assumption: create answers 201, the only success code the provider's
+    // demo accepts; the documented page does not show the code.
     let data = wire::session(&record, &state.base_url, Shape::Create);
-    (StatusCode::CREATED, Json(json!({ "data": data }))).into_response()
+    (StatusCode::CREATED, Json(Data { data })).into_response()
 }
 
 /// `GET /billing/api/v1/paysession/status?checkoutSessionId=…`.
@@ -188,10 +257,10 @@ pub(crate) async fn status(
         );
     };
     match state.session(id) {
-        Some(record) => {
-            Json(json!({ "data": wire::session(&record, &state.base_url, Shape::Status) }))
-                .into_response()
-        }
+        Some(record) => Json(Data {
+            data: wire::session(&record, &state.base_url, Shape::Status),
+        })
+        .into_response(),
         None => error(
             StatusCode::NOT_FOUND,
             format!("checkout session {id:?} was not found"),

@@ -1,20 +1,136 @@
 //! The control API under `/__sandbox/`, for tests and scripts.
+//!
+//! It is a local tool's remote control, so a web page must not be able to
+//! drive it: [`guard`] refuses a foreign `Origin` (or a cross-site fetch), a
+//! `Host` that is neither a loopback name nor the sandbox's own address (DNS
+//! rebinding), and a POST body that is not JSON (a cross-site form).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State as AxumState};
+use axum::extract::{Path, Request, State as AxumState};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+use http::{HeaderMap, Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::error;
+use crate::api::{Refusal, error};
 use crate::faults::FaultRequest;
 use crate::state::{Action, Outcome, State, WebhookEndpoint};
-use crate::wire::{self, Shape};
+use crate::wire::{self, Data, Shape};
+
+/// The host part of an authority (`host`, `host:port`, `[v6]:port`), lowercase.
+pub(crate) fn host_of(authority: &str) -> String {
+    let authority = authority.trim();
+    let host = if let Some(rest) = authority.strip_prefix('[') {
+        // `[::1]:4010` → `[::1]`
+        rest.split_once(']')
+            .map_or_else(|| authority.to_owned(), |(inside, _)| format!("[{inside}]"))
+    } else {
+        authority
+            .split_once(':')
+            .map_or(authority, |(host, _)| host)
+            .to_owned()
+    };
+    host.to_ascii_lowercase()
+}
+
+/// True for `localhost`, `*.localhost`, `127.x.y.z` and `[::1]`.
+fn is_loopback_name(host: &str) -> bool {
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Why a request may not reach the control API, if it may not.
+pub(crate) fn check_request(
+    state: &State,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<(), Refusal> {
+    let forbidden = |m: String| Refusal(StatusCode::FORBIDDEN, m);
+    // Host: only loopback names and the sandbox's own address, so that a web
+    // page cannot reach it by rebinding its own domain name to 127.0.0.1.
+    let Some(host_header) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return Err(forbidden(
+            "the control API needs a Host header naming the sandbox".into(),
+        ));
+    };
+    let host = host_of(host_header);
+    if !is_loopback_name(&host) && !state.hosts.contains(&host) {
+        return Err(forbidden(format!(
+            "the control API answers only requests addressed to a loopback name (localhost, 127.0.0.1, [::1]) or to the sandbox's own address, not to Host {host:?}"
+        )));
+    }
+    // Origin: a browser names the page that sent the request; only the
+    // sandbox's own pages may.
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin
+            .to_str()
+            .unwrap_or("")
+            .trim_end_matches('/')
+            .to_ascii_lowercase();
+        let same_host = format!("http://{}", host_header.trim().to_ascii_lowercase());
+        if origin != state.origin && origin != same_host {
+            return Err(forbidden(format!(
+                "the control API refuses requests from web pages of other origins ({origin:?}); call it from a script or a test"
+            )));
+        }
+    }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && (site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site"))
+    {
+        return Err(forbidden(
+            "the control API refuses requests a browser marks as cross-site".into(),
+        ));
+    }
+    // A body must be JSON: a cross-site HTML form can send only form
+    // encodings and text/plain.
+    if method == Method::POST {
+        let content_type = headers.get(header::CONTENT_TYPE);
+        let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+            || headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|n| n.trim() != "0");
+        let json = content_type
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+        if (content_type.is_some() || has_body) && !json {
+            return Err(Refusal(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "the control API takes application/json bodies only".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The middleware on every `/__sandbox/` route: see [`check_request`].
+pub(crate) async fn guard(
+    AxumState(state): AxumState<Arc<State>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match check_request(&state, request.method(), request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => {
+            tracing::warn!(
+                status = refusal.0.as_u16(),
+                path = %request.uri().path(),
+                "control API request refused"
+            );
+            refusal.into_response()
+        }
+    }
+}
 
 /// `POST /__sandbox/sessions/{id}/{pay|cancel|fail|expire}`.
 pub(crate) async fn act(
@@ -39,10 +155,11 @@ pub(crate) async fn act(
                 session.status
             ),
         ),
-        Outcome::Done { session } => {
-            Json(json!({ "data": wire::session(&session, &state.base_url, Shape::Status) }))
-                .into_response()
-        }
+        Outcome::Invalid(why) => error(StatusCode::INTERNAL_SERVER_ERROR, why),
+        Outcome::Done { session } => Json(Data {
+            data: wire::session(&session, &state.base_url, Shape::Status),
+        })
+        .into_response(),
     }
 }
 
@@ -67,15 +184,10 @@ pub(crate) async fn add_fault(AxumState(state): AxumState<Arc<State>>, body: Byt
         Ok(r) => r,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("not a fault: {e}")),
     };
-    if request.count == 0 {
-        return error(StatusCode::BAD_REQUEST, "count must be at least 1");
+    match crate::faults::enqueue(&state, request.fault, request.count) {
+        Ok(queued) => Json(json!({ "queued": queued })).into_response(),
+        Err(why) => error(StatusCode::BAD_REQUEST, why),
     }
-    let mut faults = state
-        .faults
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    faults.push_back((request.fault, request.count));
-    Json(json!({ "queued": faults.iter().map(|(_, n)| n).sum::<u32>() })).into_response()
 }
 
 /// `DELETE /__sandbox/faults`.
@@ -105,11 +217,45 @@ pub(crate) async fn add_webhook(AxumState(state): AxumState<Arc<State>>, body: B
             );
         }
     };
-    if !(endpoint.url.starts_with("http://") || endpoint.url.starts_with("https://")) {
-        return error(StatusCode::BAD_REQUEST, "url must be an http or https URL");
+    let limit = crate::limits::MAX_WEBHOOK_SECRET_BYTES;
+    if endpoint.secret.is_empty() || endpoint.secret.len() > limit {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("secret must be 1 to {limit} bytes"),
+        );
     }
-    if let Ok(mut hooks) = state.webhooks.write() {
-        hooks.push(WebhookEndpoint::new(endpoint.url, endpoint.secret));
+    match add_endpoint(&state, WebhookEndpoint::new(endpoint.url, endpoint.secret)) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(why) => error(StatusCode::BAD_REQUEST, why),
     }
-    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Checks an endpoint's URL against [`crate::limits`].
+pub(crate) fn check_endpoint(endpoint: &WebhookEndpoint) -> Result<(), String> {
+    use crate::limits::MAX_WEBHOOK_URL_BYTES;
+    let url = &endpoint.url;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err("url must be an http or https URL".into());
+    }
+    if url.len() > MAX_WEBHOOK_URL_BYTES {
+        return Err(format!("url must be at most {MAX_WEBHOOK_URL_BYTES} bytes"));
+    }
+    Ok(())
+}
+
+/// Adds an endpoint, refusing beyond [`crate::limits::MAX_WEBHOOKS`].
+pub(crate) fn add_endpoint(state: &State, endpoint: WebhookEndpoint) -> Result<(), String> {
+    check_endpoint(&endpoint)?;
+    let mut hooks = state
+        .webhooks
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if hooks.len() >= crate::limits::MAX_WEBHOOKS {
+        return Err(format!(
+            "{} webhook endpoints are already registered, the most a sandbox delivers to",
+            hooks.len()
+        ));
+    }
+    hooks.push(endpoint);
+    Ok(())
 }

@@ -1,66 +1,172 @@
 //! Webhook delivery: signed exactly as the provider signs, retried with backoff.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actalink_transport::{Request, Transport};
-use actalink_types::TokenAmount;
+use actalink_types::{Metadata, TokenAmount};
 use http::{HeaderValue, Method, header};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::state::State;
 use crate::store::{DeliveryRecord, SessionRecord};
 use crate::{ids, wire};
 
-/// The event a payment produces. Which event the provider sends for a paid
-/// checkout is undocumented: a subscription gets `subscription.billing.scheduled`,
-/// a one-time payment `onetime.executed`, the names of the documented examples.
-/// The session's metadata and id ride along in `eventData.data`.
-fn payment_event(session: &SessionRecord) -> serde_json::Value {
+/// The payment event, serialised straight from these structs (never through
+/// `serde_json::Value`, which sorts keys), so the merchant's metadata keeps
+/// its order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireEvent<'a> {
+    id: String,
+    event_type: &'static str,
+    event_data: WireEventData<'a>,
+}
+
+#[derive(Serialize)]
+struct WireEventData<'a> {
+    data: WireSubject<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireSubject<'a> {
+    id: String,
+    checkout_session_id: &'a str,
+    order_id: &'a str,
+    paylink_id: &'a str,
+    status: &'a str,
+    metadata: Option<&'a Metadata>,
+    token: WireToken,
+}
+
+#[derive(Serialize)]
+struct WireToken {
+    name: &'static str,
+    amount: String,
+    symbol: &'static str,
+    address: &'static str,
+    decimals: u8,
+}
+
+/// The event a payment produces.
+///
+/// Assumption: a paid subscription sends `subscription.billing.scheduled` and
+/// a paid one-time checkout `onetime.executed` (the names of the documented
+/// examples), one event per payment, and nothing is sent on cancel, failure or
+/// expiry; undocumented by the provider, whose event-type table is not
+/// visible. Assumption: `eventData.data` also carries `checkoutSessionId`,
+/// `orderId`, `paylinkId`, `status` and the session's `metadata`, and `token`
+/// carries `decimals`; undocumented by the provider, whose examples end after
+/// `token.address` and say only that metadata comes back in webhooks.
+fn payment_event(session: &SessionRecord) -> WireEvent<'_> {
     let subscription = session.paylink.is_subscription();
-    json!({
-        "id": ids::new_id("event"),
-        "eventType": if subscription { "subscription.billing.scheduled" } else { "onetime.executed" },
-        "eventData": {
-            "data": {
-                "id": ids::new_id(if subscription { "sub" } else { "txn" }),
-                "checkoutSessionId": session.id,
-                "orderId": session.order_id,
-                "paylinkId": session.paylink.id,
-                "status": session.status,
-                "metadata": session.metadata,
-                "token": {
-                    "name": "USD Coin",
-                    "amount": TokenAmount::from_base_units(session.paylink.base_units()).raw(),
-                    "symbol": "USDC",
-                    "address": wire::USDC_ADDRESS,
-                    "decimals": 6,
+    WireEvent {
+        id: ids::new_id("event"),
+        event_type: if subscription {
+            "subscription.billing.scheduled"
+        } else {
+            "onetime.executed"
+        },
+        event_data: WireEventData {
+            data: WireSubject {
+                id: ids::new_id(if subscription { "sub" } else { "txn" }),
+                checkout_session_id: &session.id,
+                order_id: &session.order_id,
+                paylink_id: &session.paylink.id,
+                status: &session.status,
+                metadata: session.metadata.as_ref(),
+                token: WireToken {
+                    name: "USD Coin",
+                    amount: TokenAmount::from_base_units(session.paylink.base_units())
+                        .raw()
+                        .to_owned(),
+                    symbol: "USDC",
+                    address: wire::USDC_ADDRESS,
+                    decimals: 6,
                 },
             },
         },
-    })
+    }
+}
+
+/// Releases a slot of `State::pending_deliveries` when dropped, even if the
+/// delivery task panics or is cancelled.
+struct PendingSlot(Arc<State>);
+
+impl Drop for PendingSlot {
+    fn drop(&mut self) {
+        self.0.pending_deliveries.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Takes a delivery slot, or `None` when `MAX_PENDING_DELIVERIES` are in flight.
+fn take_slot(state: &Arc<State>) -> Option<PendingSlot> {
+    let max = crate::limits::MAX_PENDING_DELIVERIES;
+    state
+        .pending_deliveries
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < max).then_some(n + 1)
+        })
+        .ok()
+        .map(|_| PendingSlot(Arc::clone(state)))
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Starts delivering the payment event to every endpoint, in the background.
+///
+/// Assumption: each endpoint gets up to `delivery_attempts` POSTs (default 5),
+/// any 2xx counts as delivered, each attempt times out after 10 s, and the
+/// wait before attempt n+1 is `delivery_backoff` × 2^(n-1) (default 500 ms,
+/// doubling); undocumented by the provider, which states no retry policy.
 pub(crate) fn deliver_payment(state: &Arc<State>, session: &SessionRecord) {
     let event = payment_event(session);
-    let event_id = event["id"].as_str().unwrap_or_default().to_owned();
+    let event_id = event.id.clone();
     // Send what `JSON.stringify` would: the provider is a Node.js service.
-    let Ok(body) = actalink_webhooks::canonicalize(event.to_string().as_bytes()) else {
+    let Ok(json) = serde_json::to_string(&event) else {
         return;
     };
-    let endpoints = state.webhooks.read().map(|w| w.clone()).unwrap_or_default();
+    let Ok(body) = actalink_webhooks::canonicalize(json.as_bytes()) else {
+        return;
+    };
+    let endpoints = state
+        .webhooks
+        .read()
+        .map(|w| w.clone())
+        .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
     for endpoint in endpoints {
+        let Some(slot) = take_slot(state) else {
+            tracing::warn!(event = %event_id, "webhook delivery dropped: too many in flight");
+            state.store.record_delivery(DeliveryRecord {
+                event_id: event_id.clone(),
+                session_id: session.id.clone(),
+                url: endpoint.url.clone(),
+                attempt: 0,
+                status: None,
+                error: Some(format!(
+                    "not attempted: {} deliveries were already in flight",
+                    crate::limits::MAX_PENDING_DELIVERIES
+                )),
+                delivered: false,
+            });
+            continue;
+        };
         let state = Arc::clone(state);
         let body = body.clone();
         let event_id = event_id.clone();
         let session_id = session.id.clone();
         tokio::spawn(async move {
-            for attempt in 1..=state.delivery_attempts {
-                let now_ms = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as i64);
-                let Ok(signed) = actalink_webhooks::sign(body.as_bytes(), &endpoint.secret, now_ms)
+            let _slot = slot;
+            let attempts = state.delivery_attempts;
+            for attempt in 1..=attempts {
+                let Ok(signed) =
+                    actalink_webhooks::sign(body.as_bytes(), &endpoint.secret, now_ms())
                 else {
                     return;
                 };
@@ -100,10 +206,10 @@ pub(crate) fn deliver_payment(state: &Arc<State>, session: &SessionRecord) {
                 if delivered {
                     return;
                 }
-                let backoff = state
-                    .delivery_backoff
-                    .saturating_mul(1 << (attempt - 1).min(16));
-                tokio::time::sleep(backoff).await;
+                if attempt < attempts {
+                    let doublings = attempt.saturating_sub(1).min(16);
+                    tokio::time::sleep(state.delivery_backoff.saturating_mul(1 << doublings)).await;
+                }
             }
             tracing::warn!(event = %event_id, url = %endpoint.url, "webhook delivery gave up");
         });

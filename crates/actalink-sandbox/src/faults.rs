@@ -56,6 +56,69 @@ fn one() -> u32 {
     1
 }
 
+/// Checks a fault and its count against [`crate::limits`] before it is queued.
+pub(crate) fn check(fault: &Fault, count: u32) -> Result<(), String> {
+    use crate::limits::{MAX_FAULT_BODY_BYTES, MAX_FAULT_COUNT, MAX_FAULT_DELAY};
+    if count == 0 || count > MAX_FAULT_COUNT {
+        return Err(format!(
+            "count must be between 1 and {MAX_FAULT_COUNT}, not {count}"
+        ));
+    }
+    match fault {
+        Fault::Status {
+            status,
+            body,
+            retry_after,
+        } => {
+            if !(200..=599).contains(status) {
+                return Err(format!("status must be between 200 and 599, not {status}"));
+            }
+            if body
+                .as_ref()
+                .is_some_and(|b| b.len() > MAX_FAULT_BODY_BYTES)
+            {
+                return Err(format!("body must be at most {MAX_FAULT_BODY_BYTES} bytes"));
+            }
+            if let Some(value) = retry_after
+                && (value.len() > 256 || HeaderValue::from_str(value).is_err())
+            {
+                return Err(
+                    "retryAfter must be a header value of at most 256 visible characters".into(),
+                );
+            }
+        }
+        Fault::Delay { delay_ms } => {
+            let max = MAX_FAULT_DELAY.as_millis();
+            if u128::from(*delay_ms) > max {
+                return Err(format!(
+                    "delayMs must be at most {max} ({} s), not {delay_ms}",
+                    MAX_FAULT_DELAY.as_secs()
+                ));
+            }
+        }
+        Fault::Drop | Fault::Truncate | Fault::NonJson => {}
+    }
+    Ok(())
+}
+
+/// Queues a checked fault, refusing beyond [`crate::limits::MAX_QUEUED_FAULTS`];
+/// returns how many requests the queue now covers.
+pub(crate) fn enqueue(state: &State, fault: Fault, count: u32) -> Result<u64, String> {
+    check(&fault, count)?;
+    let mut faults = state
+        .faults
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if faults.len() >= crate::limits::MAX_QUEUED_FAULTS {
+        return Err(format!(
+            "{} faults are already queued, the most a sandbox holds; DELETE /__sandbox/faults to clear them",
+            faults.len()
+        ));
+    }
+    faults.push_back((fault, count));
+    Ok(faults.iter().map(|(_, n)| u64::from(*n)).sum())
+}
+
 /// The middleware on the API routes.
 pub(crate) async fn inject(
     AxumState(state): AxumState<Arc<State>>,
@@ -87,7 +150,9 @@ pub(crate) async fn inject(
             response
         }
         Fault::Delay { delay_ms } => {
-            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            // Capped when queued; capped again here for a fault built in Rust.
+            tokio::time::sleep(Duration::from_millis(delay_ms).min(crate::limits::MAX_FAULT_DELAY))
+                .await;
             next.run(request).await
         }
         Fault::Drop => {
@@ -103,6 +168,7 @@ pub(crate) async fn inject(
         }
         Fault::Truncate => {
             let (mut parts, body) = next.run(request).await.into_parts();
+            // The sandbox's own response, bounded by what it writes.
             let bytes = axum::body::to_bytes(body, usize::MAX)
                 .await
                 .unwrap_or_default();

@@ -1,6 +1,7 @@
 //! Ids in the provider's format: a prefix, `_`, 32 alphanumerics.
 
 pub(crate) fn new_id(prefix: &str) -> String {
+    // `prefix` is one of the sandbox's own short literals: no overflow.
     let mut id = String::with_capacity(prefix.len() + 33);
     id.push_str(prefix);
     id.push('_');

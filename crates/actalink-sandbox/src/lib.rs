@@ -1,6 +1,7 @@
 //! A local emulator of the Actalink Billing API, its hosted checkout page and
 //! its webhook delivery, so that the whole checkout flow runs on one machine
-//! without spending real USDC. The provider has no test environment of its own.
+//! without spending real USDC: for the provider, no test environment is
+//! documented.
 //!
 //! The principal types:
 //!
@@ -20,6 +21,27 @@
 //! - `/__sandbox/…`, a control API: act on a session without a browser
 //!   (`POST /__sandbox/sessions/{id}/pay`), list deliveries, inject faults.
 //!
+//! # What the sandbox invents
+//!
+//! Much of what the sandbox does is not documented by the provider: error
+//! bodies and codes, which webhook events a payment sends and what they carry,
+//! the retry schedule, what cancel and failure do, the session lifetime. Each
+//! such choice is marked "Assumption" where the code makes it and listed in the
+//! book's page *What the sandbox assumes*. Test your integration against the
+//! documented behaviour, not against these choices.
+//!
+//! # A local tool only
+//!
+//! The control API refuses what a web page could send: a foreign `Origin` (or
+//! a browser's `Sec-Fetch-Site: cross-site`) and a `Host` other than a
+//! loopback name or the sandbox's own address (403), and a POST body that is
+//! not `application/json` (415). The hosted page's buttons post forms to their
+//! own routes (`/payment-link/{id}/pay`), not to the control API.
+//!
+//! Memory stays bounded whatever it is sent: the oldest sessions and delivery
+//! records are evicted; webhook endpoints and queued faults beyond their caps
+//! are refused. [`limits`] lists every bound.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use actalink_sandbox::{DEFAULT_API_KEY, Sandbox};
@@ -37,6 +59,7 @@ mod control;
 mod delivery;
 mod faults;
 mod ids;
+pub mod limits;
 mod page;
 mod state;
 mod store;
@@ -44,7 +67,7 @@ mod wire;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -77,6 +100,12 @@ pub enum Error {
     /// The webhook client could not start.
     #[error("the webhook client could not start: {0}")]
     Transport(#[source] actalink_transport::Error),
+    /// The builder's settings are out of range (see [`limits`]).
+    #[error("invalid sandbox configuration: {0}")]
+    Config(String),
+    /// A running sandbox refused a fault or a webhook endpoint (see [`limits`]).
+    #[error("the sandbox refused: {0}")]
+    Refused(String),
 }
 
 /// The entry point: [`Sandbox::builder`].
@@ -90,8 +119,7 @@ impl Sandbox {
     }
 }
 
-/// Configures a sandbox.
-#[derive(Debug)]
+/// Configures a sandbox. Its `Debug` output redacts the API keys.
 #[must_use]
 pub struct SandboxBuilder {
     api_keys: Vec<String>,
@@ -101,8 +129,31 @@ pub struct SandboxBuilder {
     delivery_attempts: u32,
     delivery_backoff: Duration,
     max_body_bytes: usize,
+    max_sessions: usize,
+    max_deliveries: usize,
     store: Option<Arc<dyn Store>>,
     public_url: Option<String>,
+}
+
+impl std::fmt::Debug for SandboxBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxBuilder")
+            .field(
+                "api_keys",
+                &format_args!("[{} redacted]", self.api_keys.len()),
+            )
+            .field("catalogue", &self.catalogue)
+            .field("webhooks", &self.webhooks)
+            .field("session_ttl", &self.session_ttl)
+            .field("delivery_attempts", &self.delivery_attempts)
+            .field("delivery_backoff", &self.delivery_backoff)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_sessions", &self.max_sessions)
+            .field("max_deliveries", &self.max_deliveries)
+            .field("store", &self.store)
+            .field("public_url", &self.public_url)
+            .finish()
+    }
 }
 
 impl Default for SandboxBuilder {
@@ -115,6 +166,8 @@ impl Default for SandboxBuilder {
             delivery_attempts: 5,
             delivery_backoff: Duration::from_millis(500),
             max_body_bytes: 64 * 1024,
+            max_sessions: limits::DEFAULT_MAX_SESSIONS,
+            max_deliveries: limits::DEFAULT_MAX_DELIVERIES,
             store: None,
             public_url: None,
         }
@@ -140,7 +193,9 @@ impl SandboxBuilder {
         self
     }
 
-    /// How long a session stays open (default one hour, as the provider's).
+    /// How long a session stays open (default one hour, as in the provider's
+    /// examples); at most [`limits::MAX_SESSION_TTL`], or
+    /// [`start`](Self::start) fails with [`Error::Config`].
     pub fn session_ttl(mut self, ttl: Duration) -> Self {
         self.session_ttl = ttl;
         self
@@ -157,6 +212,21 @@ impl SandboxBuilder {
     /// The largest create body accepted (default 64 KiB).
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
+        self
+    }
+
+    /// How many sessions the default [`MemoryStore`] keeps before evicting the
+    /// oldest (default [`limits::DEFAULT_MAX_SESSIONS`]). Ignored with [`store`](Self::store).
+    pub fn max_sessions(mut self, sessions: usize) -> Self {
+        self.max_sessions = sessions;
+        self
+    }
+
+    /// How many delivery attempts the default [`MemoryStore`] logs before
+    /// evicting the oldest (default [`limits::DEFAULT_MAX_DELIVERIES`]).
+    /// Ignored with [`store`](Self::store).
+    pub fn max_deliveries(mut self, deliveries: usize) -> Self {
+        self.max_deliveries = deliveries;
         self
     }
 
@@ -177,33 +247,78 @@ impl SandboxBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Bind`] when the address cannot be bound.
+    /// [`Error::Config`] when a setting is out of range (a session TTL above
+    /// [`limits::MAX_SESSION_TTL`], more than [`limits::MAX_WEBHOOKS`]
+    /// endpoints, a webhook URL that is not http(s), a public URL that is not
+    /// http(s)); [`Error::Bind`] when the address cannot be bound.
     pub async fn start(self, addr: impl ToSocketAddrs) -> Result<RunningSandbox, Error> {
+        if self.session_ttl > limits::MAX_SESSION_TTL || self.session_ttl.is_zero() {
+            return Err(Error::Config(format!(
+                "session_ttl must be more than 0 and at most {} days, not {:?}",
+                limits::MAX_SESSION_TTL.as_secs() / 86_400,
+                self.session_ttl
+            )));
+        }
+        let session_ttl = time::Duration::try_from(self.session_ttl)
+            .map_err(|e| Error::Config(format!("session_ttl: {e}")))?;
+        if self.webhooks.len() > limits::MAX_WEBHOOKS {
+            return Err(Error::Config(format!(
+                "at most {} webhook endpoints, not {}",
+                limits::MAX_WEBHOOKS,
+                self.webhooks.len()
+            )));
+        }
+        for endpoint in &self.webhooks {
+            control::check_endpoint(endpoint).map_err(Error::Config)?;
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(Error::Config(format!(
+                "public_url {url:?} must be an http or https URL"
+            )));
+        }
         let listener = TcpListener::bind(addr).await.map_err(Error::Bind)?;
         let local = listener.local_addr().map_err(Error::Bind)?;
         let base_url = self.public_url.map_or_else(
             || format!("http://{local}"),
             |u| u.trim_end_matches('/').to_owned(),
         );
+        // `scheme://authority` of the base URL: the sandbox's own origin.
+        let (scheme, rest) = base_url.split_once("://").unwrap_or(("http", &base_url));
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let origin = format!("{scheme}://{authority}").to_ascii_lowercase();
+        let mut hosts = vec![control::host_of(authority)];
+        if !local.ip().is_unspecified() {
+            hosts.push(control::host_of(&local.to_string()));
+        }
         let transport = ReqwestTransport::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(Error::Transport)?;
+        let (max_sessions, max_deliveries) = (self.max_sessions, self.max_deliveries);
         let state = Arc::new(State {
             base_url: base_url.clone(),
+            origin,
+            hosts,
             api_keys: self.api_keys,
             catalogue: self.catalogue,
-            session_ttl: self.session_ttl,
+            session_ttl,
             max_body_bytes: self.max_body_bytes,
-            store: self
-                .store
-                .unwrap_or_else(|| Arc::new(MemoryStore::default())),
+            store: self.store.unwrap_or_else(|| {
+                Arc::new(MemoryStore::with_limits(
+                    max_sessions,
+                    limits::DEFAULT_MAX_SESSION_BYTES,
+                    max_deliveries,
+                ))
+            }),
             webhooks: RwLock::new(self.webhooks),
             delivery_attempts: self.delivery_attempts,
             delivery_backoff: self.delivery_backoff,
             transport,
             faults: Mutex::new(VecDeque::new()),
             api_requests: AtomicU64::new(0),
+            pending_deliveries: AtomicUsize::new(0),
         });
         let app = router(Arc::clone(&state));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -234,11 +349,7 @@ fn router(state: Arc<State>) -> Router {
             Arc::clone(&state),
             faults::inject,
         ));
-    Router::new()
-        .merge(api)
-        .route("/payment-link/{id}", get(page::show))
-        .route("/payment-link/{id}/done", get(page::done))
-        .route("/payment-link/{id}/{action}", post(page::act))
+    let control = Router::new()
         .route("/__sandbox/sessions/{id}/{action}", post(control::act))
         .route("/__sandbox/deliveries", get(control::deliveries))
         .route("/__sandbox/stats", get(control::stats))
@@ -247,6 +358,16 @@ fn router(state: Arc<State>) -> Router {
             post(control::add_fault).delete(control::clear_faults),
         )
         .route("/__sandbox/webhooks", post(control::add_webhook))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            control::guard,
+        ));
+    Router::new()
+        .merge(api)
+        .merge(control)
+        .route("/payment-link/{id}", get(page::show))
+        .route("/payment-link/{id}/done", get(page::done))
+        .route("/payment-link/{id}/{action}", post(page::act))
         .fallback(|| async { api::error(http::StatusCode::NOT_FOUND, "no such route") })
         .with_state(state)
 }
@@ -288,22 +409,49 @@ impl RunningSandbox {
         format!("{}/payment-link/{session_id}", self.base_url)
     }
 
-    /// Adds a webhook endpoint while running.
+    /// Adds a webhook endpoint while running. An endpoint beyond
+    /// [`limits::MAX_WEBHOOKS`] or with a URL that is not http(s) is refused
+    /// and logged; use [`try_add_webhook`](Self::try_add_webhook) to see why.
     pub fn add_webhook(&self, endpoint: WebhookEndpoint) {
-        if let Ok(mut hooks) = self.state.webhooks.write() {
-            hooks.push(endpoint);
+        if let Err(e) = self.try_add_webhook(endpoint) {
+            tracing::warn!(error = %e, "webhook endpoint refused");
+        }
+    }
+
+    /// Adds a webhook endpoint while running.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Refused`] beyond [`limits::MAX_WEBHOOKS`] endpoints or for a
+    /// URL that is not http(s) or longer than [`limits::MAX_WEBHOOK_URL_BYTES`].
+    pub fn try_add_webhook(&self, endpoint: WebhookEndpoint) -> Result<(), Error> {
+        control::add_endpoint(&self.state, endpoint).map_err(Error::Refused)
+    }
+
+    /// Queues a fault for the next `count` API requests. A fault beyond the
+    /// caps of [`limits`] is refused and logged (nothing is queued for a
+    /// `count` of 0); use [`try_inject`](Self::try_inject) to see why.
+    pub fn inject(&self, fault: Fault, count: u32) {
+        if count == 0 {
+            return;
+        }
+        if let Err(e) = self.try_inject(fault, count) {
+            tracing::warn!(error = %e, "fault refused");
         }
     }
 
     /// Queues a fault for the next `count` API requests.
-    pub fn inject(&self, fault: Fault, count: u32) {
-        if count > 0 {
-            self.state
-                .faults
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push_back((fault, count));
-        }
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Refused`] for a `count` of 0 or above [`limits::MAX_FAULT_COUNT`],
+    /// a delay above [`limits::MAX_FAULT_DELAY`], a status outside 200–599, a
+    /// body above [`limits::MAX_FAULT_BODY_BYTES`], or when
+    /// [`limits::MAX_QUEUED_FAULTS`] faults are already queued.
+    pub fn try_inject(&self, fault: Fault, count: u32) -> Result<(), Error> {
+        faults::enqueue(&self.state, fault, count)
+            .map(|_| ())
+            .map_err(Error::Refused)
     }
 
     /// The store, to inspect sessions and deliveries.

@@ -104,6 +104,10 @@ pub(crate) async fn show(
 
 /// `POST /payment-link/{id}/{action}`: the buttons. Redirects (303) to the
 /// session's URL for the outcome, or to a page of the sandbox's own.
+///
+/// These routes, not the control API, serve the page's own form posts, so
+/// the control API's refusal of forms and foreign origins does not touch them.
+/// Acting needs the session id, which only its creator and its customer know.
 pub(crate) async fn act(
     AxumState(state): AxumState<Arc<State>>,
     Path((id, action)): Path<(String, String)>,
@@ -116,9 +120,18 @@ pub(crate) async fn act(
             .into_response();
     };
     match state.apply(&id, action) {
-        Outcome::NotFound => {
-            not_found()
-        }
+        Outcome::NotFound => not_found(),
+        Outcome::Invalid(why) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Html(page(
+                "Cannot be paid",
+                &format!(
+                    r#"<h1>This checkout session cannot be paid</h1><p id="status">{}</p>"#,
+                    escape(&why)
+                ),
+            )),
+        )
+            .into_response(),
         Outcome::Conflict(session) => (
             StatusCode::CONFLICT,
             Html(page(
@@ -131,12 +144,20 @@ pub(crate) async fn act(
         )
             .into_response(),
         Outcome::Done { session } => {
+            // Assumption: each button answers 303 to the session's URL for its
+            // outcome exactly as given, with no query parameters added, or to
+            // a page of the sandbox's own when the session has none;
+            // undocumented by the provider, which says only that a paid
+            // customer returns to the success URL.
             let target = match action {
                 Action::Pay => session.success_url.clone(),
                 Action::Cancel => session.cancel_url.clone(),
                 _ => session.failure_url.clone(),
             };
             let target = target.unwrap_or_else(|| format!("/payment-link/{}/done", session.id));
+            // No panic: axum answers 500 for a Location that is not a valid
+            // header value (the URLs were parsed and re-serialised when the
+            // session was created, so they always are).
             Redirect::to(&target).into_response()
         }
     }

@@ -1,7 +1,7 @@
 //! The sandbox's shared state and the session transitions.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -35,9 +35,15 @@ impl WebhookEndpoint {
 
 pub(crate) struct State {
     pub(crate) base_url: String,
+    /// `scheme://host[:port]` of `base_url`, lowercase: the sandbox's own origin.
+    pub(crate) origin: String,
+    /// Host names (lowercase, without port) the control API answers besides
+    /// loopback names: the bound address and the public URL's host.
+    pub(crate) hosts: Vec<String>,
     pub(crate) api_keys: Vec<String>,
     pub(crate) catalogue: Catalogue,
-    pub(crate) session_ttl: Duration,
+    /// Validated at start: at most `MAX_SESSION_TTL`.
+    pub(crate) session_ttl: time::Duration,
     pub(crate) max_body_bytes: usize,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) webhooks: RwLock<Vec<WebhookEndpoint>>,
@@ -46,6 +52,7 @@ pub(crate) struct State {
     pub(crate) transport: ReqwestTransport,
     pub(crate) faults: Mutex<VecDeque<(Fault, u32)>>,
     pub(crate) api_requests: AtomicU64,
+    pub(crate) pending_deliveries: AtomicUsize,
 }
 
 /// What a customer or the control API does to a session.
@@ -79,13 +86,80 @@ pub(crate) enum Outcome {
     /// The session is in a state the action cannot apply to.
     Conflict(SessionRecord),
     NotFound,
+    /// The change could not be computed (a time out of range); nothing changed.
+    Invalid(String),
 }
 
 /// Turns an open session past its expiry into `timeout`.
+///
+/// Assumption: an open session past `expiresAt` reads as `timeout` (the value
+/// the provider's demo stores), turned lazily when it is next read;
+/// undocumented by the provider, which shows neither the status after expiry
+/// nor when it changes.
 pub(crate) fn expire_if_due(session: &mut SessionRecord, now: OffsetDateTime) {
     if session.status == "open" && now >= session.expires_at {
         session.status = "timeout".into();
     }
+}
+
+/// What an action does to a session, computed on a copy: the caller commits
+/// the whole result or nothing. `Ok(None)` means "no such transition".
+pub(crate) fn transition(
+    current: &SessionRecord,
+    action: Action,
+    now: OffsetDateTime,
+) -> Result<Option<(SessionRecord, bool)>, String> {
+    let mut s = current.clone();
+    expire_if_due(&mut s, now);
+    let mut paid_now = false;
+    match (action, s.status.as_str()) {
+        (Action::Pay, "open") => {
+            // Computed first: the only step that can fail.
+            let end_at = match s.paylink.checked_period()? {
+                Some(period) => Some(now.checked_add(period).ok_or_else(|| {
+                    format!(
+                        "the paid period of paylink {:?} ends beyond the representable dates",
+                        s.paylink.id
+                    )
+                })?),
+                None => None,
+            };
+            s.status = "success".into();
+            // Assumption: a paid one-time order is `COMPLETED`; undocumented by
+            // the provider, whose examples show only `PENDING` (open) and
+            // `ONGOING` (a paid subscription).
+            s.order_status = if s.paylink.is_subscription() {
+                "ONGOING"
+            } else {
+                "COMPLETED"
+            }
+            .into();
+            s.started_at = Some(now);
+            // Assumption: `endAt` is `startedAt` plus one billing period, and
+            // null for a one-time payment; the provider documents only the
+            // subscription example, and nothing happens when the period ends.
+            s.end_at = end_at;
+            s.sender_address = Some(ids::address());
+            // Assumption: like the documented subscription example, a
+            // subscription has no `payment.hash`; a one-time payment gets a
+            // random one. Undocumented by the provider.
+            s.hash = (!s.paylink.is_subscription()).then(ids::tx_hash);
+            paid_now = true;
+        }
+        // Assumption: paying twice is harmless (the same redirect, no second
+        // charge or webhook), and cancelling leaves the session `open` so the
+        // customer may come back and pay; undocumented by the provider.
+        (Action::Pay, "success") | (Action::Cancel, "open") => {}
+        // Assumption: a failed payment ends the session as `failure` (a value
+        // from the provider's demo schema); undocumented by the provider.
+        (Action::Fail, "open") => s.status = "failure".into(),
+        (Action::Expire, "open") => {
+            s.expires_at = now;
+            s.status = "timeout".into();
+        }
+        _ => return Ok(None),
+    }
+    Ok(Some((s, paid_now)))
 }
 
 impl State {
@@ -93,7 +167,7 @@ impl State {
         let mut faults = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
         let (fault, remaining) = faults.front_mut()?;
         let fault = fault.clone();
-        *remaining -= 1;
+        *remaining = remaining.saturating_sub(1);
         if *remaining == 0 {
             faults.pop_front();
         }
@@ -116,47 +190,136 @@ impl State {
     }
 
     /// Applies an action atomically; a payment also starts webhook delivery.
+    ///
+    /// The new state is computed whole on a copy and then committed, so that a
+    /// failure (or a panic) leaves the session as it was, never half paid.
     pub(crate) fn apply(self: &Arc<Self>, id: &str, action: Action) -> Outcome {
         let now = OffsetDateTime::now_utc();
         let mut conflict = false;
+        let mut invalid = None;
         let mut paid_now = false;
         let updated = self.store.update(id, &mut |s| {
-            expire_if_due(s, now);
-            match (action, s.status.as_str()) {
-                (Action::Pay, "open") => {
-                    s.status = "success".into();
-                    s.order_status = if s.paylink.is_subscription() {
-                        "ONGOING"
-                    } else {
-                        "COMPLETED"
-                    }
-                    .into();
-                    s.started_at = Some(now);
-                    s.end_at = s.paylink.period().map(|p| now + p);
-                    s.sender_address = Some(ids::address());
-                    // Like the documented subscription example, a subscription has no hash.
-                    s.hash = (!s.paylink.is_subscription()).then(ids::tx_hash);
-                    paid_now = true;
+            match transition(s, action, now) {
+                Ok(Some((next, paid))) => {
+                    *s = next;
+                    paid_now = paid;
                 }
-                // Paying twice is harmless: the same redirect, no second charge or webhook.
-                (Action::Pay, "success") | (Action::Cancel, "open") => {}
-                (Action::Fail, "open") => s.status = "failure".into(),
-                (Action::Expire, "open") => {
-                    s.expires_at = now;
-                    s.status = "timeout".into();
+                Ok(None) => {
+                    // Still record an expiry that fell due.
+                    expire_if_due(s, now);
+                    conflict = true;
                 }
-                _ => conflict = true,
+                Err(why) => invalid = Some(why),
             }
         });
-        match updated {
-            None => Outcome::NotFound,
-            Some(session) if conflict => Outcome::Conflict(session),
-            Some(session) => {
+        match (updated, invalid) {
+            (None, _) => Outcome::NotFound,
+            (Some(_), Some(why)) => Outcome::Invalid(why),
+            (Some(session), None) if conflict => Outcome::Conflict(session),
+            (Some(session), None) => {
                 if paid_now {
                     crate::delivery::deliver_payment(self, &session);
                 }
                 Outcome::Done { session }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::{MemoryStore, Paylink};
+
+    fn session(paylink: Paylink) -> SessionRecord {
+        let now = OffsetDateTime::now_utc();
+        SessionRecord {
+            id: "checkout_1".into(),
+            order_id: "ord_1".into(),
+            status: "open".into(),
+            order_status: "PENDING".into(),
+            paylink,
+            metadata: None,
+            success_url: None,
+            cancel_url: None,
+            failure_url: None,
+            created_at: now,
+            expires_at: now + time::Duration::HOUR,
+            started_at: None,
+            end_at: None,
+            sender_address: None,
+            hash: None,
+        }
+    }
+
+    #[test]
+    fn an_out_of_range_period_is_an_error_and_changes_nothing() {
+        // Built directly, bypassing catalogue validation, which refuses it.
+        let huge = Paylink::subscription("paylink_x", "prod_x", "X", "1", 10_000, "year");
+        let open = session(huge);
+        let err = transition(&open, Action::Pay, OffsetDateTime::now_utc()).unwrap_err();
+        assert!(err.contains("longer than"), "{err}");
+        let store = MemoryStore::default();
+        assert!(store.insert(open.clone()));
+        let mut failed = None;
+        store.update("checkout_1", &mut |s| {
+            if let Err(e) = transition(s, Action::Pay, OffsetDateTime::now_utc()) {
+                failed = Some(e);
+            }
+        });
+        assert!(failed.is_some());
+        assert_eq!(store.get("checkout_1").unwrap(), open, "still open, unpaid");
+    }
+
+    #[test]
+    fn a_panicking_change_leaves_the_stored_session_whole() {
+        let store = MemoryStore::default();
+        let open = session(Paylink::onetime("paylink_y", "prod_y", "Y", "1"));
+        assert!(store.insert(open.clone()));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.update("checkout_1", &mut |s| {
+                s.status = "success".into();
+                panic!("half way through a change");
+            });
+        }));
+        assert!(result.is_err());
+        // The lock was poisoned, yet the data behind it is the old session, whole.
+        assert_eq!(store.get("checkout_1").unwrap(), open);
+        let paid = store
+            .update("checkout_1", &mut |s| {
+                if let Ok(Some((next, _))) = transition(s, Action::Pay, OffsetDateTime::now_utc()) {
+                    *s = next;
+                }
+            })
+            .unwrap();
+        assert_eq!(paid.status, "success");
+        assert_eq!(paid.order_status, "COMPLETED");
+        assert!(paid.started_at.is_some() && paid.end_at.is_none());
+    }
+
+    #[test]
+    fn a_subscription_payment_sets_every_field_at_once() {
+        let now = OffsetDateTime::now_utc();
+        let open = session(Paylink::subscription(
+            "paylink_z",
+            "prod_z",
+            "Z",
+            "1",
+            3,
+            "5mins",
+        ));
+        let (paid, paid_now) = transition(&open, Action::Pay, now).unwrap().unwrap();
+        assert!(paid_now);
+        assert_eq!(paid.status, "success");
+        assert_eq!(paid.order_status, "ONGOING");
+        assert_eq!(paid.started_at, Some(now));
+        assert_eq!(paid.end_at, Some(now + time::Duration::minutes(15)));
+        assert!(paid.sender_address.is_some() && paid.hash.is_none());
+        assert_eq!(transition(&paid, Action::Fail, now).unwrap(), None);
+        let (again, paid_again) = transition(&paid, Action::Pay, now).unwrap().unwrap();
+        assert!(!paid_again);
+        assert_eq!(again, paid);
     }
 }

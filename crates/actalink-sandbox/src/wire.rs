@@ -1,5 +1,7 @@
 //! The JSON shapes the sandbox sends, in the documented field order.
 
+use std::borrow::Cow;
+
 use actalink_types::Metadata;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -16,14 +18,24 @@ pub(crate) const USDC_ADDRESS: &str = "0x3c499c542cEF5E3811e1192ce70d8cC03d5c335
 pub(crate) fn timestamp(at: OffsetDateTime) -> String {
     let format =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    at.to_offset(time::UtcOffset::UTC)
-        .format(&format)
+    // `checked_to_offset`: `to_offset` panics at the edges of the calendar.
+    at.checked_to_offset(time::UtcOffset::UTC)
+        .and_then(|utc| utc.format(&format).ok())
         .unwrap_or_default()
 }
 
+/// The documented envelope of every success response: `{"data": …}`.
+#[derive(Serialize)]
+pub(crate) struct Data<T> {
+    pub(crate) data: T,
+}
+
+/// A session on the wire. Serialised straight from this struct (never through
+/// `serde_json::Value`, whose map sorts keys): fields in the documented order,
+/// metadata in the merchant's insertion order.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct WireSession<'a> {
+pub(crate) struct WireSession<'a> {
     id: &'a str,
     mode: &'static str,
     status: &'a str,
@@ -42,7 +54,7 @@ struct WireSession<'a> {
     failure_url: Option<&'a str>,
     url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<&'a Metadata>,
+    metadata: Option<Cow<'a, Metadata>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     plan: Option<Option<WirePlan<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,9 +137,18 @@ fn uuid_like(seed: &str, salt: u64) -> String {
 }
 
 /// The session as the API returns it inside `{"data": …}`.
-pub(crate) fn session(record: &SessionRecord, base_url: &str, shape: Shape) -> serde_json::Value {
+pub(crate) fn session<'a>(
+    record: &'a SessionRecord,
+    base_url: &str,
+    shape: Shape,
+) -> WireSession<'a> {
     let paylink = &record.paylink;
-    let product_created = record.created_at - time::Duration::minutes(13);
+    // Assumption: the product was created 13 minutes before the session, as
+    // in the documented example; undocumented by the provider.
+    let product_created = record
+        .created_at
+        .checked_sub(time::Duration::minutes(13))
+        .unwrap_or(record.created_at);
     let details = || WirePriceDetails {
         price: paylink.encoded_price(),
         currency: "USDC",
@@ -159,15 +180,19 @@ pub(crate) fn session(record: &SessionRecord, base_url: &str, shape: Shape) -> s
         receiver_address: RECEIVER_ADDRESS,
         hash: record.hash.as_deref(),
     });
-    let empty = Metadata::new();
-    let wire = WireSession {
+    // Assumption: `plan` and `payment` are null until the session is paid
+    // (the provider's demo treats a null plan as unpaid), and the create
+    // response has no `metadata`, `plan` or `payment` keys at all, as in the
+    // documented create example; undocumented by the provider otherwise.
+    WireSession {
         id: &record.id,
         mode: "paylink",
         status: &record.status,
         order_id: &record.order_id,
         order_status: &record.order_status,
         created_at: timestamp(record.created_at),
-        // As on the real API, updatedAt stays equal to createdAt.
+        // Assumption: as in the documented status example, updatedAt stays
+        // equal to createdAt, even after payment.
         updated_at: timestamp(record.created_at),
         expires_at: timestamp(record.expires_at),
         started_at: record.started_at.map(timestamp),
@@ -185,7 +210,12 @@ pub(crate) fn session(record: &SessionRecord, base_url: &str, shape: Shape) -> s
         url: format!("{base_url}/payment-link/{}", record.id),
         metadata: match shape {
             Shape::Create => None,
-            Shape::Status => Some(record.metadata.as_ref().unwrap_or(&empty)),
+            Shape::Status => Some(
+                record
+                    .metadata
+                    .as_ref()
+                    .map_or_else(|| Cow::Owned(Metadata::new()), Cow::Borrowed),
+            ),
         },
         plan: (shape == Shape::Status).then_some(plan),
         payment: (shape == Shape::Status).then_some(payment),
@@ -199,6 +229,5 @@ pub(crate) fn session(record: &SessionRecord, base_url: &str, shape: Shape) -> s
             status: "ACTIVE",
             price_details: details(),
         }],
-    };
-    serde_json::to_value(wire).unwrap_or(serde_json::Value::Null)
+    }
 }

@@ -63,7 +63,12 @@ async fn no_secret_reaches_a_log_a_debug_or_an_error() {
         .get_session(&CheckoutSessionId::new("checkout_missing").unwrap())
         .await
         .unwrap_err();
-    crate::http(Method::POST, &format!("{}/pay", session.url), None).await;
+    crate::http(
+        Method::POST,
+        &format!("{}/pay", session.url.as_deref().unwrap()),
+        None,
+    )
+    .await;
     let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
         .await
         .unwrap()
@@ -95,6 +100,7 @@ async fn no_secret_reaches_a_log_a_debug_or_an_error() {
     let verification = Verifier::new(WEBHOOK_SECRET)
         .verify_parts(body.as_bytes(), &forged.timestamp, &forged.signature)
         .unwrap_err();
+    let sandbox_debug = format!("{sandbox:?}");
     sandbox.shutdown().await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
@@ -121,6 +127,16 @@ async fn no_secret_reaches_a_log_a_debug_or_an_error() {
             "sandbox config Debug",
             format!("{:?}", WebhookEndpoint::new("http://x", WEBHOOK_SECRET)),
         ),
+        (
+            "sandbox builder Debug",
+            format!(
+                "{:?}",
+                Sandbox::builder()
+                    .api_keys([API_KEY])
+                    .webhook(WebhookEndpoint::new("http://x", WEBHOOK_SECRET))
+            ),
+        ),
+        ("running sandbox Debug", sandbox_debug),
         ("API error", format!("{failed} {failed:?}")),
         (
             "verification error",

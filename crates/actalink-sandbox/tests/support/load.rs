@@ -39,7 +39,9 @@ pub async fn receiver(fail_first: usize) -> Receiver {
                 async move {
                     let seen = {
                         let mut attempts = attempts.lock().unwrap();
-                        let n = attempts.entry(event.id.clone()).or_insert(0);
+                        let n = attempts
+                            .entry(event.id.clone().unwrap_or_default())
+                            .or_insert(0);
                         *n += 1;
                         *n
                     };
@@ -52,7 +54,7 @@ pub async fn receiver(fail_first: usize) -> Receiver {
                         .unwrap()
                         .entry(session)
                         .or_default()
-                        .push(event.id.clone());
+                        .push(event.id.clone().unwrap_or_default());
                     StatusCode::OK
                 }
             }),

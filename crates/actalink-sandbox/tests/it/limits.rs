@@ -1,0 +1,311 @@
+//! Every bound of `actalink_sandbox::limits`, reached and held.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actalink_checkout::Error;
+use actalink_sandbox::limits::{
+    MAX_FAULT_COUNT, MAX_PENDING_DELIVERIES, MAX_QUEUED_FAULTS, MAX_SESSION_TTL, MAX_WEBHOOKS,
+};
+use actalink_sandbox::{
+    EBOOK_PAYLINK, Fault, MemoryStore, PRO_PAYLINK, RunningSandbox, Sandbox, WebhookEndpoint,
+};
+use http::Method;
+
+use crate::{client, http, request};
+
+async fn control_json(sandbox: &RunningSandbox, path: &str, body: &str) -> (u16, String) {
+    let response = http(
+        Method::POST,
+        &format!("{}{path}", sandbox.url()),
+        Some(("application/json", body)),
+    )
+    .await;
+    (
+        response.status.as_u16(),
+        String::from_utf8_lossy(&response.body).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_oldest_sessions_are_evicted_beyond_max_sessions() {
+    let sandbox = Sandbox::builder()
+        .max_sessions(3)
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = client(&sandbox);
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            client
+                .create_session(&request(PRO_PAYLINK, &format!("E-{i}")))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    assert_eq!(sandbox.store().count(), 3);
+    for (i, id) in ids.iter().enumerate() {
+        let got = client.get_session(id).await;
+        if i < 2 {
+            assert!(matches!(got, Err(Error::NotFound(_))), "{i}: {got:?}");
+        } else {
+            assert!(got.unwrap().is_open(), "{i}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn sessions_with_large_metadata_are_evicted_by_size() {
+    let store = Arc::new(MemoryStore::with_limits(1_000, 40_000, 10));
+    let sandbox = Sandbox::builder()
+        .store(store.clone())
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = client(&sandbox);
+    let big = "x".repeat(10_000);
+    for i in 0..10 {
+        let request = actalink_checkout::CreateCheckoutSession::builder(PRO_PAYLINK)
+            .metadata("blob", &big)
+            .metadata("n", i.to_string())
+            .build()
+            .unwrap();
+        client.create_session(&request).await.unwrap();
+    }
+    let kept = actalink_sandbox::Store::count(store.as_ref());
+    assert!(
+        (2..=4).contains(&kept),
+        "about 40 kB of 10 kB sessions: {kept}"
+    );
+}
+
+#[tokio::test]
+async fn the_delivery_log_keeps_the_newest_records() {
+    let (hook, _events) = crate::receiver("whsec_log", usize::MAX).await;
+    let sandbox = Sandbox::builder()
+        .webhook(WebhookEndpoint::new(hook, "whsec_log"))
+        .delivery(5, Duration::from_millis(1))
+        .max_deliveries(2)
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let client = client(&sandbox);
+    let s = client
+        .create_session(&request(EBOOK_PAYLINK, "L-1"))
+        .await
+        .unwrap();
+    crate::http(
+        Method::POST,
+        &format!("{}/pay", s.url.as_deref().unwrap()),
+        None,
+    )
+    .await;
+    let mut attempts = Vec::new();
+    for _ in 0..200 {
+        attempts = sandbox
+            .store()
+            .deliveries()
+            .iter()
+            .map(|d| d.attempt)
+            .collect();
+        if attempts.last() == Some(&5) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(attempts, [4, 5], "the two newest of five attempts");
+    assert_eq!(sandbox.store().delivery_count(), 2);
+}
+
+#[tokio::test]
+async fn webhook_endpoints_beyond_the_cap_are_refused() {
+    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    for i in 0..MAX_WEBHOOKS {
+        let body = format!(r#"{{"url":"http://127.0.0.1:9/hook{i}","secret":"s"}}"#);
+        let (status, text) = control_json(&sandbox, "/__sandbox/webhooks", &body).await;
+        assert_eq!(status, 204, "{i}: {text}");
+    }
+    let (status, text) = control_json(
+        &sandbox,
+        "/__sandbox/webhooks",
+        r#"{"url":"http://127.0.0.1:9/one-more","secret":"s"}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        text.contains("32 webhook endpoints are already registered"),
+        "{text}"
+    );
+    let err = sandbox
+        .try_add_webhook(WebhookEndpoint::new("http://127.0.0.1:9/x", "s"))
+        .unwrap_err();
+    assert!(
+        matches!(err, actalink_sandbox::Error::Refused(_)),
+        "{err:?}"
+    );
+    // Bad endpoints are refused before the count matters.
+    let fresh = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    for (body, reason) in [
+        (r#"{"url":"ftp://x/y","secret":"s"}"#, "http or https"),
+        (r#"{"url":"http://x/y","secret":""}"#, "secret must be 1 to"),
+        (
+            &format!(r#"{{"url":"http://x/{}","secret":"s"}}"#, "a".repeat(3000)),
+            "at most 2048 bytes",
+        ),
+    ] {
+        let (status, text) = control_json(&fresh, "/__sandbox/webhooks", body).await;
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains(reason), "{text}");
+    }
+    // And a builder with too many does not start.
+    let mut builder = Sandbox::builder();
+    for i in 0..=MAX_WEBHOOKS {
+        builder = builder.webhook(WebhookEndpoint::new(format!("http://127.0.0.1:9/{i}"), "s"));
+    }
+    let err = builder.start("127.0.0.1:0").await.unwrap_err();
+    assert!(matches!(err, actalink_sandbox::Error::Config(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn faults_beyond_the_caps_are_refused_with_400() {
+    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    for (body, reason) in [
+        (
+            r#"{"kind":"delay","delayMs":60001}"#,
+            "delayMs must be at most 60000",
+        ),
+        (
+            r#"{"kind":"delay","delayMs":18446744073709551615}"#,
+            "delayMs must be at most",
+        ),
+        (r#"{"kind":"drop","count":1001}"#, "between 1 and 1000"),
+        (r#"{"kind":"drop","count":0}"#, "between 1 and 1000"),
+        (r#"{"kind":"drop","count":-1}"#, "not a fault"),
+        (r#"{"kind":"status","status":99}"#, "between 200 and 599"),
+        (
+            r#"{"kind":"status","status":503,"retryAfter":"1\n2"}"#,
+            "retryAfter",
+        ),
+    ] {
+        let (status, text) = control_json(&sandbox, "/__sandbox/faults", body).await;
+        assert_eq!(status, 400, "{body}: {text}");
+        assert!(text.contains(reason), "{body}: {text}");
+    }
+    let big = format!(
+        r#"{{"kind":"status","status":500,"body":"{}"}}"#,
+        "b".repeat(70_000)
+    );
+    let (status, text) = control_json(&sandbox, "/__sandbox/faults", &big).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("body must be at most 65536 bytes"), "{text}");
+
+    for i in 0..MAX_QUEUED_FAULTS {
+        let (status, text) = control_json(
+            &sandbox,
+            "/__sandbox/faults",
+            &format!(r#"{{"kind":"delay","delayMs":1,"count":{MAX_FAULT_COUNT}}}"#),
+        )
+        .await;
+        assert_eq!(status, 200, "{i}: {text}");
+    }
+    let (status, text) = control_json(&sandbox, "/__sandbox/faults", r#"{"kind":"drop"}"#).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("100 faults are already queued"), "{text}");
+    let err = sandbox.try_inject(Fault::Drop, 1).unwrap_err();
+    assert!(err.to_string().contains("already queued"), "{err}");
+    let fresh = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let too_slow: Fault =
+        serde_json::from_value(serde_json::json!({"kind": "delay", "delayMs": 120_000})).unwrap();
+    assert!(fresh.try_inject(too_slow.clone(), 1).is_err());
+    fresh.inject(too_slow, 1); // refused and logged, not queued
+    fresh.inject(Fault::Drop, MAX_FAULT_COUNT + 1);
+    assert!(
+        client(&fresh)
+            .create_session(&request(PRO_PAYLINK, "NOFAULT"))
+            .await
+            .is_ok(),
+        "no fault was queued"
+    );
+}
+
+#[tokio::test]
+async fn deliveries_beyond_the_in_flight_cap_are_logged_not_attempted() {
+    // A closed port: every attempt fails at once, then waits a minute to
+    // retry, holding its slot.
+    let closed = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap()
+    };
+    let mut builder = Sandbox::builder().delivery(2, Duration::from_secs(60));
+    for i in 0..MAX_WEBHOOKS {
+        builder = builder.webhook(WebhookEndpoint::new(
+            format!("http://{closed}/hook{i}"),
+            "whsec_cap",
+        ));
+    }
+    let sandbox = builder.start("127.0.0.1:0").await.unwrap();
+    let client = client(&sandbox);
+    let per_payment = MAX_WEBHOOKS;
+    let payments = MAX_PENDING_DELIVERIES / per_payment + 1;
+    for i in 0..payments {
+        let s = client
+            .create_session(&request(EBOOK_PAYLINK, &format!("P-{i}")))
+            .await
+            .unwrap();
+        let pay = format!("{}/__sandbox/sessions/{}/pay", sandbox.url(), s.id);
+        assert!(http(Method::POST, &pay, None).await.status.is_success());
+    }
+    let mut dropped = Vec::new();
+    for _ in 0..200 {
+        let deliveries = sandbox.store().deliveries();
+        dropped = deliveries.into_iter().filter(|d| d.attempt == 0).collect();
+        if dropped.len() >= per_payment {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(dropped.len(), per_payment, "the last payment's deliveries");
+    assert!(
+        dropped[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("1024 deliveries were already in flight"),
+        "{:?}",
+        dropped[0]
+    );
+    assert!(dropped.iter().all(|d| !d.delivered));
+}
+
+#[tokio::test]
+async fn an_absurd_session_ttl_is_refused_not_a_panic() {
+    for ttl in [
+        Duration::MAX,
+        MAX_SESSION_TTL + Duration::from_secs(1),
+        Duration::ZERO,
+    ] {
+        let err = Sandbox::builder()
+            .session_ttl(ttl)
+            .start("127.0.0.1:0")
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("session_ttl must be more than 0 and at most 366 days"),
+            "{err}"
+        );
+    }
+    let longest = Sandbox::builder()
+        .session_ttl(MAX_SESSION_TTL)
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let s = client(&longest)
+        .create_session(&request(PRO_PAYLINK, "TTL"))
+        .await
+        .unwrap();
+    let lifetime = s.expires_at.unwrap() - s.created_at.unwrap();
+    assert_eq!(lifetime.whole_days(), 366);
+}
