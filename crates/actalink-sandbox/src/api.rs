@@ -182,6 +182,8 @@ pub(crate) async fn create(
     if let Err(refusal) = authorise(&state, &headers) {
         return refusal.into_response();
     }
+    // Assumption: a body above 64 KiB (configurable) is a 413; undocumented
+    // by the provider, which states no size limit.
     let Ok(bytes) = axum::body::to_bytes(body, state.max_body_bytes).await else {
         return error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -242,6 +244,10 @@ pub(crate) async fn create(
 }
 
 /// `GET /billing/api/v1/paysession/status?checkoutSessionId=…`.
+///
+/// Assumption: a missing `checkoutSessionId` is a 400 and an unknown one a
+/// 404, and the answer is 200 (the code the provider's demo expects);
+/// undocumented by the provider.
 pub(crate) async fn status(
     AxumState(state): AxumState<Arc<State>>,
     headers: HeaderMap,

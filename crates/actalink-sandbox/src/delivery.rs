@@ -63,6 +63,8 @@ struct WireToken {
 fn payment_event(session: &SessionRecord) -> WireEvent<'_> {
     let subscription = session.paylink.is_subscription();
     WireEvent {
+        // Assumption: event ids are `event_…` (the Actapay example's form; the
+        // Billing examples show UUIDs); undocumented by the provider.
         id: ids::new_id("event"),
         event_type: if subscription {
             "subscription.billing.scheduled"
@@ -125,6 +127,10 @@ fn now_ms() -> i64 {
 /// any 2xx counts as delivered, each attempt times out after 10 s, and the
 /// wait before attempt n+1 is `delivery_backoff` × 2^(n-1) (default 500 ms,
 /// doubling); undocumented by the provider, which states no retry policy.
+/// Assumption: the body is compact `JSON.stringify` output (the signature is
+/// documented over a re-serialisation, not over the body's bytes), sent with
+/// `User-Agent: actalink-sandbox`, each attempt signed anew with the current
+/// time in milliseconds; undocumented by the provider beyond the signature.
 pub(crate) fn deliver_payment(state: &Arc<State>, session: &SessionRecord) {
     let event = payment_event(session);
     let event_id = event.id.clone();

@@ -164,6 +164,10 @@ pub(crate) async fn act(
 }
 
 /// `GET /payment-link/{id}/done`: where the buttons lead when the session has no URL for the outcome.
+///
+/// Assumption: the hosted page offers pay, cancel and a simulated failure, and
+/// ends on a page of its own when the session has no redirect URL; the
+/// provider's real page (a wallet payment) is not documented.
 pub(crate) async fn done(
     AxumState(state): AxumState<Arc<State>>,
     Path(id): Path<String>,

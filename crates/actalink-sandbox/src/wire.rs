@@ -10,6 +10,10 @@ use time::macros::format_description;
 use crate::store::SessionRecord;
 
 /// The merchant wallet every sandbox payment goes to.
+///
+/// Assumption: every payment goes to the documented example's receiver, in
+/// native USDC on Polygon, from a random sender; undocumented by the provider
+/// beyond its examples.
 pub(crate) const RECEIVER_ADDRESS: &str = "0xEBFa37194fA74bA3e8195446948FC3B9c72E08AB";
 /// Native USDC on Polygon, as in the provider's webhook examples.
 pub(crate) const USDC_ADDRESS: &str = "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359";
@@ -33,6 +37,12 @@ pub(crate) struct Data<T> {
 /// A session on the wire. Serialised straight from this struct (never through
 /// `serde_json::Value`, whose map sorts keys): fields in the documented order,
 /// metadata in the merchant's insertion order.
+///
+/// Assumption: the fields come in the order of the documented examples and
+/// the metadata in the order the merchant sent it (what a Node.js service's
+/// `JSON.stringify` does); undocumented by the provider. `url` and
+/// `paymentLink` have the documented `…/payment-link/{id}` shape on the
+/// sandbox's own host.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct WireSession<'a> {
