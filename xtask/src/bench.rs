@@ -1,0 +1,274 @@
+//! `cargo xtask bench`: criterion benchmarks, the Node.js reference and build costs, as ratios.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cargo, step, target_dir};
+
+/// The mean time of a criterion benchmark, in nanoseconds, from its saved estimates.
+fn criterion_mean_ns(group: &str, function: &str, input: &str) -> Result<f64> {
+    let path = target_dir()
+        .join("criterion")
+        .join(group)
+        .join(function)
+        .join(input)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("no estimates at {}", path.display()))?;
+    let estimates: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    estimates["mean"]["point_estimate"]
+        .as_f64()
+        .with_context(|| format!("no mean point estimate in {}", path.display()))
+}
+
+pub(crate) fn bench(build_cost: bool, build_cost_only: bool) -> Result<()> {
+    if build_cost_only {
+        return build_costs();
+    }
+    // Old results would be read as new ones if a benchmark failed to run.
+    for group in ["webhook", "client", "decode"] {
+        let _ = std::fs::remove_dir_all(target_dir().join("criterion").join(group));
+    }
+    let mut webhooks = cargo();
+    webhooks.args(["bench", "-p", "actalink-webhooks", "--bench", "verify"]);
+    step("criterion: webhook verification", webhooks)?;
+    let mut client = cargo();
+    client.args(["bench", "-p", "actalink-bench"]);
+    step("criterion: client overhead, decode, sandbox", client)?;
+
+    println!("==> node reference (the provider's documented verification) on the same payloads");
+    let payloads = std::env::temp_dir().join("actalink-bench");
+    let output = Command::new("node")
+        .arg("crates/actalink-webhooks/benches/node-verify.js")
+        .arg(&payloads)
+        .output()
+        .context("could not run node")?;
+    if !output.status.success() {
+        bail!(
+            "the node reference failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let node = String::from_utf8(output.stdout)?;
+
+    let mut memory = cargo();
+    memory.args([
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "actalink-bench",
+        "--bin",
+        "memory",
+    ]);
+    step("build the memory probe", memory)?;
+    let probe = Command::new(target_dir().join("release/memory"))
+        .output()
+        .context("could not run the memory probe")?;
+    let probe = String::from_utf8(probe.stdout)?;
+    let rss = |label: &str| -> Option<f64> {
+        probe
+            .lines()
+            .find_map(|l| l.strip_prefix(label)?.trim().parse().ok())
+    };
+
+    let ns = |group: &str, id: &str| criterion_mean_ns(group, id, "");
+    println!("\n## Webhook verification\n");
+    println!(
+        "| payload | node reference | verify_signature | vs node | re-serialised path | serde_json parse+serialise | verify / floor |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for line in node.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(label), Some(node_ns)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let node_ns: f64 = node_ns.parse()?;
+        let fast = criterion_mean_ns("webhook", "verify_signature", label)?;
+        let slow = criterion_mean_ns("webhook", "verify_signature_reserialised", label)?;
+        let floor = criterion_mean_ns("webhook", "serde_json_floor", label)?;
+        println!(
+            "| {label} | {:.2} µs | {:.2} µs | {:.1}x faster | {:.2} µs ({:.1}x faster) | {:.2} µs | {:.2}x (re-serialised {:.2}x) |",
+            node_ns / 1e3,
+            fast / 1e3,
+            node_ns / fast,
+            slow / 1e3,
+            node_ns / slow,
+            floor / 1e3,
+            fast / floor,
+            slow / floor,
+        );
+    }
+
+    let mut overhead = cargo();
+    overhead.args([
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "actalink-bench",
+        "--bin",
+        "overhead",
+    ]);
+    step("build the interleaved overhead probe", overhead)?;
+    println!("==> client overhead, interleaved");
+    let probe_out = Command::new(target_dir().join("release/overhead"))
+        .output()
+        .context("could not run the overhead probe")?;
+    let probe_out = String::from_utf8(probe_out.stdout)?;
+    println!(
+        "\n## Client overhead (get_session against the sandbox on loopback, interleaved rounds)\n"
+    );
+    println!("| mode | actalink-checkout | bare reqwest + serde_json | median time ratio |");
+    println!("|---|---|---|---|");
+    for line in probe_out.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if let [
+            mode,
+            "ratio",
+            ratio,
+            "sdk_calls_per_s",
+            sdk,
+            "bare_calls_per_s",
+            bare,
+        ] = fields[..]
+        {
+            println!("| {mode} | {sdk} calls/s | {bare} calls/s | {ratio}x |");
+        }
+    }
+    let creates = ns("client", "concurrent64_sandbox_creates")?;
+    println!(
+        "\nSandbox: {:.0} creates/s at 64 concurrent (client and sandbox in one process).",
+        64.0 / (creates / 1e9)
+    );
+
+    let allocations = std::fs::read_to_string(payloads.join("allocations.txt")).unwrap_or_default();
+    let allocs = |label: &str| {
+        allocations
+            .lines()
+            .find_map(|l| l.strip_prefix(label))
+            .unwrap_or("?")
+            .trim()
+            .to_owned()
+    };
+    let (plain, path) = (ns("decode", "serde_json")?, ns("decode", "path_to_error")?);
+    println!("\n## Decode (the documented status response)\n");
+    println!("| decoder | per decode | decodes/s | allocations |");
+    println!("|---|---|---|---|");
+    println!(
+        "| serde_json (the SDK's path on success) | {:.2} µs | {:.0} | {} |",
+        plain / 1e3,
+        1e9 / plain,
+        allocs("serde_json")
+    );
+    println!(
+        "| serde_path_to_error (only after a failure) | {:.2} µs | {:.0} | {} |",
+        path / 1e3,
+        1e9 / path,
+        allocs("path_to_error")
+    );
+
+    if let (Some(one), Some(many)) = (rss("after_1"), rss("after_10000")) {
+        println!(
+            "\n## Memory\n\nOne Client: {one:.0} KiB resident after 1 call, {many:.0} KiB after 10,000 ({:+.1} %).",
+            (many - one) / one * 100.0
+        );
+    }
+
+    if build_cost {
+        build_costs()?;
+    }
+    Ok(())
+}
+
+/// Clean debug builds, each in a fresh target directory, one after another.
+fn build_costs() -> Result<()> {
+    let scratch = std::env::temp_dir().join(format!("actalink-build-cost-{}", std::process::id()));
+    let bare = scratch.join("bare");
+    std::fs::create_dir_all(bare.join("src"))?;
+    std::fs::write(
+        bare.join("Cargo.toml"),
+        "[package]\nname = \"bare-http-stack\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[workspace]\n\n[dependencies]\n\
+         reqwest = { version = \"0.12\", default-features = false, features = [\"rustls-tls\", \"http2\"] }\n\
+         tokio = { version = \"1\", default-features = false, features = [\"time\"] }\n\
+         serde = { version = \"1\", features = [\"derive\"] }\nserde_json = \"1\"\n",
+    )?;
+    std::fs::write(
+        bare.join("src/lib.rs"),
+        "//! The same HTTP stack as the SDK, and nothing else.\n",
+    )?;
+    let timed = |label: &str, dir: &Path, args: &[&str], target: PathBuf| -> Result<f64> {
+        println!("==> clean build: {label}");
+        let start = Instant::now();
+        let status = cargo()
+            .current_dir(dir)
+            .args(["build", "--quiet"])
+            .args(args)
+            .env("CARGO_TARGET_DIR", target)
+            .status()?;
+        if !status.success() {
+            bail!("the clean build of {label} failed");
+        }
+        Ok(start.elapsed().as_secs_f64())
+    };
+    let root = std::env::current_dir()?;
+    // This workspace optimises its dependencies in dev builds (for the tests);
+    // a merchant's build does not inherit that, so measure with the default.
+    let as_user = "profile.dev.package.\"*\".opt-level=0";
+    let types = timed(
+        "actalink-types",
+        &root,
+        &["-p", "actalink-types", "--config", as_user],
+        scratch.join("t-types"),
+    )?;
+    let checkout = timed(
+        "actalink-checkout",
+        &root,
+        &["-p", "actalink-checkout", "--config", as_user],
+        scratch.join("t-checkout"),
+    )?;
+    let bare_time = timed(
+        "bare reqwest + tokio + serde",
+        &bare,
+        &[],
+        scratch.join("t-bare"),
+    )?;
+    let count = |dir: &Path, package: Option<&str>| -> Result<usize> {
+        let mut tree = cargo();
+        tree.current_dir(dir).args([
+            "tree", "-e", "normal", "--prefix", "none", "--format", "{p}",
+        ]);
+        if let Some(package) = package {
+            tree.args(["-p", package]);
+        }
+        let out = tree.output()?;
+        let names: std::collections::BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.replace(" (*)", ""))
+            .collect();
+        Ok(names.len().saturating_sub(1))
+    };
+    println!("\n## Build cost (clean debug build, default profile, 2 jobs)\n");
+    println!("| what | time | dependencies | vs bare HTTP stack |");
+    println!("|---|---|---|---|");
+    println!(
+        "| actalink-types | {types:.1} s | {} | {:.2}x |",
+        count(&root, Some("actalink-types"))?,
+        types / bare_time
+    );
+    println!(
+        "| actalink-checkout (default features) | {checkout:.1} s | {} | {:.2}x |",
+        count(&root, Some("actalink-checkout"))?,
+        checkout / bare_time
+    );
+    println!(
+        "| bare reqwest + tokio + serde | {bare_time:.1} s | {} | 1.00x |",
+        count(&bare, None)?
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
