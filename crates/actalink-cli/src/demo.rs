@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use http::{Method, StatusCode};
 use tokio::sync::mpsc;
 
-use crate::{Failure, Globals, Outcome};
+use crate::{Failure, Globals, Outcome, output};
 
 /// Demo options.
 #[derive(Debug, clap::Args)]
@@ -89,7 +89,12 @@ impl Steps {
         let detail = detail.into();
         if !self.json {
             let mark = if ok { "ok  " } else { "FAIL" };
-            println!("{mark} {}. {title:<24} {detail}", self.held.len() + 1);
+            // Details quote pages and webhooks: escaped for the terminal.
+            println!(
+                "{mark} {}. {title:<24} {}",
+                self.held.len() + 1,
+                output::escape(&detail)
+            );
         }
         self.held.push((title.to_owned(), ok, detail));
     }
@@ -112,13 +117,15 @@ async fn browse(method: Method, url: &str) -> Result<actalink_transport::Respons
     transport.send(request).await.map_err(|e| e.to_string())
 }
 
-/// The action of the form whose button has `id="pay"`.
+/// The action of the form whose button has `id="pay"`. Every slice goes
+/// through `get`, so a page of any shape gives `None`, never a panic.
 fn pay_form_action(html: &str) -> Option<String> {
     let button = html.find("id=\"pay\"")?;
-    let form = html[..button].rfind("<form")?;
-    let action = html[form..button].find("action=\"")? + form + "action=\"".len();
-    let end = html[action..].find('"')? + action;
-    Some(html[action..end].to_owned())
+    let before = html.get(..button)?;
+    let form = before.get(before.rfind("<form")?..)?;
+    let after_action = form.get(form.find("action=\"")? + "action=\"".len()..)?;
+    let end = after_action.find('"')?;
+    after_action.get(..end).map(str::to_owned)
 }
 
 fn absolute(base: &str, location: &str) -> String {
@@ -234,16 +241,17 @@ async fn walk(
     );
 
     // 3. The backend redirects the customer to the hosted checkout URL.
+    let checkout_url = session.url.clone().unwrap_or_default();
     steps.step(
         "Redirect to checkout",
-        session.url.starts_with(sandbox.url()),
-        session.url.clone(),
+        !checkout_url.is_empty() && checkout_url.starts_with(sandbox.url()),
+        checkout_url.clone(),
     );
 
     if interactive {
         println!(
             "\n    Open {} in a browser and pay. Waiting…\n",
-            session.url
+            output::escape(&checkout_url)
         );
         let paid = client
             .wait_for_completion(
@@ -276,7 +284,7 @@ async fn walk(
         );
     } else {
         // 4. The customer pays, through the hosted page's own form, as a browser would.
-        let page = browse(Method::GET, &session.url).await.map_err(fail)?;
+        let page = browse(Method::GET, &checkout_url).await.map_err(fail)?;
         let html = String::from_utf8_lossy(&page.body).into_owned();
         let action =
             pay_form_action(&html).ok_or_else(|| fail("the hosted page has no pay form".into()))?;
@@ -316,12 +324,21 @@ async fn walk(
         Some(event) => {
             let matched = event.metadata_value("internal_order_id") == Some(order_id.as_str())
                 && event.metadata_value("user_uuid") == Some(user_uuid.as_str());
+            // The id and type as sent (an event need not carry them to be genuine).
+            let sent = serde_json::from_str::<serde_json::Value>(event.raw_json()).ok();
+            let text = |key: &str| {
+                sent.as_ref()
+                    .and_then(|v| v.get(key))
+                    .and_then(|v| v.as_str())
+                    .map_or_else(|| format!("no {key}"), str::to_owned)
+            };
             steps.step(
                 "Webhook verified",
                 matched,
                 format!(
                     "{} ({}), signature valid, metadata matches {order_id}",
-                    event.id, event.event_type
+                    text("id"),
+                    text("eventType")
                 ),
             );
         }
@@ -363,5 +380,19 @@ mod tests {
 <form method="post" action="/a/cancel"><button id="cancel">Cancel</button></form>"#;
         assert_eq!(pay_form_action(html).as_deref(), Some("/a/pay"));
         assert_eq!(pay_form_action("<p>no form</p>"), None);
+        // Odd shapes give None, never a panic.
+        for html in [
+            "id=\"pay\"",
+            "<form id=\"pay\"",
+            "<form action=\"/x id=\"pay\"",
+            "é<formé action=\"é\"é id=\"pay\"",
+            "id=\"pay\"<form action=\"/a\">",
+        ] {
+            let _ = pay_form_action(html);
+        }
+        assert_eq!(
+            pay_form_action("<form action=\"/é\"><button id=\"pay\">").as_deref(),
+            Some("/é")
+        );
     }
 }

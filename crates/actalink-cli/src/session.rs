@@ -42,10 +42,10 @@ pub(crate) enum Command {
     Wait {
         /// The checkout session id.
         id: String,
-        /// Seconds between polls.
+        /// Seconds between polls (0.01 to 3600).
         #[arg(long, default_value_t = 5.0)]
         interval: f64,
-        /// Give up after this many seconds (default: at the session's expiry).
+        /// Give up after this many seconds, at most 604800 (7 days) (default: at the session's expiry).
         #[arg(long)]
         timeout: Option<f64>,
     },
@@ -53,11 +53,11 @@ pub(crate) enum Command {
 
 /// Builds a client from the global options; a missing key is an input error.
 pub(crate) fn client(globals: &Globals) -> Result<Client, Failure> {
-    let key = globals.api_key.clone().ok_or_else(|| {
+    let key = globals.api_key.as_ref().ok_or_else(|| {
         Failure::Input("no API key: pass --api-key or set ACTALINK_API_KEY".into())
     })?;
     let mut builder = Client::builder()
-        .api_key(key)
+        .api_key(key.expose())
         .user_agent_suffix("actalink-cli");
     if let Some(url) = &globals.base_url {
         builder = builder.base_url(url);
@@ -65,15 +65,37 @@ pub(crate) fn client(globals: &Globals) -> Result<Client, Failure> {
     builder.build().map_err(|e| Failure::Input(e.to_string()))
 }
 
-fn seconds(name: &str, value: f64) -> Result<Duration, Failure> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            Failure::Input(format!(
-                "--{name} must be a positive number of seconds, not {value}"
-            ))
-        })
+/// The shortest `--interval`: 10 ms, so that a typo cannot hammer the API.
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
+/// The longest `--interval`: an hour.
+const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+/// The longest `--timeout`: 7 days, far beyond any session's documented hour
+/// and far from the `Instant` arithmetic's limits.
+const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A number of seconds within `[min, max]`: NaN, infinities, negative and
+/// absurd values are input errors (exit 2), caught before any request.
+fn seconds(name: &str, value: f64, min: Duration, max: Duration) -> Result<Duration, Failure> {
+    let bad = || {
+        Failure::Input(format!(
+            "--{name} must be a number of seconds from {} to {} ({}), not {value}",
+            min.as_secs_f64(),
+            max.as_secs(),
+            if max.as_secs() >= 86_400 {
+                format!("{} days", max.as_secs() / 86_400)
+            } else {
+                format!("{} hour", max.as_secs() / 3600)
+            }
+        ))
+    };
+    if !value.is_finite() || value <= 0.0 || value > max.as_secs_f64() {
+        return Err(bad());
+    }
+    let duration = Duration::try_from_secs_f64(value).map_err(|_| bad())?;
+    if duration < min {
+        return Err(bad());
+    }
+    Ok(duration)
 }
 
 fn session_id(id: &str) -> Result<CheckoutSessionId, Failure> {
@@ -131,9 +153,19 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             timeout,
         } => {
             let id = session_id(&id)?;
-            let mut options = WaitOptions::new().interval(seconds("interval", interval)?);
+            let mut options = WaitOptions::new().interval(seconds(
+                "interval",
+                interval,
+                MIN_INTERVAL,
+                MAX_INTERVAL,
+            )?);
             if let Some(timeout) = timeout {
-                options = options.timeout(seconds("timeout", timeout)?);
+                options = options.timeout(seconds(
+                    "timeout",
+                    timeout,
+                    Duration::from_millis(1),
+                    MAX_TIMEOUT,
+                )?);
             }
             let client = client(globals)?;
             let session = wait(&client, &id, options).await?;
@@ -141,6 +173,7 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             if session.is_paid() {
                 Ok(())
             } else {
+                // `main` escapes the message: the status is the server's text.
                 Err(Failure::Operation(format!(
                     "session {id} ended unpaid: {}",
                     session.status
@@ -171,7 +204,8 @@ async fn wait(
     let mut last = String::new();
     let result = client
         .wait_for_completion_with_progress(id, options, |session| {
-            let status = session.status.to_string();
+            // The server's text: escaped before it reaches the terminal.
+            let status = output::escape(session.status.as_str()).into_owned();
             match &spinner {
                 Some(bar) => bar.set_message(format!("{id}: {status}")),
                 None if status != last => eprintln!("{id}: {status}"),
@@ -184,4 +218,47 @@ async fn wait(
         bar.finish_and_clear();
     }
     result.map_err(|e| api_failure(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_seconds_are_input_errors_not_panics() {
+        let day = Duration::from_secs(86_400);
+        for value in [
+            1e19,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -1.0,
+            0.0,
+            -0.0,
+            604_800.001,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ] {
+            let result = seconds("timeout", value, Duration::from_millis(1), MAX_TIMEOUT);
+            let Err(Failure::Input(message)) = result else {
+                panic!("{value} was accepted: {result:?}");
+            };
+            assert!(
+                message.contains(
+                    "--timeout must be a number of seconds from 0.001 to 604800 (7 days)"
+                ),
+                "{message}"
+            );
+        }
+        assert_eq!(
+            seconds("timeout", 604_800.0, Duration::from_millis(1), MAX_TIMEOUT).ok(),
+            Some(7 * day)
+        );
+        assert!(seconds("interval", 0.001, MIN_INTERVAL, MAX_INTERVAL).is_err());
+        assert!(seconds("interval", 3600.5, MIN_INTERVAL, MAX_INTERVAL).is_err());
+        assert_eq!(
+            seconds("interval", 0.2, MIN_INTERVAL, MAX_INTERVAL).ok(),
+            Some(Duration::from_millis(200))
+        );
+    }
 }

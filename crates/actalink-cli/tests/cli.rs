@@ -14,7 +14,8 @@ fn actalink() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_actalink"));
     command
         .env_remove("ACTALINK_API_KEY")
-        .env_remove("ACTALINK_BASE_URL");
+        .env_remove("ACTALINK_BASE_URL")
+        .env_remove("ACTALINK_WEBHOOK_SECRET");
     command
 }
 
@@ -558,4 +559,286 @@ async fn session_wait_shows_a_spinner_on_a_terminal() {
         screen.contains("was still open when the wait timed out"),
         "{screen}"
     );
+}
+
+/// How many API requests a sandbox has served, from its control API.
+async fn api_requests(sandbox: &RunningSandbox) -> u64 {
+    let url = format!("{}/__sandbox/stats", sandbox.url());
+    let transport = actalink_transport::ReqwestTransport::new().unwrap();
+    let response = actalink_transport::Transport::send(
+        &transport,
+        actalink_transport::Request::new(http::Method::GET, url),
+    )
+    .await
+    .unwrap();
+    let stats: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    stats["apiRequests"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn absurd_wait_durations_exit_2_before_any_request() {
+    let sandbox = sandbox().await;
+    let created = create(&sandbox, &[]).await;
+    let id = session_id(&created);
+    let before = api_requests(&sandbox).await;
+    for (flag, value) in [
+        ("--timeout", "1e19"),
+        ("--timeout", "NaN"),
+        ("--timeout", "inf"),
+        ("--timeout", "-5"),
+        ("--timeout", "0"),
+        ("--timeout", "604801"),
+        ("--interval", "1e19"),
+        ("--interval", "nan"),
+        ("--interval", "-inf"),
+        ("--interval", "3601"),
+        ("--interval", "0.0001"),
+    ] {
+        let output = run(&[
+            "--api-key",
+            DEFAULT_API_KEY,
+            "--base-url",
+            sandbox.url(),
+            "session",
+            "wait",
+            &id,
+            // `--flag=value`, so that clap takes "-5" as a value.
+            &format!("{flag}={value}"),
+        ])
+        .await;
+        assert_eq!(code(&output), 2, "{flag} {value}: {}", stderr(&output));
+        let text = stderr(&output);
+        assert!(
+            text.contains(&format!("{flag} must be a number of seconds from")),
+            "{flag} {value}: {text}"
+        );
+        assert!(!text.contains("panicked"), "{text}");
+    }
+    assert_eq!(api_requests(&sandbox).await, before, "nothing was sent");
+}
+
+/// Starts `actalink sandbox` with these arguments and environment; its first
+/// stdout line (parsed as JSON when `--json` is among the arguments) and the child.
+async fn start_cli_sandbox(args: &[&str], env: &[(&str, &str)]) -> (String, tokio::process::Child) {
+    let mut command = actalink();
+    command
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (first, child)
+}
+
+async fn interrupt(mut child: tokio::process::Child) -> String {
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let mut stderr_text = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        use tokio::io::AsyncReadExt;
+        let _ = tokio::time::timeout(
+            Duration::from_secs(10),
+            err.read_to_string(&mut stderr_text),
+        )
+        .await;
+    }
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    stderr_text
+}
+
+#[tokio::test]
+async fn sandbox_never_takes_or_prints_a_key_from_the_environment() {
+    const REAL: &str = "sk_live_REALKEY_0123456789abcdef";
+    const SECRET: &str = "whsec_ENVSECRET_0123456789";
+    let (first, child) = start_cli_sandbox(
+        &[
+            "--json",
+            "sandbox",
+            "--addr",
+            "127.0.0.1:0",
+            "--webhook-url",
+            "http://127.0.0.1:9/hook",
+        ],
+        &[
+            ("ACTALINK_API_KEY", REAL),
+            ("ACTALINK_WEBHOOK_SECRET", SECRET),
+        ],
+    )
+    .await;
+    assert!(!first.contains(REAL) && !first.contains(SECRET), "{first}");
+    let info: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(info["apiKey"], DEFAULT_API_KEY);
+    let url = info["url"].as_str().unwrap().to_owned();
+
+    // The exported key is refused; the sandbox's own is accepted.
+    let with = |key: &'static str| {
+        let url = url.clone();
+        async move {
+            run(&[
+                "--api-key",
+                key,
+                "--base-url",
+                &url,
+                "--json",
+                "session",
+                "create",
+                "--paylink",
+                PRO_PAYLINK,
+            ])
+            .await
+        }
+    };
+    let refused = with(REAL).await;
+    assert_eq!(code(&refused), 1, "{}", stderr(&refused));
+    assert!(!stderr(&refused).contains(REAL), "{}", stderr(&refused));
+    assert_eq!(code(&with(DEFAULT_API_KEY).await), 0);
+    let stderr_text = interrupt(child).await;
+    assert!(
+        stderr_text.contains("ignores ACTALINK_API_KEY"),
+        "{stderr_text}"
+    );
+    assert!(
+        !stderr_text.contains(REAL) && !stderr_text.contains(SECRET),
+        "{stderr_text}"
+    );
+
+    // Human output too.
+    let (first, child) = start_cli_sandbox(
+        &["sandbox", "--addr", "127.0.0.1:0"],
+        &[("ACTALINK_API_KEY", REAL)],
+    )
+    .await;
+    assert!(
+        first.starts_with("Actalink sandbox listening on"),
+        "{first}"
+    );
+    let stderr_text = interrupt(child).await;
+    assert!(!stderr_text.contains(REAL));
+
+    // The help text shows the variables, never their values.
+    let help = actalink()
+        .env("ACTALINK_API_KEY", REAL)
+        .env("ACTALINK_WEBHOOK_SECRET", SECRET)
+        .args(["sandbox", "--help"])
+        .output()
+        .await
+        .unwrap();
+    let text = stdout(&help);
+    assert!(text.contains("ACTALINK_WEBHOOK_SECRET"), "{text}");
+    assert!(!text.contains(REAL) && !text.contains(SECRET), "{text}");
+}
+
+#[tokio::test]
+async fn sandbox_flags_are_checked_before_it_starts() {
+    for (args, message) in [
+        (
+            vec!["sandbox", "--webhook-url", "http://127.0.0.1:9/x"],
+            "--webhook-url needs --webhook-secret",
+        ),
+        (
+            vec!["sandbox", "--webhook-secret", "s"],
+            "--webhook-secret needs --webhook-url",
+        ),
+        (
+            vec![
+                "sandbox",
+                "--webhook-url",
+                "ftp://x",
+                "--webhook-secret",
+                "s",
+            ],
+            "must be an http or https URL",
+        ),
+        (vec!["sandbox", "--addr", "nonsense"], "HOST:PORT"),
+        (vec!["sandbox", "--addr", "127.0.0.1:99999"], "HOST:PORT"),
+    ] {
+        let output = run(&args).await;
+        assert_eq!(code(&output), 2, "{args:?}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(message),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("actalink-cli-cat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("huge.json");
+    std::fs::write(
+        &file,
+        r#"{"paylinks": [{"id": "paylink_huge", "productId": "prod_h", "name": "H", "price": "1", "intervalCount": 10000, "intervalUnit": "year"}]}"#,
+    )
+    .unwrap();
+    let output = run(&["sandbox", "--catalogue", file.to_str().unwrap()]).await;
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains(r#"paylink "paylink_huge": intervalCount 10000 x intervalUnit "year""#),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn server_text_reaches_the_terminal_escaped() {
+    let sandbox = sandbox().await;
+    let created = create(
+        &sandbox,
+        &[
+            "--metadata",
+            "note=\x1b[31mred\x1b[0m",
+            "--metadata",
+            "bell=\x07",
+        ],
+    )
+    .await;
+    assert_eq!(code(&created), 0, "{}", stderr(&created));
+    let id = session_id(&created);
+    let output = run(&[
+        "--api-key",
+        DEFAULT_API_KEY,
+        "--base-url",
+        sandbox.url(),
+        "session",
+        "get",
+        &id,
+    ])
+    .await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+    assert!(
+        text.contains("note=\\u{1b}[31mred\\u{1b}[0m, bell=\\u{7}"),
+        "{text}"
+    );
+    // JSON output keeps the value as sent (JSON escapes it).
+    let output = run(&[
+        "--api-key",
+        DEFAULT_API_KEY,
+        "--base-url",
+        sandbox.url(),
+        "--json",
+        "session",
+        "get",
+        &id,
+    ])
+    .await;
+    let session: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(session["metadata"]["note"], "\x1b[31mred\x1b[0m");
 }
