@@ -277,9 +277,8 @@ async fn checkout(State(state): State<AppState>, Form(form): Form<CheckoutForm>)
             {
                 return internal(e);
             }
-            // `Option::from` reads the URL whether the model makes it optional or not.
-            match Option::<String>::from(session.url.clone()) {
-                Some(url) => Redirect::to(&url).into_response(),
+            match session.url.as_deref() {
+                Some(url) => Redirect::to(url).into_response(),
                 None => {
                     tracing::warn!(order = %order_id, session = %session.id.as_str(), "the session has no checkout URL");
                     unavailable("no_checkout_url")
@@ -355,13 +354,6 @@ fn not_found() -> Response {
         .into_response()
 }
 
-/// The key a processed event is recorded under: its id.
-// Until `Event::dedup_key` lands in actalink-webhooks, fall back to the signed
-// payload itself when there is no id (`Option::from` accepts either model).
-fn dedup_key(event: &Event) -> String {
-    Option::<String>::from(event.id.clone()).unwrap_or_else(|| format!("raw:{}", event.raw_json()))
-}
-
 /// The order an event is about: by the order id in its metadata, or else by
 /// the checkout session it names.
 fn order_of(state: &AppState, event: &Event) -> rusqlite::Result<Option<Order>> {
@@ -384,8 +376,13 @@ async fn webhook(
     State(state): State<AppState>,
     VerifiedEvent(event): VerifiedEvent,
 ) -> (StatusCode, String) {
-    let key = dedup_key(&event);
-    let event_type = event.event_type.as_str().to_owned();
+    // The event id, or a hash of the signed content when it has none.
+    let key = event.dedup_key();
+    let event_type = event
+        .event_type
+        .as_ref()
+        .map_or("(none)", |t| t.as_str())
+        .to_owned();
     let failed = |error: &dyn std::fmt::Display| {
         tracing::error!(%error, event = %key, "could not process the webhook; the provider will retry");
         (

@@ -12,7 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 use actalink_checkout::CheckoutSessionId;
-use actalink_checkout::types::{CheckoutSession, Decimal, OffsetDateTime, Price, SessionStatus};
+use actalink_checkout::types::{CheckoutSession, Decimal, OffsetDateTime, SessionStatus};
 
 use crate::AppState;
 use crate::db::Order;
@@ -187,7 +187,7 @@ pub enum Verdict {
 /// Paid only when all hold: status `success`; the session id is the order's
 /// recorded session; the metadata carries the order's id (and its customer's
 /// id); the session has exactly one product whose price decodes (with
-/// [`Price::decimal`]) to exactly the amount the order expects, in the
+/// [`Price::decimal`](actalink_checkout::types::Price::decimal)) to exactly the amount the order expects, in the
 /// expected currency. A missing or unreadable price is never a match.
 ///
 /// `failure` and `timeout` close the order. A session still `open` (or in a
@@ -264,8 +264,7 @@ fn mismatch(order: &Order, session: &CheckoutSession) -> Option<String> {
     let Some(details) = product.price_details.as_ref() else {
         return Some("the session's product has no priceDetails".into());
     };
-    // `Option::from` reads the price whether the model makes it optional or not.
-    let Some(price) = Option::<Price>::from(details.price.clone()) else {
+    let Some(price) = details.price.as_ref() else {
         return Some("the session's product has no price".into());
     };
     let paid = match price.decimal() {
@@ -516,7 +515,8 @@ mod tests {
 
     #[test]
     fn a_success_that_does_not_match_is_never_paid() {
-        let cases: Vec<(&str, Box<dyn FnOnce(&mut serde_json::Value)>)> = vec![
+        type Change = Box<dyn FnOnce(&mut serde_json::Value)>;
+        let cases: Vec<(&str, Change)> = vec![
             (
                 "not the order's session",
                 Box::new(|j| j["id"] = "checkout_other".into()),

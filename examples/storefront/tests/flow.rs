@@ -64,6 +64,37 @@ async fn an_event_for_an_unknown_order_is_acknowledged_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_signed_body_of_any_shape_is_acknowledged_and_changes_nothing() {
+    let shop = quiet_shop().await;
+    let (order_id, session_id) = checkout(&shop, PRO_PAYLINK).await;
+    for body in [r#"{"hello":"world"}"#, "[1,2,3]", r#""just a string""#] {
+        let response = post_event(&shop.url, body, common::SECRET).await;
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "{body}: {}",
+            text(&response)
+        );
+        assert_eq!(text(&response).trim(), "unknown order", "{body}");
+    }
+    assert_eq!(shop.db.event_count().unwrap(), 3);
+    assert_eq!(status(&shop, &order_id), "pending");
+
+    // An event without an id is deduplicated by its signed content.
+    act(&shop.sandbox, &session_id, "pay").await;
+    let body = format!(
+        r#"{{"eventType":"onetime.executed","eventData":{{"data":{{"metadata":{{"internal_order_id":"{order_id}"}}}}}}}}"#
+    );
+    let first = post_event(&shop.url, &body, common::SECRET).await;
+    assert_eq!(text(&first).trim(), "paid");
+    let again = post_event(&shop.url, &body, common::SECRET).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(text(&again).trim(), "duplicate");
+    assert_eq!(shop.db.events_for(&order_id).unwrap(), 1);
+    assert_eq!(paid_transitions(&shop.db, &order_id), 1);
+}
+
+#[tokio::test]
 async fn a_billing_due_event_does_not_pay_an_unpaid_order() {
     let shop = quiet_shop().await;
     let (order_id, _) = checkout(&shop, PRO_PAYLINK).await;
