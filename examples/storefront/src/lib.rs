@@ -55,6 +55,29 @@ pub use reconciler::Reconciler;
 /// `expiresAt` (an hour in every documented example).
 const ASSUMED_SESSION_LIFETIME_SECS: i64 = 3600;
 
+/// How long a webhook request or the success page waits for a check. The
+/// provider expects a quick answer and a customer should not stare at a
+/// spinner; when Actalink is slow, the webhook gets a 503 (the provider
+/// retries), the page shows the order as pending, and the reconciler carries on.
+const CHECK_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// [`payment::check_order`] within [`CHECK_BUDGET`]. The check only awaits
+/// the status call, so giving up never interrupts a database update.
+async fn check_within_budget(
+    state: &AppState,
+    order_id: &str,
+    source: Source,
+) -> Result<Transition, String> {
+    match tokio::time::timeout(CHECK_BUDGET, payment::check_order(state, order_id, source)).await {
+        Ok(Ok(transition)) => Ok(transition),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!(
+            "the check did not finish within {} s",
+            CHECK_BUDGET.as_secs()
+        )),
+    }
+}
+
 /// Shared state of the handlers and the reconciler. `Debug` shows no secret.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -311,7 +334,7 @@ async fn order_page(
         Err(e) => return internal(e),
     };
     if order.status == "pending" && order.review_reason.is_none() {
-        match payment::check_order(&state, &order.id, Source::SuccessPage).await {
+        match check_within_budget(&state, &order.id, Source::SuccessPage).await {
             Ok(transition) => {
                 tracing::debug!(order = %order.id, outcome = transition.label(), "checked on the success page");
             }
@@ -401,7 +424,7 @@ async fn webhook(
     };
     let transition = match &order {
         None => Transition::UnknownOrder,
-        Some(order) => match payment::check_order(&state, &order.id, Source::Webhook).await {
+        Some(order) => match check_within_budget(&state, &order.id, Source::Webhook).await {
             Ok(transition) => transition,
             Err(e) => return failed(&e),
         },

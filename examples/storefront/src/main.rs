@@ -2,15 +2,27 @@
 
 #![allow(clippy::print_stdout)]
 
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use storefront::{Config, Db, Storefront};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
         .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One clear sentence, not a backtrace: most failures here are settings to fix.
+            eprintln!("storefront: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     // Refuses unsafe settings (a default secret against a real API, an API
     // key over plain http:// to another machine) before anything starts.
     let config = Config::from_env()?;
