@@ -10,16 +10,26 @@ use crate::{Error, Event, Verifier};
 /// and hands your handler the decoded [`Event`].
 ///
 /// It reads the raw body itself, so put it last among your extractors and do
-/// not add a JSON extractor. On failure the request is answered `400 Bad
-/// Request` with the reason as plain text, and a `tracing` warning (without
-/// the secret or the body) is logged.
+/// not add a JSON extractor. A request that fails verification (forged,
+/// replayed outside the tolerance, missing headers, over the size cap, not
+/// JSON) is answered `400 Bad Request` with the reason as plain text, and a
+/// `tracing` warning (without the secret or the body) is logged.
+///
+/// A genuinely signed body always reaches your handler, whatever its shape:
+/// decide there what to do with an event that is not
+/// [`recognised`](Event::is_recognised), and answer it 2xx so the provider
+/// does not retry it.
 ///
 /// ```
 /// use actalink_webhooks::{VerifiedEvent, Verifier};
 /// use axum::{Router, routing::post};
 ///
 /// async fn webhook(VerifiedEvent(event): VerifiedEvent) -> &'static str {
-///     println!("{} {:?}", event.id, event.metadata_value("internal_order_id"));
+///     if !event.is_recognised() {
+///         eprintln!("unrecognised webhook: {}", event.raw_json());
+///         return "ignored";
+///     }
+///     println!("{} {:?}", event.dedup_key(), event.metadata_value("internal_order_id"));
 ///     "ok"
 /// }
 ///

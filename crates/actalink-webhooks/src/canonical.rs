@@ -17,16 +17,46 @@
 //!   (`\b \t \n \f \r`, otherwise lowercase `\u00xx`); a lone surrogate from a
 //!   `\uD800`-style escape is written back as a lowercase `\udxxx` escape.
 //!
-//! Parsing and printing are iterative, so nesting depth is limited only by memory.
+//! # Bounded work
+//!
+//! The verifier runs this on every request whose raw bytes do not carry the
+//! signature, before it knows whether the signature is genuine, so its cost is
+//! bounded by the body's size:
+//!
+//! - It streams: the output is written while the input is read, and no tree is
+//!   built. Arrays, strings and numbers are copied through as they come. Only
+//!   objects are looked at again, when they close: each open object keeps 8
+//!   bytes per key (where its key sits in the output), and an object whose keys
+//!   need reordering (array-index keys, or a repeated key) is rewritten in place.
+//!   Duplicate keys are found by sorting the object's keys once, O(k log k).
+//! - Nesting is limited to [`MAX_DEPTH`] levels, which bounds the rewriting of
+//!   nested objects (each byte is rewritten at most once per enclosing object)
+//!   and the parser's stack. `JSON.parse` accepts deeper documents; such a
+//!   document still verifies when it arrives byte for byte as it was signed
+//!   (the verifier checks the raw bytes first and never re-serialises them).
+//! - Peak memory is the output (about the input's size; up to 5 times for
+//!   numbers such as `1e20`, which print as 21 digits, and 3 times for invalid
+//!   UTF-8, each byte of which becomes a 3-byte U+FFFD), a copy of the largest
+//!   object being reordered, and 8 to 16 bytes per key of the open objects.
+//!   `examples/hostile_memory.rs` measures the worst bodies.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
+
+use crate::Error;
+
+/// How deeply arrays and objects may nest (`[[1]]` nests 2 levels). Real
+/// events nest 4 or 5 levels; the limit bounds the work done before the
+/// signature is checked.
+pub(crate) const MAX_DEPTH: usize = 256;
+
+/// The largest input accepted: positions are kept as `u32`, and the output may
+/// be five times the input.
+const MAX_INPUT: usize = 256 * 1024 * 1024;
 
 /// Why the input is not JSON that `JSON.parse` accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
-    /// Byte offset in the UTF-8-decoded input where parsing stopped.
+    /// Byte offset in the input where parsing stopped.
     pub offset: usize,
     /// What was expected.
     pub reason: &'static str,
@@ -44,259 +74,351 @@ impl std::error::Error for SyntaxError {}
 ///
 /// # Errors
 ///
-/// [`SyntaxError`] when `JSON.parse` would throw.
-pub fn canonicalize(input: &[u8]) -> Result<String, SyntaxError> {
-    let text = String::from_utf8_lossy(input);
-    let mut parser = Parser {
-        bytes: text.as_bytes(),
-        text: &text,
+/// [`Error::BodyNotJson`] when `JSON.parse` would throw;
+/// [`Error::TooDeep`] when arrays and objects nest deeper than 256 levels;
+/// [`Error::BodyTooLarge`] beyond 256 MiB.
+pub fn canonicalize(input: &[u8]) -> Result<String, Error> {
+    if input.len() > MAX_INPUT {
+        return Err(Error::BodyTooLarge { limit: MAX_INPUT });
+    }
+    let mut canon = Canonicalizer {
+        input,
         pos: 0,
-        containers: Vec::new(),
+        out: Vec::with_capacity(input.len()),
+        frames: Vec::new(),
+        entries: Vec::new(),
+        scratch: Vec::new(),
+        order: Vec::new(),
+        value_of: Vec::new(),
+        indexed: Vec::new(),
     };
-    let root = parser.parse()?;
-    let mut out = String::with_capacity(text.len());
-    write(&parser.containers, &root, &mut out);
-    Ok(out)
+    canon.run()?;
+    // Everything written is UTF-8: valid input runs, escapes and ASCII.
+    Ok(String::from_utf8(canon.out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
-/// A value: a leaf already in its printed form, or a container in the arena.
-enum Val<'a> {
-    /// A string's escaped contents, without the quotes.
-    Str(Cow<'a, str>),
-    /// A number or literal, printed.
-    Raw(Cow<'a, str>),
-    Array(usize),
-    Object(usize),
+/// Where an object's key sits in the output: the key's text (escaped,
+/// without its quotes) is `out[start..end]`, and its value starts at `end + 2`
+/// (after `":`) and ends 2 bytes before the next key (before `,"`) or where
+/// the object closes.
+#[derive(Clone, Copy)]
+struct Entry {
+    start: u32,
+    end: u32,
 }
 
-enum Container<'a> {
-    Array(Vec<Val<'a>>),
-    Object(Vec<(Cow<'a, str>, Val<'a>)>),
+/// An open object.
+struct ObjectFrame {
+    /// Where its `{` is in the output.
+    start: u32,
+    /// Its first entry in `entries`.
+    first: usize,
+    /// Whether its keys are already out of JavaScript's order.
+    reorder: bool,
+    /// Whether a key that is not an array index has been seen.
+    named: bool,
+    /// The last array-index key seen.
+    last_index: Option<u32>,
 }
 
-/// An object being parsed.
-struct ObjectFrame<'a> {
-    entries: Vec<(Cow<'a, str>, Val<'a>)>,
-    /// Key positions, built once the object is large enough for linear search to cost.
-    index: Option<HashMap<Cow<'a, str>, usize>>,
-    key: Cow<'a, str>,
+enum Frame {
+    Array,
+    Object(ObjectFrame),
 }
 
-enum Frame<'a> {
-    Array(Vec<Val<'a>>),
-    Object(ObjectFrame<'a>),
+struct Canonicalizer<'a> {
+    input: &'a [u8],
+    pos: usize,
+    out: Vec<u8>,
+    frames: Vec<Frame>,
+    /// The keys of every open object, innermost last.
+    entries: Vec<Entry>,
+    /// Reused buffers for reordering an object.
+    scratch: Vec<u8>,
+    order: Vec<u32>,
+    value_of: Vec<u32>,
+    indexed: Vec<(u32, u32)>,
 }
 
-const INDEX_THRESHOLD: usize = 16;
-
-impl<'a> ObjectFrame<'a> {
-    fn insert(&mut self, key: Cow<'a, str>, value: Val<'a>) {
-        if self.index.is_none() && self.entries.len() >= INDEX_THRESHOLD {
-            let index = self
-                .entries
-                .iter()
-                .enumerate()
-                .map(|(i, (k, _))| (k.clone(), i))
-                .collect();
-            self.index = Some(index);
-        }
-        let existing = match &self.index {
-            Some(index) => index.get(&key).copied(),
-            None => self.entries.iter().position(|(k, _)| *k == key),
-        };
-        match existing {
-            Some(i) => self.entries[i].1 = value,
-            None => {
-                if let Some(index) = &mut self.index {
-                    index.insert(key.clone(), self.entries.len());
-                }
-                self.entries.push((key, value));
-            }
-        }
-    }
-
-    /// Moves array-index keys to the front in ascending numeric order.
-    fn finish(self) -> Vec<(Cow<'a, str>, Val<'a>)> {
-        let mut entries = self.entries;
-        if entries.iter().any(|(k, _)| array_index(k).is_some()) {
-            let mut indexed: Vec<(u32, (Cow<'a, str>, Val<'a>))> = Vec::new();
-            let mut named = Vec::with_capacity(entries.len());
-            for entry in entries {
-                match array_index(&entry.0) {
-                    Some(n) => indexed.push((n, entry)),
-                    None => named.push(entry),
-                }
-            }
-            indexed.sort_by_key(|(n, _)| *n);
-            entries = indexed.into_iter().map(|(_, e)| e).chain(named).collect();
-        }
-        entries
-    }
-}
+/// `value_of` marker for an entry that is not the first of its key.
+const SHADOWED: u32 = u32::MAX;
 
 /// The value of an array-index key: a canonical decimal integer below 2^32 - 1.
-fn array_index(key: &str) -> Option<u32> {
-    let bytes = key.as_bytes();
-    if bytes.is_empty() || bytes.len() > 10 || !bytes.iter().all(u8::is_ascii_digit) {
+fn array_index(key: &[u8]) -> Option<u32> {
+    if key.is_empty() || key.len() > 10 || !key.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    if bytes.len() > 1 && bytes[0] == b'0' {
+    if key.len() > 1 && key[0] == b'0' {
         return None;
     }
-    let n: u64 = key.parse().ok()?;
-    (n < u64::from(u32::MAX)).then_some(n as u32)
+    let n = key.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    u32::try_from(n).ok().filter(|&n| n < u32::MAX)
 }
 
-struct Parser<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
-    containers: Vec<Container<'a>>,
+/// A position in the output as `u32`; the input cap keeps every position below 2^31.
+fn pos32(pos: usize) -> u32 {
+    u32::try_from(pos).unwrap_or(u32::MAX)
 }
 
-impl<'a> Parser<'a> {
-    fn err(&self, reason: &'static str) -> SyntaxError {
-        SyntaxError {
+impl Canonicalizer<'_> {
+    fn err(&self, reason: &'static str) -> Error {
+        Error::BodyNotJson(SyntaxError {
             offset: self.pos,
             reason,
-        }
+        })
     }
 
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.input.get(self.pos) {
             self.pos += 1;
         }
     }
 
     fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
+        self.input.get(self.pos).copied()
     }
 
-    fn expect(&mut self, byte: u8, reason: &'static str) -> Result<(), SyntaxError> {
-        self.skip_ws();
-        if self.peek() == Some(byte) {
-            self.pos += 1;
-            Ok(())
+    /// Checks that one more level of nesting is allowed.
+    fn open(&self) -> Result<(), Error> {
+        if self.frames.len() >= MAX_DEPTH {
+            Err(Error::TooDeep { limit: MAX_DEPTH })
         } else {
-            Err(self.err(reason))
+            Ok(())
         }
     }
 
-    fn key(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
-        self.skip_ws();
-        if self.peek() != Some(b'"') {
-            return Err(self.err("expected a string key"));
-        }
-        let key = self.string()?;
-        self.expect(b':', "expected ':' after a key")?;
-        Ok(key)
-    }
-
-    fn parse(&mut self) -> Result<Val<'a>, SyntaxError> {
-        let mut stack: Vec<Frame<'a>> = Vec::new();
+    fn run(&mut self) -> Result<(), Error> {
         loop {
-            // Parse the start of a value.
+            // The start of a value.
             self.skip_ws();
-            let mut value = match self.peek() {
+            match self.peek() {
                 Some(b'{') => {
+                    self.open()?;
                     self.pos += 1;
                     self.skip_ws();
                     if self.peek() == Some(b'}') {
                         self.pos += 1;
-                        self.containers.push(Container::Object(Vec::new()));
-                        Val::Object(self.containers.len() - 1)
+                        self.out.extend_from_slice(b"{}");
                     } else {
-                        let key = self.key()?;
-                        stack.push(Frame::Object(ObjectFrame {
-                            entries: Vec::new(),
-                            index: None,
-                            key,
+                        self.frames.push(Frame::Object(ObjectFrame {
+                            start: pos32(self.out.len()),
+                            first: self.entries.len(),
+                            reorder: false,
+                            named: false,
+                            last_index: None,
                         }));
+                        self.out.push(b'{');
+                        self.key()?;
                         continue;
                     }
                 }
                 Some(b'[') => {
+                    self.open()?;
                     self.pos += 1;
                     self.skip_ws();
                     if self.peek() == Some(b']') {
                         self.pos += 1;
-                        self.containers.push(Container::Array(Vec::new()));
-                        Val::Array(self.containers.len() - 1)
+                        self.out.extend_from_slice(b"[]");
                     } else {
-                        stack.push(Frame::Array(Vec::new()));
+                        self.frames.push(Frame::Array);
+                        self.out.push(b'[');
                         continue;
                     }
                 }
-                Some(b'"') => Val::Str(self.string()?),
-                Some(b't') => self.literal("true")?,
-                Some(b'f') => self.literal("false")?,
-                Some(b'n') => self.literal("null")?,
-                Some(b'-' | b'0'..=b'9') => Val::Raw(self.number()?),
+                Some(b'"') => {
+                    self.pos += 1;
+                    self.out.push(b'"');
+                    self.string()?;
+                    self.out.push(b'"');
+                }
+                Some(b't') => self.literal(b"true")?,
+                Some(b'f') => self.literal(b"false")?,
+                Some(b'n') => self.literal(b"null")?,
+                Some(b'-' | b'0'..=b'9') => self.number()?,
                 Some(_) => return Err(self.err("expected a value")),
                 None => return Err(self.err("unexpected end of input")),
-            };
-            // Attach the finished value to its parents, closing those that end here.
+            }
+            // A value ended: close the containers that end here, or move on to
+            // the next element.
             loop {
-                match stack.last_mut() {
+                self.skip_ws();
+                let in_array = match self.frames.last() {
                     None => {
-                        self.skip_ws();
-                        if self.pos != self.bytes.len() {
+                        if self.pos != self.input.len() {
                             return Err(self.err("unexpected text after the JSON value"));
                         }
-                        return Ok(value);
+                        return Ok(());
                     }
-                    Some(Frame::Array(items)) => {
-                        items.push(value);
-                        self.skip_ws();
-                        match self.peek() {
-                            Some(b',') => {
-                                self.pos += 1;
-                                break;
-                            }
-                            Some(b']') => {
-                                self.pos += 1;
-                                let Some(Frame::Array(items)) = stack.pop() else {
-                                    unreachable!("the top frame is an array")
-                                };
-                                self.containers.push(Container::Array(items));
-                                value = Val::Array(self.containers.len() - 1);
-                            }
-                            _ => return Err(self.err("expected ',' or ']' in an array")),
+                    Some(frame) => matches!(frame, Frame::Array),
+                };
+                match (self.peek(), in_array) {
+                    (Some(b','), _) => {
+                        self.pos += 1;
+                        self.out.push(b',');
+                        if !in_array {
+                            self.key()?;
                         }
+                        break;
                     }
-                    Some(Frame::Object(object)) => {
-                        let key = std::mem::take(&mut object.key);
-                        object.insert(key, value);
-                        self.skip_ws();
-                        match self.peek() {
-                            Some(b',') => {
-                                self.pos += 1;
-                                let key = self.key()?;
-                                if let Some(Frame::Object(object)) = stack.last_mut() {
-                                    object.key = key;
-                                }
-                                break;
-                            }
-                            Some(b'}') => {
-                                self.pos += 1;
-                                let Some(Frame::Object(object)) = stack.pop() else {
-                                    unreachable!("the top frame is an object")
-                                };
-                                self.containers.push(Container::Object(object.finish()));
-                                value = Val::Object(self.containers.len() - 1);
-                            }
-                            _ => return Err(self.err("expected ',' or '}' in an object")),
-                        }
+                    (Some(b']'), true) => {
+                        self.pos += 1;
+                        self.out.push(b']');
+                        self.frames.pop();
                     }
+                    (Some(b'}'), false) => {
+                        self.pos += 1;
+                        self.close_object();
+                    }
+                    (_, true) => return Err(self.err("expected ',' or ']' in an array")),
+                    (_, false) => return Err(self.err("expected ',' or '}' in an object")),
                 }
             }
         }
     }
 
-    fn literal(&mut self, word: &'static str) -> Result<Val<'a>, SyntaxError> {
-        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+    /// Parses `"key":` and writes it, recording the key in the open object.
+    fn key(&mut self) -> Result<(), Error> {
+        self.skip_ws();
+        if self.peek() != Some(b'"') {
+            return Err(self.err("expected a string key"));
+        }
+        self.pos += 1;
+        self.out.push(b'"');
+        let start = self.out.len();
+        self.string()?;
+        let end = self.out.len();
+        self.skip_ws();
+        if self.peek() != Some(b':') {
+            return Err(self.err("expected ':' after a key"));
+        }
+        self.pos += 1;
+        self.out.extend_from_slice(b"\":");
+        let index = array_index(&self.out[start..end]);
+        if let Some(Frame::Object(object)) = self.frames.last_mut() {
+            match index {
+                Some(n) => {
+                    if object.named || object.last_index.is_some_and(|last| n <= last) {
+                        object.reorder = true;
+                    }
+                    object.last_index = Some(n);
+                }
+                None => object.named = true,
+            }
+        }
+        self.entries.push(Entry {
+            start: pos32(start),
+            end: pos32(end),
+        });
+        Ok(())
+    }
+
+    /// Closes the innermost object (its `}` has been read), putting its keys
+    /// in JavaScript's order if they are not already.
+    fn close_object(&mut self) {
+        let Some(Frame::Object(object)) = self.frames.pop() else {
+            return;
+        };
+        let Self {
+            out,
+            entries,
+            scratch,
+            order,
+            value_of,
+            indexed,
+            ..
+        } = self;
+        let close = pos32(out.len());
+        let keys = entries.get(object.first..).unwrap_or_default();
+        let key = |i: u32| {
+            let e = keys[i as usize];
+            &out[e.start as usize..e.end as usize]
+        };
+        let n = pos32(keys.len());
+        // Sort the keys once to find repeats: O(k log k) for any k.
+        let mut repeated = false;
+        if n >= 2 {
+            order.clear();
+            order.extend(0..n);
+            order.sort_unstable_by(|&a, &b| key(a).cmp(key(b)).then(a.cmp(&b)));
+            repeated = order.windows(2).any(|w| key(w[0]) == key(w[1]));
+        }
+        if !object.reorder && !repeated {
+            out.push(b'}');
+            entries.truncate(object.first);
+            return;
+        }
+        // Each key is written at its first position with its last value.
+        value_of.clear();
+        if repeated {
+            value_of.resize(n as usize, SHADOWED);
+            let mut group = 0;
+            while group < order.len() {
+                let mut last = group;
+                while last + 1 < order.len() && key(order[last + 1]) == key(order[group]) {
+                    last += 1;
+                }
+                value_of[order[group] as usize] = order[last];
+                group = last + 1;
+            }
+        } else {
+            value_of.extend(0..n);
+        }
+        indexed.clear();
+        for (i, &v) in value_of.iter().enumerate() {
+            if v != SHADOWED
+                && let Some(index) = array_index(key(pos32(i)))
+            {
+                indexed.push((index, pos32(i)));
+            }
+        }
+        indexed.sort_unstable();
+        let value = |i: u32| {
+            let i = i as usize;
+            let start = keys[i].end as usize + 2;
+            let end = keys
+                .get(i + 1)
+                .map_or(close as usize, |e| e.start as usize - 2);
+            &out[start..end]
+        };
+        let named = value_of
+            .iter()
+            .enumerate()
+            .filter(|&(i, &v)| v != SHADOWED && array_index(key(pos32(i))).is_none())
+            .map(|(i, _)| pos32(i));
+        let in_order = || indexed.iter().map(|&(_, i)| i).chain(named.clone());
+        // `{`, `}`, and per key `"key":value` and a comma.
+        let size = 1 + in_order()
+            .map(|i| key(i).len() + value(value_of[i as usize]).len() + 4)
+            .sum::<usize>();
+        scratch.clear();
+        if scratch.capacity() < size {
+            // Grow without keeping the old buffer alive while the new one is allocated.
+            let grown = (scratch.capacity() * 2).min(out.capacity()).max(size);
+            drop(std::mem::take(scratch));
+            scratch.reserve_exact(grown);
+        }
+        scratch.push(b'{');
+        for i in in_order() {
+            if scratch.len() > 1 {
+                scratch.push(b',');
+            }
+            scratch.push(b'"');
+            scratch.extend_from_slice(key(i));
+            scratch.extend_from_slice(b"\":");
+            scratch.extend_from_slice(value(value_of[i as usize]));
+        }
+        scratch.push(b'}');
+        out.truncate(object.start as usize);
+        out.extend_from_slice(scratch);
+        entries.truncate(object.first);
+    }
+
+    fn literal(&mut self, word: &'static [u8]) -> Result<(), Error> {
+        if self.input[self.pos..].starts_with(word) {
             self.pos += word.len();
-            Ok(Val::Raw(Cow::Borrowed(word)))
+            self.out.extend_from_slice(word);
+            Ok(())
         } else {
             Err(self.err("expected true, false or null"))
         }
@@ -310,7 +432,7 @@ impl<'a> Parser<'a> {
         self.pos - start
     }
 
-    fn number(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
+    fn number(&mut self) -> Result<(), Error> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -342,73 +464,67 @@ impl<'a> Parser<'a> {
                 return Err(self.err("expected a digit in the exponent"));
             }
         }
-        let text = &self.text[start..self.pos];
+        let text = &self.input[start..self.pos];
         // An integer of at most 15 digits is exact as a double and prints as
         // written, except negative zero, which prints as 0.
-        if simple && int_digits <= 15 && text != "-0" {
-            return Ok(Cow::Borrowed(text));
+        if simple && int_digits <= 15 && text != b"-0" {
+            self.out.extend_from_slice(text);
+            return Ok(());
         }
-        let value: f64 = text.parse().map_err(|_| self.err("invalid number"))?;
+        let value: f64 = std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| self.err("invalid number"))?;
         if !value.is_finite() {
-            return Ok(Cow::Borrowed("null"));
+            self.out.extend_from_slice(b"null");
+        } else if value == 0.0 {
+            self.out.push(b'0');
+        } else {
+            let mut buffer = ryu_js::Buffer::new();
+            self.out
+                .extend_from_slice(buffer.format_finite(value).as_bytes());
         }
-        if value == 0.0 {
-            return Ok(Cow::Borrowed("0"));
-        }
-        let mut buffer = ryu_js::Buffer::new();
-        Ok(Cow::Owned(buffer.format_finite(value).to_owned()))
+        Ok(())
     }
 
-    /// Parses a string at `"`, returning its contents escaped the JavaScript way.
-    fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
-        self.pos += 1; // The opening quote.
-        let start = self.pos;
-        // Fast path: no escapes and no control characters means the output is the input.
+    /// Parses a string's contents after its opening quote, through its
+    /// closing quote, writing them escaped the JavaScript way (without quotes).
+    fn string(&mut self) -> Result<(), Error> {
         loop {
-            match self.peek() {
-                Some(b'"') => {
-                    let s = &self.text[start..self.pos];
-                    self.pos += 1;
-                    return Ok(Cow::Borrowed(s));
+            let run = self.pos;
+            while let Some(&b) = self.input.get(self.pos) {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
                 }
-                Some(b'\\') => break,
-                Some(0x00..=0x1f) => return Err(self.err("control character in a string")),
-                Some(_) => self.pos += 1,
-                None => return Err(self.err("unterminated string")),
+                self.pos += 1;
             }
-        }
-        let mut out = String::with_capacity(self.pos - start + 16);
-        out.push_str(&self.text[start..self.pos]);
-        loop {
+            // Copy the run of plain characters, replacing invalid UTF-8 as
+            // `String::from_utf8_lossy` (and Node) do. A run ends at an ASCII
+            // byte, which never splits a valid sequence.
+            for chunk in self.input[run..self.pos].utf8_chunks() {
+                self.out.extend_from_slice(chunk.valid().as_bytes());
+                if !chunk.invalid().is_empty() {
+                    self.out.extend_from_slice("\u{fffd}".as_bytes());
+                }
+            }
             match self.peek() {
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(Cow::Owned(out));
+                    return Ok(());
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    self.escape(&mut out)?;
+                    self.escape()?;
                 }
-                Some(0x00..=0x1f) => return Err(self.err("control character in a string")),
-                Some(_) => {
-                    // Copy a run of plain characters at once.
-                    let run = self.pos;
-                    while let Some(b) = self.peek() {
-                        if b == b'"' || b == b'\\' || b < 0x20 {
-                            break;
-                        }
-                        self.pos += 1;
-                    }
-                    out.push_str(&self.text[run..self.pos]);
-                }
+                Some(_) => return Err(self.err("control character in a string")),
                 None => return Err(self.err("unterminated string")),
             }
         }
     }
 
-    fn hex4(&mut self) -> Result<u16, SyntaxError> {
+    fn hex4(&mut self) -> Result<u16, Error> {
         let digits = self
-            .bytes
+            .input
             .get(self.pos..self.pos + 4)
             .ok_or_else(|| self.err("expected four hex digits after \\u"))?;
         let mut value = 0u16;
@@ -422,23 +538,23 @@ impl<'a> Parser<'a> {
         Ok(value)
     }
 
-    fn escape(&mut self, out: &mut String) -> Result<(), SyntaxError> {
+    fn escape(&mut self) -> Result<(), Error> {
         let Some(b) = self.peek() else {
             return Err(self.err("unterminated escape"));
         };
         self.pos += 1;
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'/' => out.push('/'),
-            b'b' => out.push_str("\\b"),
-            b'f' => out.push_str("\\f"),
-            b'n' => out.push_str("\\n"),
-            b'r' => out.push_str("\\r"),
-            b't' => out.push_str("\\t"),
+        let out = match b {
+            b'"' => &b"\\\""[..],
+            b'\\' => b"\\\\",
+            b'/' => b"/",
+            b'b' => b"\\b",
+            b'f' => b"\\f",
+            b'n' => b"\\n",
+            b'r' => b"\\r",
+            b't' => b"\\t",
             b'u' => {
                 let unit = self.hex4()?;
-                if (0xD800..0xDC00).contains(&unit) && self.bytes[self.pos..].starts_with(b"\\u") {
+                if (0xD800..0xDC00).contains(&unit) && self.input[self.pos..].starts_with(b"\\u") {
                     // A high surrogate: pair it with a following low one if there is one.
                     let save = self.pos;
                     self.pos += 2;
@@ -447,93 +563,51 @@ impl<'a> Parser<'a> {
                         let code = 0x10000
                             + ((u32::from(unit) - 0xD800) << 10)
                             + (u32::from(low) - 0xDC00);
-                        out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                        let c = char::from_u32(code).unwrap_or('\u{fffd}');
+                        self.out
+                            .extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
                         return Ok(());
                     }
                     self.pos = save;
                 }
-                push_code_unit(out, unit);
+                push_code_unit(&mut self.out, unit);
+                return Ok(());
             }
             _ => {
                 self.pos -= 1;
                 return Err(self.err("invalid escape"));
             }
-        }
+        };
+        self.out.extend_from_slice(out);
         Ok(())
     }
 }
 
 /// Writes one UTF-16 code unit the way `JSON.stringify` does.
-fn push_code_unit(out: &mut String, unit: u16) {
-    match unit {
-        0x22 => out.push_str("\\\""),
-        0x5c => out.push_str("\\\\"),
-        0x08 => out.push_str("\\b"),
-        0x09 => out.push_str("\\t"),
-        0x0a => out.push_str("\\n"),
-        0x0c => out.push_str("\\f"),
-        0x0d => out.push_str("\\r"),
-        0x00..=0x1f | 0xD800..=0xDFFF => out.push_str(&format!("\\u{unit:04x}")),
-        _ => out.push(char::from_u32(u32::from(unit)).unwrap_or('\u{fffd}')),
-    }
-}
-
-/// Prints a parsed value compactly, without recursion.
-fn write(containers: &[Container<'_>], root: &Val<'_>, out: &mut String) {
-    let mut stack: Vec<(usize, usize)> = Vec::new();
-    let mut next = Some(root);
-    loop {
-        if let Some(value) = next.take() {
-            match value {
-                Val::Str(s) => {
-                    out.push('"');
-                    out.push_str(s);
-                    out.push('"');
-                }
-                Val::Raw(s) => out.push_str(s),
-                Val::Array(id) => {
-                    out.push('[');
-                    stack.push((*id, 0));
-                }
-                Val::Object(id) => {
-                    out.push('{');
-                    stack.push((*id, 0));
-                }
+fn push_code_unit(out: &mut Vec<u8>, unit: u16) {
+    let escaped: &[u8] = match unit {
+        0x22 => b"\\\"",
+        0x5c => b"\\\\",
+        0x08 => b"\\b",
+        0x09 => b"\\t",
+        0x0a => b"\\n",
+        0x0c => b"\\f",
+        0x0d => b"\\r",
+        0x00..=0x1f | 0xD800..=0xDFFF => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u");
+            for shift in [12, 8, 4, 0] {
+                out.push(HEX[usize::from(unit >> shift & 0xf)]);
             }
-        }
-        let Some((id, index)) = stack.last_mut() else {
             return;
-        };
-        match &containers[*id] {
-            Container::Array(items) => {
-                if let Some(item) = items.get(*index) {
-                    if *index > 0 {
-                        out.push(',');
-                    }
-                    *index += 1;
-                    next = Some(item);
-                } else {
-                    out.push(']');
-                    stack.pop();
-                }
-            }
-            Container::Object(entries) => {
-                if let Some((key, item)) = entries.get(*index) {
-                    if *index > 0 {
-                        out.push(',');
-                    }
-                    *index += 1;
-                    out.push('"');
-                    out.push_str(key);
-                    out.push_str("\":");
-                    next = Some(item);
-                } else {
-                    out.push('}');
-                    stack.pop();
-                }
-            }
         }
-    }
+        _ => {
+            let c = char::from_u32(u32::from(unit)).unwrap_or('\u{fffd}');
+            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            return;
+        }
+    };
+    out.extend_from_slice(escaped);
 }
 
 #[cfg(test)]
@@ -614,14 +688,93 @@ mod tests {
     }
 
     #[test]
-    fn whitespace_is_dropped_and_nesting_has_no_depth_limit() {
+    fn whitespace_is_dropped() {
         assert_eq!(
             c(" \t\r\n{ \"a\" : [ 1 , { } , [ ] ] } \n"),
             r#"{"a":[1,{},[]]}"#
         );
-        let depth = 200_000;
-        let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
-        assert_eq!(c(&deep), deep);
+    }
+
+    #[test]
+    fn nesting_is_limited_to_max_depth() {
+        let nest = |depth: usize, object: bool| {
+            let (open, close) = if object { ("{\"k\":", "}") } else { ("[", "]") };
+            let inner = if object { "{}" } else { "[]" };
+            format!(
+                "{}{inner}{}",
+                open.repeat(depth - 1),
+                close.repeat(depth - 1)
+            )
+        };
+        for object in [false, true] {
+            let deepest = nest(MAX_DEPTH, object);
+            assert_eq!(c(&deepest), deepest);
+            let spaced = deepest.replace(':', ": ");
+            assert_eq!(c(&spaced), deepest);
+            for too_deep in [nest(MAX_DEPTH + 1, object), nest(100_000, object)] {
+                assert!(matches!(
+                    canonicalize(too_deep.as_bytes()),
+                    Err(Error::TooDeep { limit: MAX_DEPTH })
+                ));
+            }
+        }
+        // Mixed, with a scalar at the bottom.
+        let mixed = format!("{}1{}", "[{\"a\":".repeat(128), "}]".repeat(128));
+        assert_eq!(c(&mixed), mixed);
+        let over = format!("[{mixed}]");
+        assert!(matches!(
+            canonicalize(over.as_bytes()),
+            Err(Error::TooDeep { .. })
+        ));
+    }
+
+    #[test]
+    fn nested_objects_that_need_reordering_are_rewritten_once_each() {
+        // Every level has a named key before an index key, and a repeated key.
+        let depth = 50;
+        let mut input = String::from("0");
+        let mut expected = String::from("0");
+        for level in 0..depth {
+            input = format!("{{\"b\":{level},\"7\":{input},\"b\":\"x{level}\"}}");
+            expected = format!("{{\"7\":{expected},\"b\":\"x{level}\"}}");
+        }
+        assert_eq!(c(&input), expected);
+    }
+
+    #[test]
+    fn many_keys_and_repeats_are_handled_in_order() {
+        // Unique keys interleaved with repeats of earlier ones, and index keys.
+        let mut input = String::from("{");
+        for i in 0..5000 {
+            input.push_str(&format!(
+                "\"k{i}\":{i},\"k{}\":\"r{i}\",\"{}\":{i},",
+                i / 2,
+                5000 - i
+            ));
+        }
+        input.push_str("\"end\":true}");
+        let node_like: serde_json::Value = serde_json::from_str(&c(&input)).unwrap();
+        let map = node_like.as_object().unwrap();
+        assert_eq!(map.len(), 5000 + 5000 + 1);
+        assert_eq!(map["k0"], "r1");
+        assert_eq!(map["k4999"], 4999);
+        assert_eq!(map["k2499"], "r4999");
+        let text = c(&input);
+        assert!(
+            text.starts_with("{\"1\":4999,\"2\":4998,"),
+            "{}",
+            &text[..40]
+        );
+        assert!(text.contains(",\"5000\":0,\"k0\":\"r1\",\"k1\":\"r3\","));
+        assert!(text.ends_with(",\"end\":true}"));
+    }
+
+    #[test]
+    fn numbers_and_escapes_that_change_length() {
+        assert_eq!(
+            c("[1e20,1E-6,\"\\u00e9\\/\"]"),
+            "[100000000000000000000,0.000001,\"é/\"]"
+        );
     }
 
     #[test]
@@ -661,6 +814,13 @@ mod tests {
             );
         }
         let err = canonicalize(b"{\"a\":tru}").unwrap_err();
-        assert_eq!(err.to_string(), "expected true, false or null at byte 5");
+        assert_eq!(
+            err.to_string(),
+            "the body is not JSON: expected true, false or null at byte 5"
+        );
+        let Error::BodyNotJson(syntax) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(syntax.offset, 5);
     }
 }

@@ -5,6 +5,10 @@ use std::time::Duration;
 use crate::SyntaxError;
 
 /// Why a webhook was rejected. Each variant says what was wrong in one sentence.
+///
+/// Every variant means the request is not proven genuine: a body whose
+/// signature verifies is never refused for its shape (see
+/// [`Event::is_recognised`](crate::Event::is_recognised)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -51,19 +55,20 @@ pub enum Error {
     /// The body is not JSON (so the provider cannot have signed it).
     #[error("the body is not JSON: {0}")]
     BodyNotJson(#[source] SyntaxError),
-    /// The body verified but is not a webhook event (no `id`, say).
-    #[error("the body verified but is not an Actalink event: {0}")]
-    NotAnEvent(#[source] serde_json::Error),
-}
-
-impl Error {
-    /// True when the request should be treated as forged or replayed (every
-    /// variant but [`Error::NotAnEvent`], which only happens after the
-    /// signature verified).
-    #[must_use]
-    pub fn is_verification_failure(&self) -> bool {
-        !matches!(self, Self::NotAnEvent(_))
-    }
+    /// The body nests arrays and objects deeper than the verifier re-serialises.
+    ///
+    /// Re-serialising is needed only when the body is not byte for byte what
+    /// the provider signed (it was pretty-printed on the way, say); a body
+    /// received as signed verifies at any depth. See
+    /// [`Verifier::MAX_DEPTH`](crate::Verifier::MAX_DEPTH).
+    #[error(
+        "the body nests deeper than {limit} levels, too deep to re-serialise and check; \
+         pass the raw request body exactly as received"
+    )]
+    TooDeep {
+        /// The nesting limit.
+        limit: usize,
+    },
 }
 
 /// A `Result` whose error is this crate's [`Error`].

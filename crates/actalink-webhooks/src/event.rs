@@ -1,9 +1,12 @@
-//! Typed webhook events.
+//! Typed webhook events, decoded leniently from the payload that was signed.
+
+use std::fmt;
 
 use actalink_types::{Metadata, TokenAmount};
-use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::Error;
+use crate::json::{Json, Kind};
 
 actalink_types::__open_enum! {
     /// The kind of event. Only three names are documented; every other one
@@ -18,23 +21,46 @@ actalink_types::__open_enum! {
     }
 }
 
+impl EventType {
+    /// True for the event types this version of the SDK knows, false for
+    /// [`EventType::Unknown`].
+    #[must_use]
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Unknown(_))
+    }
+}
+
 /// A verified webhook event.
 ///
-/// Only `id` and `eventType` are required. Everything in `eventData` is
-/// optional and unknown fields are ignored, so a new event shape never fails
-/// to decode; [`Event::raw_json`] keeps the whole payload.
+/// A genuinely signed body always gives an `Event`, whatever its shape: the
+/// signature and the event's shape are separate verdicts. Every field is read
+/// on its own and is `None` when it is absent, `null`, or in a shape whose
+/// meaning is unclear; such a field is logged at `debug` level with its JSON
+/// path (`eventData.data.token.amount`, say) and stays in [`Event::raw_json`].
+/// Where the meaning is clear, a field in another shape than documented is
+/// read: a number where a string was documented (`"id": 42` is the id `"42"`),
+/// `token.amount` as a JSON integer of base units, `token.decimals` as the
+/// string `"6"`.
+///
+/// [`Event::is_recognised`] says whether the body is an event this version
+/// understands; [`Event::dedup_key`] gives a key to drop redeliveries by, with
+/// or without an id.
 ///
 /// `Serialize` writes the payload as it was signed, and `Deserialize` reads
 /// one back, so events can be stored or queued and decoded again later.
 /// Deserialising does not verify: only deserialise what you stored yourself.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Event {
-    /// The event id: use it to drop redeliveries.
-    pub id: String,
-    /// The kind of event.
-    pub event_type: EventType,
-    /// What the event is about.
+    /// The event id (`id`; a number is read as its decimal text). `None`
+    /// when absent, `null`, or neither a string nor a number. Deduplicate with
+    /// [`Event::dedup_key`], which also covers events without one.
+    pub id: Option<String>,
+    /// The kind of event (`eventType`; a number is read as its text). `None`
+    /// when absent, `null`, or neither a string nor a number; a name this
+    /// version does not know is `Some(EventType::Unknown(name))`.
+    pub event_type: Option<EventType>,
+    /// What the event is about (`eventData`); empty when the payload has none.
     pub data: EventData,
     raw: String,
 }
@@ -45,10 +71,12 @@ pub struct Event {
 pub struct EventData {
     /// The subject's id: `sub_…` for a subscription, `txn_…` for a transaction.
     pub id: Option<String>,
-    /// The token paid and its amount.
+    /// The token paid and its amount; `None` unless `token` is an object.
     pub token: Option<Token>,
     /// The checkout session's metadata, from `eventData.data.metadata` or else
     /// `eventData.metadata` (where the provider puts it is undocumented).
+    /// `None` unless it is an object; a value that is not a string is kept as
+    /// its JSON text, and a lone surrogate in a key or value becomes U+FFFD.
     pub metadata: Option<Metadata>,
     /// The checkout session id, when the sender includes one as
     /// `eventData.data.checkoutSessionId` (the sandbox does).
@@ -56,23 +84,19 @@ pub struct EventData {
 }
 
 /// A token and an amount of it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Token {
     /// Its name (`USD Coin`).
-    #[serde(default)]
     pub name: Option<String>,
     /// Its symbol (`USDC`).
-    #[serde(default)]
     pub symbol: Option<String>,
     /// Its contract address (compare case-insensitively).
-    #[serde(default)]
     pub address: Option<String>,
-    /// The amount in base units, hex-encoded.
-    #[serde(default)]
+    /// The amount in base units: the documented hex string as sent (decoded
+    /// by [`TokenAmount::base_units`]), or a non-negative JSON integer.
     pub amount: Option<TokenAmount>,
-    /// Its decimals, when the payload says.
-    #[serde(default)]
+    /// Its decimals, when the payload says (a number, or a string of digits).
     pub decimals: Option<u32>,
 }
 
@@ -92,74 +116,233 @@ impl Token {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Wire {
-    id: String,
-    event_type: EventType,
-    #[serde(default)]
-    event_data: Option<WireEventData>,
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("id", &self.id)
+            .field("event_type", &self.event_type)
+            .field("data", &self.data)
+            .field("raw_bytes", &self.raw.len())
+            .finish()
+    }
 }
 
-#[derive(Deserialize)]
-struct WireEventData {
-    #[serde(default)]
-    data: Option<WireSubject>,
-    #[serde(default)]
-    metadata: Option<Metadata>,
+/// Logs a field that is present but unreadable; it stays in the raw JSON.
+fn unreadable(path: &str, value: Json<'_>) {
+    tracing::debug!(
+        path,
+        found = value.kind().described(),
+        "webhook field not readable as documented; it is left to the raw JSON"
+    );
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireSubject {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    token: Option<Token>,
-    #[serde(default)]
-    metadata: Option<Metadata>,
-    #[serde(default)]
-    checkout_session_id: Option<String>,
+/// Reads an optional field: `None`, silently, when absent or null; `None`,
+/// logged, when `read` cannot make sense of it.
+fn field<'a, T>(
+    path: &str,
+    value: Option<Json<'a>>,
+    read: impl FnOnce(Json<'a>) -> Option<T>,
+) -> Option<T> {
+    let value = value?;
+    if value.kind() == Kind::Null {
+        return None;
+    }
+    let read = read(value);
+    if read.is_none() {
+        unreadable(path, value);
+    }
+    read
+}
+
+/// A string, or a number as its JSON text.
+fn text(value: Json<'_>) -> Option<String> {
+    match value.kind() {
+        Kind::String => value.string(),
+        Kind::Number => Some(value.text().to_owned()),
+        _ => None,
+    }
+}
+
+/// The non-negative integer a JSON number's text spells, below 2^128; `None`
+/// for fractions and negative numbers. The text is JavaScript's shortest form
+/// of the number that was signed (`150000`, `8232298528816141000`, `1.5e+25`),
+/// and the integer is read from those digits exactly, never through `f64`.
+fn whole_number(text: &str) -> Option<u128> {
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.strip_prefix('+').unwrap_or(e).parse::<usize>().ok()?),
+        None => (text, 0),
+    };
+    let (int, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !all_digits(int) || !all_digits(fraction) {
+        return None;
+    }
+    // The exponent moves that many fraction digits left of the point; any
+    // digits still right of it must be zeros.
+    let (moved, rest) = fraction.split_at(fraction.len().min(exponent));
+    if !rest.bytes().all(|b| b == b'0') {
+        return None;
+    }
+    let zeros = exponent - moved.len();
+    if int.len() + moved.len() + zeros > 40 {
+        return None; // Beyond u128 (39 digits).
+    }
+    format!("{int}{moved}{}", "0".repeat(zeros)).parse().ok()
+}
+
+fn amount(value: Json<'_>) -> Option<TokenAmount> {
+    match value.kind() {
+        Kind::String => value.string().map(TokenAmount::from_raw),
+        Kind::Number => whole_number(value.text()).map(TokenAmount::from_base_units),
+        _ => None,
+    }
+}
+
+fn decimals(value: Json<'_>) -> Option<u32> {
+    let digits = match value.kind() {
+        Kind::String => value.string()?,
+        Kind::Number => value.text().to_owned(),
+        _ => return None,
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+fn token(value: Json<'_>) -> Option<Token> {
+    let [name, symbol, address, amount_, decimals_] =
+        value.fields(["name", "symbol", "address", "amount", "decimals"])?;
+    Some(Token {
+        name: field("eventData.data.token.name", name, text),
+        symbol: field("eventData.data.token.symbol", symbol, text),
+        address: field("eventData.data.token.address", address, text),
+        amount: field("eventData.data.token.amount", amount_, amount),
+        decimals: field("eventData.data.token.decimals", decimals_, decimals),
+    })
+}
+
+/// Metadata as `actalink_types::Metadata` reads it from the API: string
+/// values as they are, other values as their JSON text.
+fn metadata(value: Json<'_>) -> Option<Metadata> {
+    use serde::Deserialize as _;
+    use serde::de::value::{Error as ValueError, MapDeserializer};
+
+    let pairs = value.members()?.map(|(key, value)| {
+        let value = match value.kind() {
+            Kind::String => value.string_lossy().unwrap_or_default(),
+            _ => value.text().to_owned(),
+        };
+        (quoted(key), value)
+    });
+    Metadata::deserialize(MapDeserializer::<_, ValueError>::new(pairs)).ok()
+}
+
+/// A key's value from its escaped text.
+fn quoted(escaped: &str) -> String {
+    if !escaped.contains('\\') {
+        return escaped.to_owned();
+    }
+    Json::new(&format!("\"{escaped}\""))
+        .string_lossy()
+        .unwrap_or_else(|| escaped.to_owned())
+}
+
+fn event_data(value: Json<'_>) -> Option<EventData> {
+    let [subject, outer_metadata] = value.fields(["data", "metadata"])?;
+    let outer_metadata = field("eventData.metadata", outer_metadata, metadata);
+    let subject = field("eventData.data", subject, |subject| {
+        subject.fields(["id", "token", "metadata", "checkoutSessionId"])
+    });
+    let Some([id, token_, inner_metadata, checkout_session_id]) = subject else {
+        return Some(EventData {
+            metadata: outer_metadata,
+            ..EventData::default()
+        });
+    };
+    Some(EventData {
+        id: field("eventData.data.id", id, text),
+        token: field("eventData.data.token", token_, token),
+        metadata: field("eventData.data.metadata", inner_metadata, metadata).or(outer_metadata),
+        checkout_session_id: field(
+            "eventData.data.checkoutSessionId",
+            checkout_session_id,
+            text,
+        ),
+    })
 }
 
 impl Event {
-    /// Decodes the canonical JSON that was verified.
-    pub(crate) fn from_canonical(raw: String) -> Result<Self, Error> {
-        let wire: Wire = serde_json::from_str(&raw).map_err(Error::NotAnEvent)?;
-        let (subject, outer_metadata) = match wire.event_data {
-            Some(data) => (data.data, data.metadata),
-            None => (None, None),
+    /// Decodes the JSON text that was verified. Never fails: what cannot be
+    /// read is `None` and stays in the raw text.
+    pub(crate) fn from_canonical(raw: String) -> Self {
+        let root = Json::new(&raw);
+        let (id, event_type, data) = match root.fields(["id", "eventType", "eventData"]) {
+            Some([id, event_type, data]) => (
+                field("id", id, text),
+                field("eventType", event_type, text).map(|t| EventType::from_wire(&t)),
+                field("eventData", data, event_data).unwrap_or_default(),
+            ),
+            None => {
+                unreadable("$", root);
+                (None, None, EventData::default())
+            }
         };
-        let data = match subject {
-            Some(s) => EventData {
-                id: s.id,
-                token: s.token,
-                metadata: s.metadata.or(outer_metadata),
-                checkout_session_id: s.checkout_session_id,
-            },
-            None => EventData {
-                metadata: outer_metadata,
-                ..EventData::default()
-            },
-        };
-        Ok(Self {
-            id: wire.id,
-            event_type: wire.event_type,
+        Self {
+            id,
+            event_type,
             data,
             raw,
-        })
+        }
     }
 
     /// Decodes an event without verifying it. Only for payloads whose origin
     /// you have checked some other way (for example, read back from your own
     /// database); use a [`Verifier`](crate::Verifier) for anything from the network.
     ///
+    /// Any JSON gives an event; see [`Event::is_recognised`].
+    ///
     /// # Errors
     ///
-    /// [`Error::BodyNotJson`] or [`Error::NotAnEvent`].
+    /// As [`canonicalize`](crate::canonicalize): [`Error::BodyNotJson`], or
+    /// [`Error::TooDeep`] beyond [`Verifier::MAX_DEPTH`](crate::Verifier::MAX_DEPTH)
+    /// levels of nesting.
     pub fn parse_unverified(body: &[u8]) -> Result<Self, Error> {
-        let canonical = crate::canonicalize(body).map_err(Error::BodyNotJson)?;
-        Self::from_canonical(canonical)
+        Ok(Self::from_canonical(crate::canonicalize(body)?))
+    }
+
+    /// Whether this is an event this version of the SDK understands: it has
+    /// a non-empty `id` and an `eventType` this version knows
+    /// ([`EventType::is_known`]).
+    ///
+    /// An unrecognised event is still genuine when it came from
+    /// [`Verifier::verify`](crate::Verifier::verify): answer it with 2xx (so
+    /// the provider does not retry it forever), and log or store
+    /// [`Event::raw_json`] to look at.
+    #[must_use]
+    pub fn is_recognised(&self) -> bool {
+        self.id.as_deref().is_some_and(|id| !id.is_empty())
+            && self.event_type.as_ref().is_some_and(EventType::is_known)
+    }
+
+    /// A key to drop redeliveries by: the event id when it has a non-empty
+    /// one; otherwise `sha256:` and the lowercase hex SHA-256 of
+    /// [`Event::raw_json`], the payload as signed.
+    ///
+    /// The provider redelivers an event with the same payload (only the
+    /// timestamp and signature change), so a redelivery has the same key; two
+    /// events with identical signed content have the same key too, which is
+    /// the point. Keys derived from content start with `sha256:`; no
+    /// documented id does. Hashing costs one pass over the payload per call.
+    #[must_use]
+    pub fn dedup_key(&self) -> String {
+        match self.id.as_deref() {
+            Some(id) if !id.is_empty() => id.to_owned(),
+            _ => format!(
+                "sha256:{}",
+                hex::encode(Sha256::digest(self.raw.as_bytes()))
+            ),
+        }
     }
 
     /// The whole payload as the JSON text that was signed (the JavaScript
@@ -173,7 +356,8 @@ impl Event {
     ///
     /// # Errors
     ///
-    /// Only for payloads with lone surrogates, which `serde_json` rejects.
+    /// For payloads `serde_json` cannot hold: with lone surrogates, or nested
+    /// deeper than 128 levels.
     pub fn raw(&self) -> Result<serde_json::Value, serde_json::Error> {
         serde_json::from_str(&self.raw)
     }

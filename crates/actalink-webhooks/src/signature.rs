@@ -68,14 +68,15 @@ impl SignedHeaders {
 ///
 /// # Errors
 ///
-/// [`Error::BodyNotJson`] when the body is not JSON (the provider's algorithm
-/// parses it first).
+/// As [`canonicalize`](crate::canonicalize): [`Error::BodyNotJson`] when the
+/// body is not JSON (the provider's algorithm parses it first), and
+/// [`Error::TooDeep`] when it nests deeper than the verifier re-serialises.
 pub fn sign(
     body: &[u8],
     secret: &WebhookSecret,
     timestamp_ms: i64,
 ) -> Result<SignedHeaders, Error> {
-    let canonical = canonical::canonicalize(body).map_err(Error::BodyNotJson)?;
+    let canonical = canonical::canonicalize(body)?;
     let timestamp = timestamp_ms.to_string();
     let signature = hex::encode(
         final_mac(&keyed(secret), &canonical, &timestamp)

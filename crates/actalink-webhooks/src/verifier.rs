@@ -22,6 +22,18 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// tolerance (both directions, 5 minutes by default), then the signature in
 /// constant time against every configured secret (so that an event signed
 /// with the old secret still verifies while you rotate).
+///
+/// The signature is checked first against the raw bytes (the provider sends
+/// `JSON.stringify` output, which is already canonical), and otherwise against
+/// the body re-serialised the JavaScript way ([`canonicalize`](crate::canonicalize)),
+/// which is the only work done before the signature is known to be genuine.
+/// It is bounded: linear time, memory a small multiple of the body (capped by
+/// [`Verifier::max_body_bytes`]), and at most [`Verifier::MAX_DEPTH`] levels of
+/// nesting.
+///
+/// Whether the signed body is an event is a separate verdict: every genuine
+/// signature gives an [`Event`], whatever the body's shape (see
+/// [`Event::is_recognised`]).
 #[derive(Clone)]
 pub struct Verifier {
     secrets: Vec<WebhookSecret>,
@@ -47,6 +59,12 @@ impl Verifier {
     pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
     /// The default body cap: 1 MiB.
     pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+    /// How deeply arrays and objects may nest in a body that has to be
+    /// re-serialised to check its signature: 256 levels (real events nest 4
+    /// or 5). A body received byte for byte as the provider signed it is not
+    /// re-serialised, and verifies at any depth; a deeper body that was
+    /// reformatted on the way is rejected with [`Error::TooDeep`].
+    pub const MAX_DEPTH: usize = canonical::MAX_DEPTH;
 
     /// A verifier for one secret, with the default tolerance and body cap.
     pub fn new(secret: impl Into<WebhookSecret>) -> Self {
@@ -108,11 +126,15 @@ impl Verifier {
     /// Verifies a request and decodes its event.
     ///
     /// `headers` are looked up case-insensitively (`x-actalink-timestamp`,
-    /// `x-actalink-signature`).
+    /// `x-actalink-signature`). A genuine signature always gives an
+    /// [`Event`], whatever the body's shape; check [`Event::is_recognised`]
+    /// before acting on it.
     ///
     /// # Errors
     ///
-    /// The first failed check, as an [`Error`].
+    /// The first failed check, as an [`Error`]: a missing or malformed header,
+    /// a timestamp outside the tolerance, a body over the size cap, not JSON,
+    /// or too deep to re-serialise, or a signature that does not match.
     pub fn verify(&self, body: &[u8], headers: &http::HeaderMap) -> Result<Event, Error> {
         let header = |name: &'static str| {
             headers
@@ -135,14 +157,14 @@ impl Verifier {
         signature: &str,
     ) -> Result<Event, Error> {
         let canonical = self.check(body, timestamp, signature)?;
-        Event::from_canonical(canonical.into_owned())
+        Ok(Event::from_canonical(canonical.into_owned()))
     }
 
     /// Verifies the signature only, without decoding an event.
     ///
     /// # Errors
     ///
-    /// As [`Verifier::verify`], but never [`Error::NotAnEvent`].
+    /// As [`Verifier::verify`].
     pub fn verify_signature(
         &self,
         body: &[u8],
@@ -179,13 +201,17 @@ impl Verifier {
         // Fast path: the provider sends the output of `JSON.stringify`, which
         // is already canonical, so the signature usually covers the raw bytes
         // as they are. Checking them first skips re-serialising the body.
-        // Accepting this candidate is as safe as the other: both need the secret.
+        // Accepting this candidate is as safe as the other: both need the
+        // secret. The bytes must still be JSON, as the provider's must be; the
+        // check is linear, allocates one byte per level of nesting, and runs
+        // only once the signature matched.
         if let Ok(text) = std::str::from_utf8(body)
             && self.matches(text, timestamp, &received)
+            && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
         {
             return Ok(Cow::Borrowed(text));
         }
-        let canonical = canonical::canonicalize(body).map_err(Error::BodyNotJson)?;
+        let canonical = canonical::canonicalize(body)?;
         if self.matches(&canonical, timestamp, &received) {
             Ok(Cow::Owned(canonical))
         } else {

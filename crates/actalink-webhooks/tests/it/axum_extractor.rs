@@ -14,8 +14,13 @@ const BODY: &str = r#"{"id":"evt_9","eventType":"onetime.executed","eventData":{
 
 async fn handler(VerifiedEvent(event): VerifiedEvent) -> String {
     format!(
-        "{} {}",
-        event.id,
+        "{} {} {}",
+        if event.is_recognised() {
+            "recognised"
+        } else {
+            "unrecognised"
+        },
+        event.dedup_key(),
         event.metadata_value("internal_order_id").unwrap_or("-")
     )
 }
@@ -44,7 +49,10 @@ async fn call(body: String, timestamp: &str, signature: &str) -> (StatusCode, St
 async fn a_genuine_request_reaches_the_handler() {
     let s = sign(BODY.as_bytes(), &"whsec_s".into(), NOW).unwrap();
     let (status, text) = call(BODY.into(), &s.timestamp, &s.signature).await;
-    assert_eq!((status, text.as_str()), (StatusCode::OK, "evt_9 ORD-9"));
+    assert_eq!(
+        (status, text.as_str()),
+        (StatusCode::OK, "recognised evt_9 ORD-9")
+    );
 }
 
 #[tokio::test]
@@ -68,4 +76,50 @@ async fn an_oversized_body_is_a_400() {
         text,
         "webhook rejected: the body is larger than the 4096-byte limit\n"
     );
+}
+
+#[tokio::test]
+async fn every_genuinely_signed_body_reaches_the_handler_whatever_its_shape() {
+    for body in [
+        "[1,2]",
+        "\"x\"",
+        "42",
+        "null",
+        "{}",
+        r#"{"id":7,"eventType":"onetime.executed"}"#,
+        r#"{"eventType":"onetime.executed","eventData":[]}"#,
+        r#"{"id":"evt_d","eventType":"onetime.executed","eventData":{"data":{"token":{"amount":150000,"decimals":"6"},"metadata":[]}}}"#,
+    ] {
+        let s = sign(body.as_bytes(), &"whsec_s".into(), NOW).unwrap();
+        // Pretty-printed too, so the re-serialising path is taken.
+        for sent in [body.to_owned(), format!(" {body}\n")] {
+            let (status, text) = call(sent, &s.timestamp, &s.signature).await;
+            assert_eq!(status, StatusCode::OK, "{body}: {text}");
+            let recognised = body.contains("\"id\":7") || body.contains("evt_d");
+            assert_eq!(
+                text.starts_with("recognised "),
+                recognised,
+                "{body}: {text}"
+            );
+            if !body.contains("\"id\"") {
+                assert!(text.contains(" sha256:"), "{body}: {text}");
+            }
+        }
+        // And the same body forged is still refused.
+        let forged = sign(body.as_bytes(), &"whsec_wrong".into(), NOW).unwrap();
+        let (status, _) = call(body.into(), &forged.timestamp, &forged.signature).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn expired_and_too_deep_bodies_are_a_400() {
+    let s = sign(BODY.as_bytes(), &"whsec_s".into(), NOW - 600_000).unwrap();
+    let (status, text) = call(BODY.into(), &s.timestamp, &s.signature).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("beyond the 300000 ms tolerance"), "{text}");
+    let deep = format!("{} 1{}", "[".repeat(300), "]".repeat(300));
+    let (status, text) = call(deep, &NOW.to_string(), &"0".repeat(64)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("nests deeper than 256 levels"), "{text}");
 }

@@ -65,8 +65,13 @@ fn decode(name: &str) -> actalink_webhooks::Event {
 #[test]
 fn billing_due_decodes() {
     let e = decode("webhook-subscription-billing-due.json");
-    assert_eq!(e.id, "c837a151-a962-44e0-b3e3-b4f61743d7bb");
-    assert_eq!(e.event_type, EventType::SubscriptionBillingDue);
+    assert_eq!(
+        e.id.as_deref(),
+        Some("c837a151-a962-44e0-b3e3-b4f61743d7bb")
+    );
+    assert!(e.is_recognised());
+    assert_eq!(e.dedup_key(), "c837a151-a962-44e0-b3e3-b4f61743d7bb");
+    assert_eq!(e.event_type, Some(EventType::SubscriptionBillingDue));
     assert_eq!(
         e.data.id.as_deref(),
         Some("sub_jeRBLFCOuK2jE8Q1209xnPh5g3ELmfnP")
@@ -92,7 +97,7 @@ fn billing_due_decodes() {
 #[test]
 fn billing_scheduled_decodes() {
     let e = decode("webhook-subscription-billing-scheduled.json");
-    assert_eq!(e.event_type, EventType::SubscriptionBillingScheduled);
+    assert_eq!(e.event_type, Some(EventType::SubscriptionBillingScheduled));
     assert_eq!(
         e.data.id.as_deref(),
         Some("sub_7M9lH66tShtMfLtDyz38WCuoWCuJnBt7")
@@ -106,8 +111,11 @@ fn billing_scheduled_decodes() {
 #[test]
 fn onetime_executed_decodes() {
     let e = decode("webhook-onetime-executed.json");
-    assert_eq!(e.id, "event_pJMZK1AFhyX1YiZkVgTjVWg3ctLEdcXP");
-    assert_eq!(e.event_type, EventType::OnetimeExecuted);
+    assert_eq!(
+        e.id.as_deref(),
+        Some("event_pJMZK1AFhyX1YiZkVgTjVWg3ctLEdcXP")
+    );
+    assert_eq!(e.event_type, Some(EventType::OnetimeExecuted));
     assert_eq!(
         e.data.id.as_deref(),
         Some("txn_WiBf4VPq2wlSprD1hZFKNKirIo426Q3p")
@@ -126,8 +134,10 @@ fn unknown_types_fields_and_metadata_places_decode() {
     .unwrap();
     assert_eq!(
         e.event_type,
-        EventType::Unknown("checkout.session.completed".into())
+        Some(EventType::Unknown("checkout.session.completed".into()))
     );
+    assert!(!e.is_recognised());
+    assert_eq!(e.dedup_key(), "e1");
     assert_eq!(e.metadata_value("internal_order_id"), Some("ORD-1"));
     assert_eq!(e.metadata_value("n"), Some("5"));
     assert_eq!(
@@ -172,5 +182,8 @@ fn events_round_trip_through_serde_for_storage() {
     let back: actalink_webhooks::Event = serde_json::from_str(&stored).unwrap();
     assert_eq!(back, event);
     assert_eq!(back.raw_json(), event.raw_json());
-    assert!(serde_json::from_str::<actalink_webhooks::Event>(r#"{"no":"id"}"#).is_err());
+    // Any JSON decodes (it is not refused for its shape); only non-JSON fails.
+    let odd: actalink_webhooks::Event = serde_json::from_str(r#"{"no":"id"}"#).unwrap();
+    assert!(!odd.is_recognised());
+    assert!(serde_json::from_str::<actalink_webhooks::Event>(r#"nope"#).is_err());
 }

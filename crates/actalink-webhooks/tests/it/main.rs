@@ -4,7 +4,9 @@
 
 #[cfg(feature = "axum")]
 mod axum_extractor;
+mod bounded;
 mod differential;
+mod drift;
 mod fixtures;
 mod props;
 mod verifier;
