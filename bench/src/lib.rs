@@ -41,6 +41,8 @@ impl Setup {
             .build()
             .unwrap();
         let id = client.create_session(&request).await.unwrap().id;
+        // The SDK's TLS stack: rustls with the ring provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let bare = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(30))

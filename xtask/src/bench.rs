@@ -193,7 +193,9 @@ fn build_costs() -> Result<()> {
     std::fs::write(
         bare.join("Cargo.toml"),
         "[package]\nname = \"bare-http-stack\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[workspace]\n\n[dependencies]\n\
-         reqwest = { version = \"0.12\", default-features = false, features = [\"rustls-tls\", \"http2\"] }\n\
+         reqwest = { version = \"0.13.5\", default-features = false, features = [\"rustls-no-provider\", \"http2\"] }\n\
+         rustls = { version = \"0.23\", default-features = false, features = [\"ring\", \"std\", \"tls12\"] }\n\
+         rustls-platform-verifier = \"0.7\"\n\
          tokio = { version = \"1\", default-features = false, features = [\"time\"] }\n\
          serde = { version = \"1\", features = [\"derive\"] }\nserde_json = \"1\"\n",
     )?;

@@ -40,6 +40,7 @@ pub(crate) fn ci() -> Result<()> {
     step("clippy", clippy)?;
 
     invariants()?;
+    one_reqwest()?;
     unused_dependencies()?;
 
     let mut test = cargo();
@@ -224,6 +225,51 @@ fn check_edges(metadata: &Value, architecture: &str) -> Result<()> {
         }
         bail!("docs/architecture.md lists other crate edges than Cargo.toml has");
     }
+    Ok(())
+}
+
+/// A merchant project on reqwest 0.13 (its default features) that adds
+/// `actalink-checkout` must build one reqwest, not two HTTP stacks.
+fn one_reqwest() -> Result<()> {
+    println!("==> one reqwest in a merchant's tree");
+    let root = std::env::current_dir()?;
+    let project = root.join(crate::target_dir()).join("merchant-probe");
+    std::fs::create_dir_all(project.join("src"))?;
+    let checkout = root.join("crates/actalink-checkout");
+    std::fs::write(
+        project.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"merchant-probe\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[workspace]\n\n\
+             [dependencies]\nreqwest = \"0.13\"\nactalink-checkout = {{ path = {:?} }}\n",
+            checkout.display().to_string()
+        ),
+    )?;
+    std::fs::write(project.join("src/lib.rs"), "//! A merchant's crate.\n")?;
+    let output = cargo()
+        .current_dir(&project)
+        .args([
+            "tree", "-e", "normal", "--prefix", "none", "--format", "{p}",
+        ])
+        .output()
+        .context("could not run cargo tree for the merchant probe")?;
+    if !output.status.success() {
+        bail!(
+            "cargo tree for the merchant probe failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let versions: BTreeSet<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| l.starts_with("reqwest v"))
+        .map(|l| l.split_whitespace().nth(1).unwrap_or_default().to_owned())
+        .collect();
+    if versions.len() != 1 {
+        bail!("a merchant on reqwest 0.13 gets reqwest {versions:?} with actalink-checkout");
+    }
+    println!(
+        "ok: one reqwest ({})",
+        versions.iter().next().map_or("", String::as_str)
+    );
     Ok(())
 }
 

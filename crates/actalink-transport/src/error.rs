@@ -20,6 +20,9 @@ pub enum ErrorKind {
     },
     /// The request could not be built (a bad URL or header): it was not sent.
     InvalidRequest,
+    /// The transport itself could not be set up (for example its TLS
+    /// backend or a custom root certificate): nothing was sent.
+    Config,
     /// Anything else after the request may have been sent: a dropped
     /// connection, a malformed response.
     Io,
@@ -51,6 +54,16 @@ impl Error {
         Self::new(
             ErrorKind::Connect,
             "could not connect to the server",
+            Some(source.into()),
+        )
+    }
+
+    /// A connect failure naming where the connection went, such as
+    /// `api.acta.link:443` (never the path or any credentials).
+    pub fn connect_to(target: &str, source: impl Into<BoxError>) -> Self {
+        Self::new(
+            ErrorKind::Connect,
+            format!("could not connect to {target}"),
             Some(source.into()),
         )
     }
@@ -91,7 +104,10 @@ impl Error {
     /// (connect failure, or a request that could not be built).
     #[must_use]
     pub fn was_sent(&self) -> bool {
-        !matches!(self.kind, ErrorKind::Connect | ErrorKind::InvalidRequest)
+        !matches!(
+            self.kind,
+            ErrorKind::Connect | ErrorKind::InvalidRequest | ErrorKind::Config
+        )
     }
 }
 

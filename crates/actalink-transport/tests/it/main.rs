@@ -5,3 +5,5 @@
 
 mod loopback;
 mod retry;
+#[cfg(feature = "rustls")]
+mod tls;
