@@ -1,0 +1,352 @@
+//! `actalink webhook verify | sign`, run as the built binary: every genuine
+//! signature exits 0 whatever the body's shape, recognition is reported
+//! separately, and the secret can stay off the command line.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::process::{Output, Stdio};
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+const SECRET: &str = "whsec_cli_TOPSECRET";
+const BODY: &str = r#"{"id":"evt_1","eventType":"onetime.executed","eventData":{"data":{"metadata":{"internal_order_id":"ORD-1"}}}}"#;
+
+fn actalink(env_secret: Option<&str>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_actalink"));
+    command
+        .env_remove("ACTALINK_API_KEY")
+        .env_remove("ACTALINK_BASE_URL")
+        .env_remove("ACTALINK_WEBHOOK_SECRET");
+    if let Some(secret) = env_secret {
+        command.env("ACTALINK_WEBHOOK_SECRET", secret);
+    }
+    command
+}
+
+async fn run_with(env_secret: Option<&str>, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = actalink(env_secret)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).await.unwrap();
+    child.wait_with_output().await.unwrap()
+}
+
+async fn run(args: &[&str], stdin: &[u8]) -> Output {
+    run_with(None, args, stdin).await
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().unwrap()
+}
+
+/// Signs `body` now with [`SECRET`]: (timestamp, signature).
+fn signed(body: &[u8]) -> (String, String) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let s = actalink_webhooks::sign(body, &SECRET.into(), now).unwrap();
+    (s.timestamp, s.signature)
+}
+
+/// `webhook verify` arguments with the secret on the command line.
+fn verify_args<'a>(timestamp: &'a str, signature: &'a str) -> Vec<&'a str> {
+    vec![
+        "webhook",
+        "verify",
+        "--secret",
+        SECRET,
+        "--timestamp",
+        timestamp,
+        "--signature",
+        signature,
+    ]
+}
+
+#[tokio::test]
+async fn sign_then_verify_from_stdin_and_file() {
+    let output = run(
+        &["--json", "webhook", "sign", "--secret", SECRET],
+        BODY.as_bytes(),
+    )
+    .await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let signed: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    let (timestamp, signature) = (
+        signed["timestamp"].as_str().unwrap(),
+        signed["signature"].as_str().unwrap(),
+    );
+    assert_eq!(signature.len(), 64);
+
+    let verify = verify_args(timestamp, signature);
+    let output = run(&verify, BODY.as_bytes()).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let text = stdout(&output);
+    for row in [
+        "valid       yes\n",
+        "recognised  yes\n",
+        "event       evt_1\n",
+        "type        onetime.executed\n",
+        "metadata    internal_order_id=ORD-1\n",
+        "dedup key   evt_1\n",
+    ] {
+        assert!(text.contains(row), "{row:?} in\n{text}");
+    }
+
+    let dir = std::env::temp_dir().join(format!("actalink-webhook-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("body.json");
+    std::fs::write(&file, BODY).unwrap();
+    let mut from_file = verify.clone();
+    from_file.push(file.to_str().unwrap());
+    assert_eq!(code(&run(&from_file, b"").await), 0);
+
+    std::fs::write(&file, BODY.replace("ORD-1", "ORD-2")).unwrap();
+    let output = run(&from_file, b"").await;
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("verification failed: the signature does not match"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stdout(&output).is_empty());
+
+    let mut missing = verify.clone();
+    missing.push("/nonexistent/body.json");
+    let output = run(&missing, b"").await;
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("could not read /nonexistent/body.json"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn every_genuine_signature_exits_0_and_recognition_is_reported_separately() {
+    for (body, recognised, why) in [
+        ("[1,2]", false, "no (the body is not a JSON object)"),
+        ("\"x\"", false, "no (the body is not a JSON object)"),
+        ("42", false, "no (the body is not a JSON object)"),
+        ("null", false, "no (the body is not a JSON object)"),
+        (r#"{"hello":"world"}"#, false, "no (it has no id)"),
+        (
+            r#"{"id":"evt_2","eventType":"checkout.done"}"#,
+            false,
+            "no (the event type \"checkout.done\" is unknown to this version)",
+        ),
+        (r#"{"id":"evt_3"}"#, false, "no (it has no eventType)"),
+        (
+            r#"{"id":42,"eventType":"onetime.executed","eventData":{"data":{"id":7,"token":{"amount":150000,"decimals":"6"},"metadata":[]}}}"#,
+            true,
+            "yes",
+        ),
+    ] {
+        let (timestamp, signature) = signed(body.as_bytes());
+        // Pretty-printed on the way, so the CLI re-serialises it too.
+        for sent in [body.to_owned(), format!("\n  {body}\n")] {
+            let output = run(&verify_args(&timestamp, &signature), sent.as_bytes()).await;
+            assert_eq!(code(&output), 0, "{body}: {}", stderr(&output));
+            let text = stdout(&output);
+            assert!(text.starts_with("valid       yes\n"), "{body}: {text}");
+            assert!(
+                text.contains(&format!("recognised  {why}\n")),
+                "{body}: {text}"
+            );
+            assert!(text.contains("dedup key   "), "{body}: {text}");
+
+            let mut json = vec!["--json"];
+            json.extend(verify_args(&timestamp, &signature));
+            let output = run(&json, sent.as_bytes()).await;
+            assert_eq!(code(&output), 0, "{body}: {}", stderr(&output));
+            let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+            assert_eq!(report["valid"], true);
+            assert_eq!(report["recognised"], recognised, "{body}");
+            let payload: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(report["event"], payload, "{body}");
+            let key = report["dedupKey"].as_str().unwrap();
+            match report["id"].as_str() {
+                Some(id) => assert_eq!(key, id),
+                None => assert!(key.starts_with("sha256:") && key.len() == 71, "{key}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn json_output_is_one_object_with_the_payload_as_signed() {
+    // Key order and number spelling are JavaScript's, verbatim.
+    let body = r#"{"id":"evt_4","eventType":"onetime.executed","eventData":{"data":{"metadata":{"b":"1","10":"x","2":"y"},"n":1.0}}}"#;
+    let (timestamp, signature) = signed(body.as_bytes());
+    let mut args = vec!["--json"];
+    args.extend(verify_args(&timestamp, &signature));
+    let output = run(&args, body.as_bytes()).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        concat!(
+            r#"{"valid":true,"recognised":true,"id":"evt_4","eventType":"onetime.executed","dedupKey":"evt_4","#,
+            r#""event":{"id":"evt_4","eventType":"onetime.executed","eventData":{"data":{"metadata":{"2":"y","10":"x","b":"1"},"n":1}}}}"#,
+            "\n"
+        )
+    );
+    // The help documents that shape.
+    let help = run(&["webhook", "verify", "--help"], b"").await;
+    assert_eq!(code(&help), 0);
+    let help = stdout(&help);
+    for words in [
+        "\"recognised\"",
+        "\"dedupKey\"",
+        "\"event\"",
+        "Exits 0 for every genuine signature",
+    ] {
+        assert!(help.contains(words), "{words} in\n{help}");
+    }
+}
+
+#[tokio::test]
+async fn failed_verification_exits_1_and_bad_input_exits_2() {
+    let (timestamp, signature) = signed(BODY.as_bytes());
+    // Forged: another secret.
+    let forged = actalink_webhooks::sign(
+        BODY.as_bytes(),
+        &"whsec_other".into(),
+        timestamp.parse().unwrap(),
+    )
+    .unwrap();
+    let output = run(
+        &verify_args(&forged.timestamp, &forged.signature),
+        BODY.as_bytes(),
+    )
+    .await;
+    assert_eq!(code(&output), 1);
+    // Not JSON, and too deep to re-serialise.
+    let output = run(&verify_args(&timestamp, &signature), b"not json").await;
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("verification failed: the body is not JSON"),
+        "{}",
+        stderr(&output)
+    );
+    let deep = format!("{} 1{}", "[".repeat(300), "]".repeat(300));
+    let output = run(&verify_args(&timestamp, &signature), deep.as_bytes()).await;
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("nests deeper than 256 levels"),
+        "{}",
+        stderr(&output)
+    );
+    // Outside the tolerance, then within a wider one.
+    let old = actalink_webhooks::sign(BODY.as_bytes(), &SECRET.into(), 1_756_481_736_348).unwrap();
+    let output = run(
+        &verify_args(&old.timestamp, &old.signature),
+        BODY.as_bytes(),
+    )
+    .await;
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("in the past, beyond the 300000 ms tolerance"),
+        "{}",
+        stderr(&output)
+    );
+    let mut lenient = verify_args(&old.timestamp, &old.signature);
+    lenient.extend(["--tolerance", "1000000000"]);
+    assert_eq!(code(&run(&lenient, BODY.as_bytes()).await), 0);
+
+    // Signing a body that is not JSON is bad input.
+    let output = run(&["webhook", "sign", "--secret", "s"], b"not json").await;
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("the body is not JSON"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(
+        &["webhook", "sign", "--secret", "s", "--timestamp", "1"],
+        BODY.as_bytes(),
+    )
+    .await;
+    assert_eq!(code(&output), 0);
+    assert!(
+        stdout(&output).starts_with("x-actalink-timestamp:  1\n"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[tokio::test]
+async fn the_secret_comes_from_the_environment_and_is_never_printed() {
+    let (timestamp, signature) = signed(BODY.as_bytes());
+    let verify = [
+        "webhook",
+        "verify",
+        "--timestamp",
+        &timestamp,
+        "--signature",
+        &signature,
+    ];
+    let output = run_with(Some(SECRET), &verify, BODY.as_bytes()).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stdout(&output).contains("recognised  yes"));
+
+    let output = run_with(
+        Some(SECRET),
+        &["--json", "webhook", "sign", "--timestamp", &timestamp],
+        BODY.as_bytes(),
+    )
+    .await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let signed: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(signed["signature"], signature.as_str());
+
+    // --secret wins over the environment.
+    let mut explicit = verify.to_vec();
+    explicit.extend(["--secret", "whsec_wrong"]);
+    assert_eq!(
+        code(&run_with(Some(SECRET), &explicit, BODY.as_bytes()).await),
+        1
+    );
+
+    // Neither, or an empty one: exit 2 with a clear message, before reading stdin.
+    for env in [None, Some("")] {
+        for args in [&verify[..], &["webhook", "sign"][..]] {
+            let output = run_with(env, args, BODY.as_bytes()).await;
+            assert_eq!(code(&output), 2, "{args:?} {env:?}");
+            assert!(
+                stderr(&output)
+                    .contains("no webhook secret: set ACTALINK_WEBHOOK_SECRET (or pass --secret)"),
+                "{}",
+                stderr(&output)
+            );
+        }
+    }
+
+    // Help names the variable but never shows its value; so does every error.
+    for args in [
+        &["webhook", "verify", "--help"][..],
+        &["webhook", "sign", "--help"][..],
+    ] {
+        let output = run_with(Some(SECRET), args, b"").await;
+        let help = stdout(&output);
+        assert!(help.contains("ACTALINK_WEBHOOK_SECRET"), "{help}");
+        assert!(!help.contains("TOPSECRET"), "{help}");
+    }
+    let output = run_with(
+        Some(SECRET),
+        &["webhook", "verify", "--timestamp", "x", "--signature", "y"],
+        BODY.as_bytes(),
+    )
+    .await;
+    assert_eq!(code(&output), 1);
+    assert!(!stderr(&output).contains("TOPSECRET") && !stdout(&output).contains("TOPSECRET"));
+}
