@@ -33,21 +33,62 @@ fn installed(program: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-async fn start_driver() -> Option<Driver> {
-    if !installed("chromium") || !installed("chromedriver") {
+/// The first of `candidates` that runs, as a path or a name on `PATH`.
+fn first_installed(candidates: &[String]) -> Option<String> {
+    candidates.iter().find(|c| installed(c)).cloned()
+}
+
+/// Chromium (Debian) or Google Chrome (GitHub's runners), by full path:
+/// chromedriver needs the binary itself.
+fn browser_binary() -> Option<String> {
+    let names = [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ];
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    names.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|candidate| installed(&candidate.to_string_lossy()))
+            .map(|found| found.to_string_lossy().into_owned())
+    })
+}
+
+/// chromedriver: `$CHROMEDRIVER`, then the runner's `$CHROMEWEBDRIVER/chromedriver`, then `PATH`.
+fn chromedriver() -> Option<String> {
+    let mut candidates = Vec::new();
+    if let Some(path) = std::env::var_os("CHROMEDRIVER") {
+        candidates.push(path.to_string_lossy().into_owned());
+    }
+    if let Some(dir) = std::env::var_os("CHROMEWEBDRIVER") {
+        candidates.push(
+            PathBuf::from(dir)
+                .join("chromedriver")
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    candidates.push("chromedriver".to_owned());
+    first_installed(&candidates)
+}
+
+async fn start_driver() -> Option<(Driver, String)> {
+    let (Some(binary), Some(chromedriver)) = (browser_binary(), chromedriver()) else {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI=true needs chromium and chromedriver (Debian packages chromium, chromium-driver)"
+            "CI=true needs Chromium or Google Chrome, and chromedriver (Debian packages chromium, chromium-driver)"
         );
-        eprintln!("SKIPPED browser test: chromium or chromedriver is not installed");
+        eprintln!("SKIPPED browser test: no Chromium/Chrome or no chromedriver is installed");
         return None;
-    }
+    };
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new("chromedriver")
+    let child = Command::new(&chromedriver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -59,19 +100,19 @@ async fn start_driver() -> Option<Driver> {
     };
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(driver);
+            return Some((driver, binary));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("chromedriver did not start");
 }
 
-async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+async fn browser(driver: &Driver, binary: &str, profile: &std::path::Path) -> Client {
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
-            "binary": "/usr/bin/chromium",
+            "binary": binary,
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -149,12 +190,12 @@ async fn buy(client: &Client, shop: &common::Shop, paylink: &str, button: &str) 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn buying_and_cancelling_in_a_real_browser() {
-    let Some(driver) = start_driver().await else {
+    let Some((driver, binary)) = start_driver().await else {
         return;
     };
     let profile = std::env::temp_dir().join(format!("storefront-chromium-{}", std::process::id()));
     let shop = common::start(true).await;
-    let client = browser(&driver, &profile).await;
+    let client = browser(&driver, &binary, &profile).await;
 
     // Buy, pay, and land on the shop's success page showing the order paid.
     let order_id = buy(&client, &shop, PRO_PAYLINK, "#pay").await;
