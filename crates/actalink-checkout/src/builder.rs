@@ -288,6 +288,8 @@ fn redact_userinfo(raw: &str) -> String {
     let Some((scheme, rest)) = raw.split_once("://") else {
         return raw.to_owned();
     };
+    // Every index here is of an ASCII character (or the end), so every slice
+    // falls on a character boundary.
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {
         Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),

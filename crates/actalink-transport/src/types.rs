@@ -61,6 +61,7 @@ impl Request {
             .url
             .split_once("://")
             .map_or(self.url.as_str(), |(_, rest)| rest);
+        // `find` returns the index of an ASCII `/`, a character boundary.
         let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
         path.split(['?', '#']).next().unwrap_or("/")
     }

@@ -204,6 +204,7 @@ fn parse_loose_timestamp(text: &str) -> Option<OffsetDateTime> {
     // `2025-08-29 15:36:36` is ISO 8601 with a space for the `T`.
     let normalised;
     let text = match text.as_bytes().get(10) {
+        // Byte 10 is an ASCII space, so 10 and 11 are character boundaries.
         Some(b' ') if text.len() > 11 => {
             normalised = format!("{}T{}", &text[..10], &text[11..]);
             normalised.as_str()

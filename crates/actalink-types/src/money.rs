@@ -94,6 +94,7 @@ impl Price {
             return Err(invalid("it has an odd number of digits"));
         }
         let mut text = String::with_capacity(digits.len() / 2);
+        // `chunks_exact(2)` yields only two-byte chunks, so both indexes exist.
         for pair in digits.as_bytes().chunks_exact(2) {
             let hi = hex_value(pair[0]).ok_or_else(|| invalid("it has a non-hex character"))?;
             let lo = hex_value(pair[1]).ok_or_else(|| invalid("it has a non-hex character"))?;
