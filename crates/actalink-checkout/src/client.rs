@@ -112,7 +112,9 @@ impl Client {
                     HeaderValue::from_static("application/json"),
                 )
                 .with_body(body);
-            self.execute(http, Idempotency::NotIdempotent).await
+            self.execute(http, Idempotency::NotIdempotent)
+                .await
+                .map_err(|error| maybe_created(error, request))
         }
         .instrument(span)
         .await
@@ -177,6 +179,34 @@ impl Client {
                 self.inner.retry.retry_after(headers)
             }))
         }
+    }
+}
+
+/// Marks a create failure after which a session may exist.
+fn maybe_created(error: Error, request: &CreateCheckoutSession) -> Error {
+    let reached = match &error {
+        Error::Timeout { .. } | Error::Server(_) | Error::Decode { .. } => true,
+        // A dropped connection or a body over the cap: the server had the request.
+        Error::Transport { source, .. } => source.was_sent(),
+        _ => false,
+    };
+    if !reached {
+        return error;
+    }
+    let hint = request
+        .metadata()
+        .map(|metadata| {
+            let pairs: Vec<String> = metadata
+                .iter()
+                .take(3)
+                .map(|(k, v)| format!("{k}={}", v.chars().take(64).collect::<String>()))
+                .collect();
+            format!(" ({})", pairs.join(", "))
+        })
+        .unwrap_or_default();
+    Error::MaybeCreated {
+        source: Box::new(error),
+        hint,
     }
 }
 

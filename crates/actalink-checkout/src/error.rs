@@ -108,6 +108,20 @@ pub enum Error {
         /// The start of the body (at most 512 bytes).
         body_snippet: String,
     },
+    /// A create failed after its request may have reached the server (a
+    /// timeout, a dropped connection, a 5xx, an unreadable 2xx), so a
+    /// session may exist although none was returned. It is not retried: the
+    /// API has no idempotency key. Look for the session by the metadata you sent.
+    #[error(
+        "{source}; the create may have reached the server, so a checkout session may exist: find it by the metadata you sent{hint}"
+    )]
+    MaybeCreated {
+        /// What went wrong.
+        #[source]
+        source: Box<Error>,
+        /// The request's first metadata pairs, as ` (key=value, …)`, or empty.
+        hint: String,
+    },
     /// [`Client::wait_for_completion`](crate::Client::wait_for_completion) reached its deadline.
     #[error(
         "session {session_id} was {} when the wait timed out{}",
@@ -129,6 +143,7 @@ impl Error {
     #[must_use]
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
+            Self::MaybeCreated { source, .. } => source.api_error(),
             Self::Unauthorized(e) | Self::NotFound(e) | Self::Server(e) | Self::Api(e) => Some(e),
             Self::RateLimited { error, .. } => Some(error),
             _ => None,
@@ -140,6 +155,7 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Decode { status, .. } => Some(*status),
+            Self::MaybeCreated { source, .. } => source.status(),
             other => other.api_error().map(|e| e.status),
         }
     }
@@ -149,6 +165,7 @@ impl Error {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Self::Decode { request_id, .. } => request_id.as_deref(),
+            Self::MaybeCreated { source, .. } => source.request_id(),
             other => other.api_error()?.request_id.as_deref(),
         }
     }
@@ -162,12 +179,23 @@ impl Error {
     /// True for timeouts, of an attempt, of the call, or of a wait.
     #[must_use]
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout { .. } | Self::WaitTimedOut { .. })
+        match self {
+            Self::MaybeCreated { source, .. } => source.is_timeout(),
+            other => matches!(other, Self::Timeout { .. } | Self::WaitTimedOut { .. }),
+        }
+    }
+
+    /// True when a create failed in a way that may have left a session on the
+    /// server ([`Error::MaybeCreated`]).
+    #[must_use]
+    pub fn session_may_exist(&self) -> bool {
+        matches!(self, Self::MaybeCreated { .. })
     }
 
     /// True when trying again later may succeed: rate limiting, server
-    /// errors, timeouts and transport failures. (For a create, check that no
-    /// session was made before trying again: see the crate docs on retries.)
+    /// errors, timeouts and transport failures. False for
+    /// [`Error::MaybeCreated`]: check that no session was made before trying
+    /// a create again.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
         match self {

@@ -6,12 +6,42 @@ use http::{HeaderValue, StatusCode};
 
 use crate::{KEY, client, create_request, status};
 
+/// The error of a create, with a `MaybeCreated` wrapper taken off (it is
+/// tested on its own below).
 async fn create_error(response: Response) -> Error {
     let t = ReplayTransport::new().respond(response);
-    client(&t)
+    match client(&t)
         .create_session(&create_request())
         .await
         .unwrap_err()
+    {
+        Error::MaybeCreated { source, .. } => *source,
+        other => other,
+    }
+}
+
+#[tokio::test]
+async fn a_create_that_may_have_happened_says_how_to_find_the_session() {
+    let t = ReplayTransport::new().respond(status(503, r#"{"message":"upstream down"}"#));
+    let e = client(&t)
+        .create_session(&create_request())
+        .await
+        .unwrap_err();
+    assert!(e.session_may_exist(), "{e:?}");
+    assert_eq!(e.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    assert_eq!(
+        e.to_string(),
+        "the server failed, HTTP 503: upstream down; the create may have reached the server, \
+         so a checkout session may exist: find it by the metadata you sent \
+         (user_uuid=nw571k0fjyh650yehifhtwqd, internal_order_id=ORD-120394)"
+    );
+    // A refusal the server made before acting is not wrapped.
+    let t = ReplayTransport::new().respond(status(401, "{}"));
+    let e = client(&t)
+        .create_session(&create_request())
+        .await
+        .unwrap_err();
+    assert!(!e.session_may_exist() && matches!(e, Error::Unauthorized(_)));
 }
 
 #[tokio::test]

@@ -95,14 +95,14 @@ fn cases() -> Vec<Case> {
                 )
             },
             total_timeout: None,
-            create: expect("Transport (io)", 1, 0, 2500),
+            create: expect("Transport (io), session may exist", 1, 0, 2500),
             get: expect("Transport (io)", 3, 0, 3000),
         },
         Case {
             fault: "connection closed before any response",
             replies: || times(3, StubReply::Drop),
             total_timeout: None,
-            create: expect("Transport (io)", 1, 0, 2500),
+            create: expect("Transport (io), session may exist", 1, 0, 2500),
             get: expect("Transport (io)", 3, 0, 3000),
         },
         Case {
@@ -114,42 +114,42 @@ fn cases() -> Vec<Case> {
                 )
             },
             total_timeout: None,
-            create: expect("Timeout", 1, 450, 2500),
+            create: expect("Timeout, session may exist", 1, 450, 2500),
             get: expect("Timeout", 3, 1400, 4500),
         },
         Case {
             fault: "total deadline 1.5 s, shorter than the retries need",
             replies: || times(3, status(503, "{}").with_header("retry-after", "1")),
             total_timeout: Some(Duration::from_millis(1500)),
-            create: expect("Server (503)", 1, 0, 1500),
+            create: expect("Server (503), session may exist", 1, 0, 1500),
             get: expect("Server (503)", 2, 950, 2000),
         },
         Case {
             fault: "500",
             replies: || times(3, status(500, r#"{"message":"boom"}"#)),
             total_timeout: None,
-            create: expect("Server (500)", 1, 0, 1500),
+            create: expect("Server (500), session may exist", 1, 0, 1500),
             get: expect("Server (500)", 3, 0, 3000),
         },
         Case {
             fault: "502 with an HTML body",
             replies: || times(3, html(502)),
             total_timeout: None,
-            create: expect("Server (502)", 1, 0, 1500),
+            create: expect("Server (502), session may exist", 1, 0, 1500),
             get: expect("Server (502)", 3, 0, 3000),
         },
         Case {
             fault: "503 with Retry-After: 1",
             replies: || times(3, status(503, "{}").with_header("retry-after", "1")),
             total_timeout: None,
-            create: expect("Server (503)", 1, 0, 1500),
+            create: expect("Server (503), session may exist", 1, 0, 1500),
             get: expect("Server (503)", 3, 1950, 4500),
         },
         Case {
             fault: "504",
             replies: || times(3, status(504, "{}")),
             total_timeout: None,
-            create: expect("Server (504)", 1, 0, 1500),
+            create: expect("Server (504), session may exist", 1, 0, 1500),
             get: expect("Server (504)", 3, 0, 3000),
         },
         Case {
@@ -189,14 +189,14 @@ fn cases() -> Vec<Case> {
             fault: "200 with a JSON body cut short",
             replies: || times(3, status(200, r#"{"data":{"id":"checkout_1","status":"op"#)),
             total_timeout: None,
-            create: expect("Decode", 1, 0, 1500),
+            create: expect("Decode, session may exist", 1, 0, 1500),
             get: expect("Decode", 1, 0, 1500),
         },
         Case {
             fault: "200 with a non-JSON body",
             replies: || times(3, html(200)),
             total_timeout: None,
-            create: expect("Decode", 1, 0, 1500),
+            create: expect("Decode, session may exist", 1, 0, 1500),
             get: expect("Decode", 1, 0, 1500),
         },
         Case {
@@ -210,21 +210,28 @@ fn cases() -> Vec<Case> {
             fault: "body over the 64 KiB cap",
             replies: || times(3, StubReply::json(200, vec![b' '; 100 * 1024])),
             total_timeout: None,
-            create: expect("Transport (body too large)", 1, 0, 1500),
+            create: expect("Transport (body too large), session may exist", 1, 0, 1500),
             get: expect("Transport (body too large)", 1, 0, 1500),
         },
     ]
 }
 
-/// The error's kind, as the table names it.
+/// The outcome's kind, as the table names it.
 fn kind(result: &Result<CheckoutSession, Error>) -> String {
     match result {
         Ok(session) if matches!(session.status, actalink_checkout::SessionStatus::Unknown(_)) => {
             "Ok (status Unknown)".into()
         }
         Ok(_) => "Ok".into(),
-        Err(Error::Transport { source, .. }) if source.is_connect() => "Transport (connect)".into(),
-        Err(Error::Transport { source, .. })
+        Err(error) => error_kind(error),
+    }
+}
+
+fn error_kind(error: &Error) -> String {
+    match error {
+        Error::MaybeCreated { source, .. } => format!("{}, session may exist", error_kind(source)),
+        Error::Transport { source, .. } if source.is_connect() => "Transport (connect)".into(),
+        Error::Transport { source, .. }
             if matches!(
                 source.kind(),
                 actalink_checkout::transport::ErrorKind::BodyTooLarge { .. }
@@ -232,14 +239,14 @@ fn kind(result: &Result<CheckoutSession, Error>) -> String {
         {
             "Transport (body too large)".into()
         }
-        Err(Error::Transport { .. }) => "Transport (io)".into(),
-        Err(Error::Timeout { .. }) => "Timeout".into(),
-        Err(Error::Server(api)) => format!("Server ({})", api.status.as_u16()),
-        Err(Error::RateLimited { .. }) => "RateLimited".into(),
-        Err(Error::Unauthorized(_)) => "Unauthorized".into(),
-        Err(Error::NotFound(_)) => "NotFound".into(),
-        Err(Error::Decode { .. }) => "Decode".into(),
-        Err(other) => format!("unexpected: {other}"),
+        Error::Transport { .. } => "Transport (io)".into(),
+        Error::Timeout { .. } => "Timeout".into(),
+        Error::Server(api) => format!("Server ({})", api.status.as_u16()),
+        Error::RateLimited { .. } => "RateLimited".into(),
+        Error::Unauthorized(_) => "Unauthorized".into(),
+        Error::NotFound(_) => "NotFound".into(),
+        Error::Decode { .. } => "Decode".into(),
+        other => format!("unexpected: {other}"),
     }
 }
 

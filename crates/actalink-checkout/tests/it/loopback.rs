@@ -59,8 +59,11 @@ async fn a_non_json_500_over_a_real_socket_is_a_server_error() {
         .build()
         .unwrap();
     let e = client.create_session(&create_request()).await.unwrap_err();
-    let Error::Server(api) = e else {
+    let Error::MaybeCreated { source, .. } = e else {
         panic!("{e:?}")
+    };
+    let Error::Server(api) = *source else {
+        panic!("{source:?}")
     };
     assert_eq!(api.body_snippet, "<h1>oops</h1>");
     assert_eq!(stub.received().len(), 1);

@@ -71,7 +71,14 @@ async fn create_500_is_sent_once() {
         .create_session(&create_request())
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Server(_)));
+    assert!(
+        matches!(&e, Error::MaybeCreated { source, .. } if matches!(**source, Error::Server(_))),
+        "{e:?}"
+    );
+    assert!(
+        !e.is_retryable(),
+        "a create that may have happened is not blindly retried"
+    );
     assert_eq!(t.requests().len(), 1);
 }
 
