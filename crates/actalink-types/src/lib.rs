@@ -50,6 +50,7 @@ mod lenient;
 mod metadata;
 mod money;
 mod open_enum;
+mod product;
 mod request;
 mod session;
 
@@ -61,10 +62,11 @@ pub use open_enum::{
     Currency, CurrencyType, IntervalUnit, Mode, OrderStatus, PaylinkType, PaymentType,
     ProductStatus, SessionStatus,
 };
+pub use product::{Payment, Plan, PriceDetails, Product};
 pub use request::{CreateCheckoutSession, CreateCheckoutSessionBuilder};
 /// The exact decimal type money decodes to (re-exported so that callers need
 /// not match its version).
 pub use rust_decimal::Decimal;
-pub use session::{CheckoutSession, Payment, Plan, PriceDetails, Product};
+pub use session::CheckoutSession;
 /// The date-time type of every timestamp field (re-exported for the same reason).
 pub use time::OffsetDateTime;

@@ -5,7 +5,6 @@
 //! an undocumented shape is read when its meaning is clear or else left `None`,
 //! and what was sent stays in the model's `extra` map.
 
-use rust_decimal::Decimal;
 use std::fmt;
 
 use serde::de::{MapAccess, Visitor};
@@ -13,10 +12,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::lenient::{self, Fields, Path, Read, Rfc3339Ref, Writer};
+use crate::lenient::{self, Fields, Path, Read, Writer};
+use crate::product::write_field;
 use crate::{
-    CheckoutSessionId, Currency, CurrencyType, IntervalUnit, Metadata, Mode, OrderId, OrderStatus,
-    PaylinkType, PaymentType, Price, ProductId, ProductStatus, SessionStatus,
+    CheckoutSessionId, Metadata, Mode, OrderId, OrderStatus, PaylinkType, Payment, Plan, Product,
+    SessionStatus,
 };
 
 /// A checkout session, as both `paysession/create` and `paysession/status`
@@ -190,41 +190,25 @@ impl Serialize for CheckoutSession {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut w = Writer::new(serializer.serialize_map(None)?, &self.extra);
         w.field("id", Some(&self.id), false)?;
-        w.field("mode", self.mode.as_ref(), false)?;
+        write_field!(w, "mode", self.mode, plain);
         w.field("status", Some(&self.status), false)?;
-        w.field("orderId", self.order_id.as_ref(), false)?;
-        w.field("orderStatus", self.order_status.as_ref(), false)?;
-        w.field(
-            "createdAt",
-            self.created_at.as_ref().map(Rfc3339Ref).as_ref(),
-            false,
-        )?;
-        w.field(
-            "updatedAt",
-            self.updated_at.as_ref().map(Rfc3339Ref).as_ref(),
-            false,
-        )?;
-        w.field(
-            "expiresAt",
-            self.expires_at.as_ref().map(Rfc3339Ref).as_ref(),
-            false,
-        )?;
-        w.field(
-            "startedAt",
-            self.started_at.as_ref().map(Rfc3339Ref).as_ref(),
-            true,
-        )?;
-        w.field("endAt", self.end_at.as_ref().map(Rfc3339Ref).as_ref(), true)?;
-        w.field("name", self.name.as_ref(), false)?;
-        w.field("paylinkType", self.paylink_type.as_ref(), false)?;
-        w.field("paymentLink", self.payment_link.as_ref(), false)?;
-        w.field("successUrl", self.success_url.as_ref(), true)?;
-        w.field("cancelUrl", self.cancel_url.as_ref(), true)?;
-        w.field("failureUrl", self.failure_url.as_ref(), true)?;
-        w.field("url", self.url.as_ref(), false)?;
-        w.field("metadata", self.metadata.as_ref(), false)?;
-        w.field("plan", self.plan.as_ref(), false)?;
-        w.field("payment", self.payment.as_ref(), false)?;
+        write_field!(w, "orderId", self.order_id, plain);
+        write_field!(w, "orderStatus", self.order_status, plain);
+        write_field!(w, "createdAt", self.created_at, time);
+        write_field!(w, "updatedAt", self.updated_at, time);
+        write_field!(w, "expiresAt", self.expires_at, time);
+        write_field!(w, "startedAt", self.started_at, nullable_time);
+        write_field!(w, "endAt", self.end_at, nullable_time);
+        write_field!(w, "name", self.name, plain);
+        write_field!(w, "paylinkType", self.paylink_type, plain);
+        write_field!(w, "paymentLink", self.payment_link, plain);
+        write_field!(w, "successUrl", self.success_url, nullable);
+        write_field!(w, "cancelUrl", self.cancel_url, nullable);
+        write_field!(w, "failureUrl", self.failure_url, nullable);
+        write_field!(w, "url", self.url, plain);
+        write_field!(w, "metadata", self.metadata, plain);
+        write_field!(w, "plan", self.plan, plain);
+        write_field!(w, "payment", self.payment, plain);
         w.field(
             "products",
             (!self.products.is_empty()).then_some(&self.products),
@@ -265,288 +249,6 @@ impl<'de> Deserialize<'de> for CheckoutSession {
     }
 }
 
-/// A product in a session.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct Product {
-    /// The product id.
-    pub id: Option<ProductId>,
-    /// When the product was created.
-    pub created_at: Option<OffsetDateTime>,
-    /// Display name.
-    pub name: Option<String>,
-    /// Description.
-    pub description: Option<String>,
-    /// Image URL (may be empty).
-    pub image_url: Option<String>,
-    /// How the product is paid.
-    pub payment_type: Option<PaymentType>,
-    /// Whether it is on sale.
-    pub status: Option<ProductStatus>,
-    /// Price and interval.
-    pub price_details: Option<PriceDetails>,
-    /// Fields not modelled, and values as sent of fields in an undocumented shape.
-    pub extra: Map<String, Value>,
-}
-
-impl Product {
-    fn read(mut f: Fields<'_>) -> Self {
-        Self {
-            id: f.take("id", lenient::parsed(|s: &str| ProductId::new(s))),
-            created_at: f.take("createdAt", lenient::timestamp),
-            name: f.take("name", lenient::string),
-            description: f.take("description", lenient::string),
-            image_url: f.take("imageUrl", lenient::string),
-            payment_type: f.take("paymentType", lenient::wire(PaymentType::from_wire)),
-            status: f.take("status", lenient::wire(ProductStatus::from_wire)),
-            price_details: f.take("priceDetails", |v, p| {
-                lenient::object(v, p, PriceDetails::read)
-            }),
-            extra: f.finish(),
-        }
-    }
-}
-
-const PRODUCT_KEYS: &[&str] = &[
-    "id",
-    "createdAt",
-    "name",
-    "description",
-    "imageUrl",
-    "paymentType",
-    "status",
-    "priceDetails",
-];
-
-impl Serialize for Product {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut w = Writer::new(serializer.serialize_map(None)?, &self.extra);
-        w.field("id", self.id.as_ref(), false)?;
-        w.field(
-            "createdAt",
-            self.created_at.as_ref().map(Rfc3339Ref).as_ref(),
-            false,
-        )?;
-        w.field("name", self.name.as_ref(), false)?;
-        w.field("description", self.description.as_ref(), false)?;
-        w.field("imageUrl", self.image_url.as_ref(), false)?;
-        w.field("paymentType", self.payment_type.as_ref(), false)?;
-        w.field("status", self.status.as_ref(), false)?;
-        w.field("priceDetails", self.price_details.as_ref(), false)?;
-        w.end(PRODUCT_KEYS)
-    }
-}
-
-/// A price with its currency and, for subscriptions, its interval.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct PriceDetails {
-    /// The price, hex-encoded; see [`PriceDetails::amount`]. `None` when
-    /// absent or unreadable (the value as sent is then in `extra`): never
-    /// treat a missing price as any amount.
-    pub price: Option<Price>,
-    /// The currency.
-    pub currency: Option<Currency>,
-    /// How many interval units one period lasts.
-    pub interval_count: Option<u32>,
-    /// The interval unit.
-    pub interval_unit: Option<IntervalUnit>,
-    /// The kind of currency.
-    pub currency_type: Option<CurrencyType>,
-    /// Fields not modelled, and values as sent of fields in an undocumented shape.
-    pub extra: Map<String, Value>,
-}
-
-impl PriceDetails {
-    /// The decoded price in major units of `currency` (`0.16` for `"0x302e3136"`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::MissingPrice`](crate::Error::MissingPrice) when there is no
-    /// readable price, else a typed decode error from [`Price::decimal`].
-    pub fn amount(&self) -> Result<Decimal, crate::Error> {
-        self.price
-            .as_ref()
-            .ok_or(crate::Error::MissingPrice)?
-            .decimal()
-    }
-
-    fn read(mut f: Fields<'_>) -> Self {
-        Self {
-            price: f.take("price", read_price),
-            currency: f.take("currency", lenient::wire(Currency::from_wire)),
-            interval_count: f.take("intervalCount", lenient::count),
-            interval_unit: f.take("intervalUnit", lenient::wire(IntervalUnit::from_wire)),
-            currency_type: f.take("currencyType", lenient::wire(CurrencyType::from_wire)),
-            extra: f.finish(),
-        }
-    }
-}
-
-const PRICE_DETAILS_KEYS: &[&str] = &[
-    "price",
-    "currency",
-    "intervalCount",
-    "intervalUnit",
-    "currencyType",
-];
-
-impl Serialize for PriceDetails {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut w = Writer::new(serializer.serialize_map(None)?, &self.extra);
-        w.field("price", self.price.as_ref(), false)?;
-        w.field("currency", self.currency.as_ref(), false)?;
-        w.field("intervalCount", self.interval_count.as_ref(), false)?;
-        w.field("intervalUnit", self.interval_unit.as_ref(), false)?;
-        w.field("currencyType", self.currency_type.as_ref(), false)?;
-        w.end(PRICE_DETAILS_KEYS)
-    }
-}
-
-/// The plan a paid session is for.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct Plan {
-    /// Internal id (a UUID).
-    pub id: Option<String>,
-    /// The public product id (equals a `products[].id`).
-    pub public_id: Option<ProductId>,
-    /// When the plan was created.
-    pub created_at: Option<OffsetDateTime>,
-    /// When the plan was updated.
-    pub updated_at: Option<OffsetDateTime>,
-    /// Display name.
-    pub name: Option<String>,
-    /// Description.
-    pub description: Option<String>,
-    /// Image URL (may be empty).
-    pub image_url: Option<String>,
-    /// How the plan is paid.
-    pub payment_type: Option<PaymentType>,
-    /// Internal id of the payment type (a UUID).
-    pub payment_type_id: Option<String>,
-    /// Whether the plan is on sale.
-    pub status: Option<ProductStatus>,
-    /// Price and interval.
-    pub price_details: Option<PriceDetails>,
-    /// Fields not modelled, and values as sent of fields in an undocumented shape.
-    pub extra: Map<String, Value>,
-}
-
-impl Plan {
-    fn read(mut f: Fields<'_>) -> Self {
-        Self {
-            id: f.take("id", lenient::string),
-            public_id: f.take("publicId", lenient::parsed(|s: &str| ProductId::new(s))),
-            created_at: f.take("createdAt", lenient::timestamp),
-            updated_at: f.take("updatedAt", lenient::timestamp),
-            name: f.take("name", lenient::string),
-            description: f.take("description", lenient::string),
-            image_url: f.take("imageUrl", lenient::string),
-            payment_type: f.take("paymentType", lenient::wire(PaymentType::from_wire)),
-            payment_type_id: f.take("paymentTypeId", lenient::string),
-            status: f.take("status", lenient::wire(ProductStatus::from_wire)),
-            price_details: f.take("priceDetails", |v, p| {
-                lenient::object(v, p, PriceDetails::read)
-            }),
-            extra: f.finish(),
-        }
-    }
-}
-
-const PLAN_KEYS: &[&str] = &[
-    "id",
-    "publicId",
-    "createdAt",
-    "updatedAt",
-    "name",
-    "description",
-    "imageUrl",
-    "paymentType",
-    "paymentTypeId",
-    "status",
-    "priceDetails",
-];
-
-impl Serialize for Plan {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut w = Writer::new(serializer.serialize_map(None)?, &self.extra);
-        w.field("id", self.id.as_ref(), false)?;
-        w.field("publicId", self.public_id.as_ref(), false)?;
-        w.field(
-            "createdAt",
-            self.created_at.as_ref().map(Rfc3339Ref).as_ref(),
-            false,
-        )?;
-        w.field(
-            "updatedAt",
-            self.updated_at.as_ref().map(Rfc3339Ref).as_ref(),
-            false,
-        )?;
-        w.field("name", self.name.as_ref(), false)?;
-        w.field("description", self.description.as_ref(), false)?;
-        w.field("imageUrl", self.image_url.as_ref(), false)?;
-        w.field("paymentType", self.payment_type.as_ref(), false)?;
-        w.field("paymentTypeId", self.payment_type_id.as_ref(), false)?;
-        w.field("status", self.status.as_ref(), false)?;
-        w.field("priceDetails", self.price_details.as_ref(), false)?;
-        w.end(PLAN_KEYS)
-    }
-}
-
-/// Who paid whom.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Payment {
-    /// The payer's wallet (EVM address; compare case-insensitively).
-    pub sender_address: Option<String>,
-    /// The merchant's wallet.
-    pub receiver_address: Option<String>,
-    /// A transaction hash; null even on paid subscriptions in the docs.
-    pub hash: Option<String>,
-    /// Fields not modelled, and values as sent of fields in an undocumented shape.
-    pub extra: Map<String, Value>,
-}
-
-impl Payment {
-    fn read(mut f: Fields<'_>) -> Self {
-        Self {
-            sender_address: f.take("senderAddress", lenient::string),
-            receiver_address: f.take("receiverAddress", lenient::string),
-            hash: f.take("hash", lenient::string),
-            extra: f.finish(),
-        }
-    }
-}
-
-impl Serialize for Payment {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut w = Writer::new(serializer.serialize_map(None)?, &self.extra);
-        w.field("senderAddress", self.sender_address.as_ref(), true)?;
-        w.field("receiverAddress", self.receiver_address.as_ref(), true)?;
-        w.field("hash", self.hash.as_ref(), true)?;
-        w.end(&["senderAddress", "receiverAddress", "hash"])
-    }
-}
-
-/// `Deserialize` for the nested models, through the same tolerant reader.
-macro_rules! deserialize_object {
-    ($($name:ident),*) => {$(
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                match Value::deserialize(deserializer)? {
-                    Value::Object(map) => Ok(Self::read(Fields::new(map, Path::Root))),
-                    other => Err(serde::de::Error::custom(format_args!(
-                        "expected an object, found {}",
-                        kind(&other)
-                    ))),
-                }
-            }
-        }
-    )*};
-}
-deserialize_object!(Product, PriceDetails, Plan, Payment);
-
 /// A session's `metadata` as read: `None` for null, else what
 /// [`Metadata::read_lenient`] made of it.
 struct MetadataField(Option<Read<Metadata>>);
@@ -554,19 +256,6 @@ struct MetadataField(Option<Read<Metadata>>);
 impl<'de> Deserialize<'de> for MetadataField {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(Self(Metadata::read_lenient(deserializer)?))
-    }
-}
-
-/// A price: the documented hex string, or a plain decimal number (`0.16`),
-/// which is read as that decimal amount.
-fn read_price(value: Value, _: Path<'_>) -> Read<Price> {
-    match value {
-        Value::String(raw) => Read::Exact(Price::from_raw(raw)),
-        Value::Number(ref n) => match Price::from_decimal_str(&n.to_string()) {
-            Ok(price) => Read::Coerced(price, value),
-            Err(_) => Read::Unreadable(value),
-        },
-        other => Read::Unreadable(other),
     }
 }
 
@@ -592,17 +281,5 @@ fn read_products(value: Value, path: Path<'_>) -> Read<Vec<Product>> {
     match raw {
         None => Read::Exact(products),
         Some(raw) => Read::Coerced(products, raw),
-    }
-}
-
-/// The JSON type of a value, for messages.
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
