@@ -22,6 +22,12 @@ pages! {
     Webhooks => "../../webhooks.md",
     Errors => "../../src/errors.md",
     Testing => "../../src/testing.md",
+    GoingLive => "../../src/going-live.md",
+    Migrating => "../../src/migrating.md",
+    Tracing => "../../src/tracing.md",
+    CustomTransport => "../../src/custom-transport.md",
+    Tls => "../../src/tls.md",
+    Troubleshooting => "../../src/troubleshooting.md",
     Cli => "../../src/cli.md",
     Storefront => "../../src/storefront.md",
 }
