@@ -132,7 +132,9 @@ pub(crate) async fn guard(
     }
 }
 
-/// `POST /__sandbox/sessions/{id}/{pay|cancel|fail|expire}`.
+/// `POST /__sandbox/sessions/{id}/{pay|cancel|fail|expire}`: the session
+/// after the action, or 404 (no such session), 409 (the action does not apply
+/// to its status, or it is already paid).
 pub(crate) async fn act(
     AxumState(state): AxumState<Arc<State>>,
     Path((id, action)): Path<(String, String)>,
@@ -156,7 +158,19 @@ pub(crate) async fn act(
             ),
         ),
         Outcome::Invalid(why) => error(StatusCode::INTERNAL_SERVER_ERROR, why),
-        Outcome::Done { session } => Json(Data {
+        // A script that pays a paid session has lost track of it: say so
+        // (the hosted page, where a customer may click twice, just redirects).
+        Outcome::Done {
+            session,
+            paid_now: false,
+        } if action == Action::Pay => error(
+            StatusCode::CONFLICT,
+            format!(
+                "checkout session {id:?} is already paid ({}); nothing was done",
+                session.status
+            ),
+        ),
+        Outcome::Done { session, .. } => Json(Data {
             data: wire::session(&session, &state.base_url, Shape::Status),
         })
         .into_response(),

@@ -143,7 +143,7 @@ pub(crate) async fn act(
             )),
         )
             .into_response(),
-        Outcome::Done { session } => {
+        Outcome::Done { session, .. } => {
             // Assumption: each button answers 303 to the session's URL for its
             // outcome exactly as given, with no query parameters added, or to
             // a page of the sandbox's own when the session has none;

@@ -82,6 +82,8 @@ pub(crate) enum Outcome {
     /// The session changed (or, for cancel or a repeated payment, stayed as it was).
     Done {
         session: SessionRecord,
+        /// True when this action paid the session (false for a repeated payment).
+        paid_now: bool,
     },
     /// The session is in a state the action cannot apply to.
     Conflict(SessionRecord),
@@ -220,7 +222,7 @@ impl State {
                 if paid_now {
                     crate::delivery::deliver_payment(self, &session);
                 }
-                Outcome::Done { session }
+                Outcome::Done { session, paid_now }
             }
         }
     }

@@ -137,6 +137,14 @@ async fn a_one_time_payment_through_the_control_api() {
     let url = format!("{}/__sandbox/sessions/{}/pay", sandbox.url(), created.id);
     let response = http(Method::POST, &url, None).await;
     assert_eq!(response.status, StatusCode::OK);
+    // The control API says so when a script pays a paid session again.
+    let again = http(Method::POST, &url, None).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(
+        String::from_utf8_lossy(&again.body).contains("is already paid"),
+        "{:?}",
+        again.body
+    );
     let session = client.get_session(&created.id).await.unwrap();
     assert!(session.is_paid());
     assert_eq!(session.end_at, None);
