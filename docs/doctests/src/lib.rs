@@ -16,6 +16,7 @@ pages! {
     TypesReadme => "../../../crates/actalink-types/README.md",
     TransportReadme => "../../../crates/actalink-transport/README.md",
     CheckoutReadme => "../../../crates/actalink-checkout/README.md",
+    SandboxReadme => "../../../crates/actalink-sandbox/README.md",
     GettingStarted => "../../src/getting-started.md",
     Sessions => "../../src/sessions.md",
     Status => "../../src/status.md",
