@@ -491,17 +491,20 @@ impl Canonicalizer<'_> {
     /// closing quote, writing them escaped the JavaScript way (without quotes).
     fn string(&mut self) -> Result<(), Error> {
         loop {
-            let run = self.pos;
-            while let Some(&b) = self.input.get(self.pos) {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.pos += 1;
+            // The run of plain characters up to the next quote or backslash.
+            let rest = &self.input[self.pos..];
+            let mut end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+            if rest[..end].iter().any(|&b| b < 0x20)
+                && let Some(control) = rest[..end].iter().position(|&b| b < 0x20)
+            {
+                end = control;
             }
-            // Copy the run of plain characters, replacing invalid UTF-8 as
-            // `String::from_utf8_lossy` (and Node) do. A run ends at an ASCII
-            // byte, which never splits a valid sequence.
-            for chunk in self.input[run..self.pos].utf8_chunks() {
+            let run = &rest[..end];
+            self.pos += end;
+            // Copy it, replacing invalid UTF-8 as `String::from_utf8_lossy`
+            // (and Node) do. A run ends at an ASCII byte, which never splits
+            // a valid sequence.
+            for chunk in run.utf8_chunks() {
                 self.out.extend_from_slice(chunk.valid().as_bytes());
                 if !chunk.invalid().is_empty() {
                     self.out.extend_from_slice("\u{fffd}".as_bytes());

@@ -6,7 +6,7 @@ use actalink_types::{Metadata, TokenAmount};
 use sha2::{Digest, Sha256};
 
 use crate::Error;
-use crate::json::{Json, Kind};
+use crate::json::{Json, Kind, Members};
 
 actalink_types::__open_enum! {
     /// The kind of event. Only three names are documented; every other one
@@ -136,29 +136,35 @@ fn unreadable(path: &str, value: Json<'_>) {
     );
 }
 
-/// Reads an optional field: `None`, silently, when absent or null; `None`,
-/// logged, when `read` cannot make sense of it.
-fn field<'a, T>(
+/// Reads the member value just handed out by `members`: `None`, silently,
+/// when it is null; `None`, logged, when `read` cannot make sense of it. A
+/// value that was read is reported consumed, so the walk does not skip it again.
+fn take<'a, T>(
+    members: &mut Members<'a>,
     path: &str,
-    value: Option<Json<'a>>,
-    read: impl FnOnce(Json<'a>) -> Option<T>,
+    value: Json<'a>,
+    read: impl FnOnce(Json<'a>) -> Option<(T, usize)>,
 ) -> Option<T> {
-    let value = value?;
     if value.kind() == Kind::Null {
         return None;
     }
-    let read = read(value);
-    if read.is_none() {
-        unreadable(path, value);
+    match read(value) {
+        Some((read, len)) => {
+            members.consumed(len);
+            Some(read)
+        }
+        None => {
+            unreadable(path, value);
+            None
+        }
     }
-    read
 }
 
 /// A string, or a number as its JSON text.
-fn text(value: Json<'_>) -> Option<String> {
+fn text(value: Json<'_>) -> Option<(String, usize)> {
     match value.kind() {
         Kind::String => value.string(),
-        Kind::Number => Some(value.text().to_owned()),
+        Kind::Number => value.text().map(|t| (t.to_owned(), t.len())),
         _ => None,
     }
 }
@@ -190,52 +196,71 @@ fn whole_number(text: &str) -> Option<u128> {
     format!("{int}{moved}{}", "0".repeat(zeros)).parse().ok()
 }
 
-fn amount(value: Json<'_>) -> Option<TokenAmount> {
+fn amount(value: Json<'_>) -> Option<(TokenAmount, usize)> {
     match value.kind() {
-        Kind::String => value.string().map(TokenAmount::from_raw),
-        Kind::Number => whole_number(value.text()).map(TokenAmount::from_base_units),
+        Kind::String => value
+            .string()
+            .map(|(s, len)| (TokenAmount::from_raw(s), len)),
+        Kind::Number => {
+            let text = value.text()?;
+            Some((
+                TokenAmount::from_base_units(whole_number(text)?),
+                text.len(),
+            ))
+        }
         _ => None,
     }
 }
 
-fn decimals(value: Json<'_>) -> Option<u32> {
-    let digits = match value.kind() {
+fn decimals(value: Json<'_>) -> Option<(u32, usize)> {
+    let (digits, len) = match value.kind() {
         Kind::String => value.string()?,
-        Kind::Number => value.text().to_owned(),
+        Kind::Number => text(value)?,
         _ => return None,
     };
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    Some((digits.parse().ok()?, len))
 }
 
-fn token(value: Json<'_>) -> Option<Token> {
-    let [name, symbol, address, amount_, decimals_] =
-        value.fields(["name", "symbol", "address", "amount", "decimals"])?;
-    Some(Token {
-        name: field("eventData.data.token.name", name, text),
-        symbol: field("eventData.data.token.symbol", symbol, text),
-        address: field("eventData.data.token.address", address, text),
-        amount: field("eventData.data.token.amount", amount_, amount),
-        decimals: field("eventData.data.token.decimals", decimals_, decimals),
-    })
+fn token(value: Json<'_>) -> Option<(Token, usize)> {
+    let mut members = value.members()?;
+    let mut token = Token::default();
+    while let Some((key, value)) = members.next() {
+        let m = &mut members;
+        match key {
+            "name" => token.name = take(m, "eventData.data.token.name", value, text),
+            "symbol" => token.symbol = take(m, "eventData.data.token.symbol", value, text),
+            "address" => token.address = take(m, "eventData.data.token.address", value, text),
+            "amount" => token.amount = take(m, "eventData.data.token.amount", value, amount),
+            "decimals" => {
+                token.decimals = take(m, "eventData.data.token.decimals", value, decimals);
+            }
+            _ => {}
+        }
+    }
+    Some((token, members.len()?))
 }
 
 /// Metadata as `actalink_types::Metadata` reads it from the API: string
 /// values as they are, other values as their JSON text.
-fn metadata(value: Json<'_>) -> Option<Metadata> {
+fn metadata(value: Json<'_>) -> Option<(Metadata, usize)> {
     use serde::Deserialize as _;
     use serde::de::value::{Error as ValueError, MapDeserializer};
 
-    let pairs = value.members()?.map(|(key, value)| {
-        let value = match value.kind() {
-            Kind::String => value.string_lossy().unwrap_or_default(),
-            _ => value.text().to_owned(),
+    let mut members = value.members()?;
+    let pairs = std::iter::from_fn(|| {
+        let (key, value) = members.next()?;
+        let (value, len) = match value.kind() {
+            Kind::String => value.string_lossy()?,
+            _ => value.text().map(|t| (t.to_owned(), t.len()))?,
         };
-        (quoted(key), value)
+        members.consumed(len);
+        Some((quoted(key), value))
     });
-    Metadata::deserialize(MapDeserializer::<_, ValueError>::new(pairs)).ok()
+    let metadata = Metadata::deserialize(MapDeserializer::<_, ValueError>::new(pairs)).ok()?;
+    Some((metadata, members.len()?))
 }
 
 /// A key's value from its escaped text.
@@ -245,49 +270,72 @@ fn quoted(escaped: &str) -> String {
     }
     Json::new(&format!("\"{escaped}\""))
         .string_lossy()
-        .unwrap_or_else(|| escaped.to_owned())
+        .map_or_else(|| escaped.to_owned(), |(key, _)| key)
 }
 
-fn event_data(value: Json<'_>) -> Option<EventData> {
-    let [subject, outer_metadata] = value.fields(["data", "metadata"])?;
-    let outer_metadata = field("eventData.metadata", outer_metadata, metadata);
-    let subject = field("eventData.data", subject, |subject| {
-        subject.fields(["id", "token", "metadata", "checkoutSessionId"])
-    });
-    let Some([id, token_, inner_metadata, checkout_session_id]) = subject else {
-        return Some(EventData {
-            metadata: outer_metadata,
-            ..EventData::default()
-        });
-    };
-    Some(EventData {
-        id: field("eventData.data.id", id, text),
-        token: field("eventData.data.token", token_, token),
-        metadata: field("eventData.data.metadata", inner_metadata, metadata).or(outer_metadata),
-        checkout_session_id: field(
-            "eventData.data.checkoutSessionId",
-            checkout_session_id,
-            text,
-        ),
-    })
+/// `eventData.data`, without the outer metadata.
+fn subject(value: Json<'_>) -> Option<(EventData, usize)> {
+    let mut members = value.members()?;
+    let mut data = EventData::default();
+    while let Some((key, value)) = members.next() {
+        let m = &mut members;
+        match key {
+            "id" => data.id = take(m, "eventData.data.id", value, text),
+            "token" => data.token = take(m, "eventData.data.token", value, token),
+            "metadata" => data.metadata = take(m, "eventData.data.metadata", value, metadata),
+            "checkoutSessionId" => {
+                data.checkout_session_id = take(m, "eventData.data.checkoutSessionId", value, text);
+            }
+            _ => {}
+        }
+    }
+    Some((data, members.len()?))
+}
+
+fn event_data(value: Json<'_>) -> Option<(EventData, usize)> {
+    let mut members = value.members()?;
+    let (mut data, mut outer_metadata) = (None, None);
+    while let Some((key, value)) = members.next() {
+        match key {
+            "data" => data = take(&mut members, "eventData.data", value, subject),
+            "metadata" => {
+                outer_metadata = take(&mut members, "eventData.metadata", value, metadata);
+            }
+            _ => {}
+        }
+    }
+    let mut data = data.unwrap_or_default();
+    if data.metadata.is_none() {
+        data.metadata = outer_metadata;
+    }
+    Some((data, members.len()?))
 }
 
 impl Event {
     /// Decodes the JSON text that was verified. Never fails: what cannot be
     /// read is `None` and stays in the raw text.
     pub(crate) fn from_canonical(raw: String) -> Self {
+        let (mut id, mut event_type, mut data) = (None, None, EventData::default());
         let root = Json::new(&raw);
-        let (id, event_type, data) = match root.fields(["id", "eventType", "eventData"]) {
-            Some([id, event_type, data]) => (
-                field("id", id, text),
-                field("eventType", event_type, text).map(|t| EventType::from_wire(&t)),
-                field("eventData", data, event_data).unwrap_or_default(),
-            ),
-            None => {
-                unreadable("$", root);
-                (None, None, EventData::default())
+        match root.members() {
+            Some(mut members) => {
+                while let Some((key, value)) = members.next() {
+                    let m = &mut members;
+                    match key {
+                        "id" => id = take(m, "id", value, text),
+                        "eventType" => {
+                            event_type =
+                                take(m, "eventType", value, text).map(|t| EventType::from_wire(&t));
+                        }
+                        "eventData" => {
+                            data = take(m, "eventData", value, event_data).unwrap_or_default();
+                        }
+                        _ => {}
+                    }
+                }
             }
-        };
+            None => unreadable("$", root),
+        }
         Self {
             id,
             event_type,

@@ -50,13 +50,24 @@ fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
 fn skip_string(bytes: &[u8], pos: usize) -> Option<usize> {
     let mut i = pos + 1;
     loop {
-        match bytes.get(i)? {
-            b'"' => return Some(i + 1),
-            b'\\' => i += 2,
-            _ => i += 1,
+        i += memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
+        if bytes[i] == b'"' {
+            return Some(i + 1);
         }
+        i += 2;
     }
 }
+
+/// The bytes that matter when skipping a container: quotes and brackets.
+const STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'"' as usize] = true;
+    table[b'{' as usize] = true;
+    table[b'}' as usize] = true;
+    table[b'[' as usize] = true;
+    table[b']' as usize] = true;
+    table
+};
 
 /// The end of the value starting at `pos`.
 fn skip_value(bytes: &[u8], pos: usize) -> Option<usize> {
@@ -66,19 +77,22 @@ fn skip_value(bytes: &[u8], pos: usize) -> Option<usize> {
             let mut depth = 0usize;
             let mut i = pos;
             loop {
-                match bytes.get(i)? {
+                i += bytes
+                    .get(i..)?
+                    .iter()
+                    .position(|&b| STRUCTURAL[usize::from(b)])?;
+                match bytes[i] {
                     b'"' => {
                         i = skip_string(bytes, i)?;
                         continue;
                     }
                     b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
+                    _ => {
                         depth = depth.saturating_sub(1);
                         if depth == 0 {
                             return Some(i + 1);
                         }
                     }
-                    _ => {}
                 }
                 i += 1;
             }
@@ -97,14 +111,9 @@ fn skip_value(bytes: &[u8], pos: usize) -> Option<usize> {
 }
 
 impl<'a> Json<'a> {
-    /// The value in `text`, surrounding whitespace ignored.
+    /// The value at the start of `text` (after any whitespace).
     pub(crate) fn new(text: &'a str) -> Self {
-        Self(text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r')))
-    }
-
-    /// The value's JSON text.
-    pub(crate) fn text(self) -> &'a str {
-        self.0
+        Self(text.trim_start_matches([' ', '\t', '\n', '\r']))
     }
 
     /// What kind of value it is (by its first character).
@@ -119,46 +128,44 @@ impl<'a> Json<'a> {
         }
     }
 
+    /// The value's JSON text (found by skipping it).
+    pub(crate) fn text(self) -> Option<&'a str> {
+        self.0.get(..skip_value(self.0.as_bytes(), 0)?)
+    }
+
     /// The members of an object in order, keys as their escaped text; `None`
     /// when this is not an object.
     pub(crate) fn members(self) -> Option<Members<'a>> {
         (self.kind() == Kind::Object).then_some(Members {
             text: self.0,
             pos: 1,
+            pending: None,
+            first: true,
+            done: false,
+            end: None,
         })
     }
 
-    /// The values of the named members of an object, one pass over it; a
-    /// repeated key gives its last value, as in JavaScript. `None` when this is
-    /// not an object. Names are compared with the keys' text as written, which
-    /// in canonical JSON is the key itself for any name without `"`, `\` or
-    /// control characters.
-    pub(crate) fn fields<const N: usize>(self, names: [&str; N]) -> Option<[Option<Self>; N]> {
-        let mut found = [None; N];
-        for (key, value) in self.members()? {
-            if let Some(i) = names.iter().position(|name| *name == key) {
-                found[i] = Some(value);
-            }
-        }
-        Some(found)
-    }
-
-    /// The string's value; `None` when this is not a string or holds a lone
-    /// surrogate (which a Rust string cannot).
-    pub(crate) fn string(self) -> Option<String> {
+    /// The string's value and its length as JSON text; `None` when this is
+    /// not a string or holds a lone surrogate (which a Rust string cannot).
+    pub(crate) fn string(self) -> Option<(String, usize)> {
         self.unescape(false)
     }
 
-    /// The string's value with lone surrogates as U+FFFD; `None` when this is
-    /// not a string.
-    pub(crate) fn string_lossy(self) -> Option<String> {
+    /// The string's value, lone surrogates as U+FFFD, and its length as JSON
+    /// text; `None` when this is not a string.
+    pub(crate) fn string_lossy(self) -> Option<(String, usize)> {
         self.unescape(true)
     }
 
-    fn unescape(self, lossy: bool) -> Option<String> {
-        let inner = self.0.strip_prefix('"')?.strip_suffix('"')?;
+    fn unescape(self, lossy: bool) -> Option<(String, usize)> {
+        if self.kind() != Kind::String {
+            return None;
+        }
+        let len = skip_string(self.0.as_bytes(), 0)?;
+        let inner = self.0.get(1..len - 1)?;
         if !inner.contains('\\') {
-            return Some(inner.to_owned());
+            return Some((inner.to_owned(), len));
         }
         let bytes = inner.as_bytes();
         let mut out = String::with_capacity(inner.len());
@@ -209,7 +216,7 @@ impl<'a> Json<'a> {
             run = i;
         }
         out.push_str(inner.get(run..)?);
-        Some(out)
+        Some((out, len))
     }
 }
 
@@ -221,11 +228,52 @@ fn hex4(digits: &[u8]) -> Option<u16> {
     Some(value)
 }
 
-/// The members of an object: `(key as written, value)`.
+/// The members of an object: `(key as written, value)`, each value starting
+/// where it starts and running on to the end of the text.
+///
+/// A value the caller reads in full can be reported with
+/// [`Members::consumed`]; any other is skipped when the next member is asked
+/// for. Either way each byte of the object is looked at once.
 #[derive(Debug)]
 pub(crate) struct Members<'a> {
     text: &'a str,
+    /// Where the next member (or the closing brace) is looked for.
     pos: usize,
+    /// Where the last value handed out starts, until it is skipped or consumed.
+    pending: Option<usize>,
+    first: bool,
+    done: bool,
+    /// The object's length, once its closing brace has been read.
+    end: Option<usize>,
+}
+
+impl<'a> Members<'a> {
+    /// Says the last value handed out was `len` bytes long, so that it need not be skipped.
+    pub(crate) fn consumed(&mut self, len: usize) {
+        if let Some(start) = self.pending.take() {
+            self.after_value(start + len);
+        }
+    }
+
+    /// Reads the rest of the object and returns its length as JSON text;
+    /// `None` when it is malformed.
+    pub(crate) fn len(mut self) -> Option<usize> {
+        while self.next().is_some() {}
+        self.end
+    }
+
+    fn after_value(&mut self, end: usize) {
+        let bytes = self.text.as_bytes();
+        let next = skip_ws(bytes, end);
+        match bytes.get(next) {
+            Some(b',') => self.pos = next + 1,
+            Some(b'}') => {
+                self.end = Some(next + 1);
+                self.done = true;
+            }
+            _ => self.done = true,
+        }
+    }
 }
 
 impl<'a> Iterator for Members<'a> {
@@ -233,28 +281,43 @@ impl<'a> Iterator for Members<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let bytes = self.text.as_bytes();
-        let start = skip_ws(bytes, self.pos);
-        if bytes.get(start) != Some(&b'"') {
-            self.pos = bytes.len();
+        if let Some(start) = self.pending.take() {
+            match skip_value(bytes, start) {
+                Some(end) => self.after_value(end),
+                None => self.done = true,
+            }
+        }
+        if self.done {
             return None;
         }
-        let key_end = skip_string(bytes, start)?;
-        let key = self.text.get(start + 1..key_end - 1)?;
+        let start = skip_ws(bytes, self.pos);
+        let first = std::mem::replace(&mut self.first, false);
+        if first && bytes.get(start) == Some(&b'}') {
+            self.end = Some(start + 1);
+            self.done = true;
+            return None;
+        }
+        let key = bytes
+            .get(start)
+            .filter(|&&b| b == b'"')
+            .and_then(|_| skip_string(bytes, start))
+            .and_then(|key_end| Some((self.text.get(start + 1..key_end - 1)?, key_end)));
+        let Some((key, key_end)) = key else {
+            self.done = true;
+            return None;
+        };
         let colon = skip_ws(bytes, key_end);
         if bytes.get(colon) != Some(&b':') {
-            self.pos = bytes.len();
+            self.done = true;
             return None;
         }
         let value_start = skip_ws(bytes, colon + 1);
-        let value_end = skip_value(bytes, value_start)?;
-        let value = Json(self.text.get(value_start..value_end)?);
-        let next = skip_ws(bytes, value_end);
-        self.pos = if bytes.get(next) == Some(&b',') {
-            next + 1
-        } else {
-            bytes.len()
+        let Some(value) = self.text.get(value_start..) else {
+            self.done = true;
+            return None;
         };
-        Some((key, value))
+        self.pending = Some(value_start);
+        Some((key, Json(value)))
     }
 }
 
@@ -262,12 +325,19 @@ impl<'a> Iterator for Members<'a> {
 mod tests {
     use super::*;
 
+    fn pairs(text: &str) -> Vec<(&str, &str)> {
+        Json::new(text)
+            .members()
+            .unwrap()
+            .map(|(k, v)| (k, v.text().unwrap()))
+            .collect()
+    }
+
     #[test]
-    fn members_and_fields() {
-        let doc = Json::new(r#" {"a":1,"b":{"x":[1,"]}"]},"c":"q\"","a":true} "#);
-        let members: Vec<_> = doc.members().unwrap().map(|(k, v)| (k, v.text())).collect();
+    fn members_are_read_in_order_and_their_length_found() {
+        let text = r#" {"a":1,"b":{"x":[1,"]}"]},"c":"q\"","a":true} , 5"#;
         assert_eq!(
-            members,
+            pairs(text),
             [
                 ("a", "1"),
                 ("b", r#"{"x":[1,"]}"]}"#),
@@ -275,26 +345,33 @@ mod tests {
                 ("a", "true")
             ]
         );
-        let [a, c, z] = doc.fields(["a", "c", "z"]).unwrap();
-        assert_eq!(a.unwrap().kind(), Kind::Bool);
-        assert_eq!(c.unwrap().string().as_deref(), Some("q\""));
-        assert!(z.is_none());
-        assert!(Json::new("[1]").fields(["a"]).is_none());
-        assert_eq!(Json::new("{}").members().unwrap().count(), 0);
+        let members = Json::new(text).members().unwrap();
+        assert_eq!(members.len(), Some(text.trim_start().find(" ,").unwrap()));
+        assert!(Json::new("[1]").members().is_none());
+        assert_eq!(Json::new("{ }").members().unwrap().len(), Some(3));
+        // A value read by the caller is not skipped again.
+        let mut members = Json::new(r#"{"s":"xy","n":12}"#).members().unwrap();
+        let (_, s) = members.next().unwrap();
+        let (value, len) = s.string().unwrap();
+        assert_eq!((value.as_str(), len), ("xy", 4));
+        members.consumed(len);
+        assert_eq!(
+            members.next().map(|(k, v)| (k, v.text())),
+            Some(("n", Some("12")))
+        );
+        assert_eq!(members.len(), Some(17));
     }
 
     #[test]
     fn strings_unescape_and_lone_surrogates_are_told_apart() {
         assert_eq!(
-            Json::new(r#""a\u00e9\ud83d\ude00\n\/""#)
-                .string()
-                .as_deref(),
-            Some("aé😀\n/")
+            Json::new(r#""a\u00e9\ud83d\ude00\n\/" tail"#).string(),
+            Some(("aé😀\n/".to_owned(), 25))
         );
         assert_eq!(Json::new(r#""x\ud800y""#).string(), None);
         assert_eq!(
-            Json::new(r#""x\ud800y""#).string_lossy().as_deref(),
-            Some("x\u{fffd}y")
+            Json::new(r#""x\ud800y""#).string_lossy(),
+            Some(("x\u{fffd}y".to_owned(), 10))
         );
         assert_eq!(Json::new("12").string(), None);
     }
@@ -316,10 +393,19 @@ mod tests {
             "\"\\ud800\\u",
             "{\"a\":1,",
             "{\"a\":}",
+            "{\"a\":1,}",
+            "}",
         ] {
             let doc = Json::new(text);
-            let _ = doc.members().map(Iterator::count);
-            let _ = doc.fields(["a"]);
+            if let Some(mut members) = doc.members() {
+                for (_, value) in members.by_ref() {
+                    let _ = value.text();
+                    let _ = value.string();
+                    let _ = value.members().map(Members::len);
+                }
+                let _ = members.len();
+            }
+            let _ = doc.text();
             let _ = doc.string();
             let _ = doc.string_lossy();
         }

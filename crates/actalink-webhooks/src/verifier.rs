@@ -156,11 +156,16 @@ impl Verifier {
         timestamp: &str,
         signature: &str,
     ) -> Result<Event, Error> {
-        let canonical = self.check(body, timestamp, signature)?;
+        let canonical = self.check(body, timestamp, signature, true)?;
         Ok(Event::from_canonical(canonical.into_owned()))
     }
 
     /// Verifies the signature only, without decoding an event.
+    ///
+    /// This answers only whether the body is signed: bytes signed exactly as
+    /// they are pass even if they are not JSON, which only a holder of the
+    /// secret can arrange (the provider signs `JSON.stringify` output).
+    /// [`Verifier::verify`] also requires the body to be JSON.
     ///
     /// # Errors
     ///
@@ -171,15 +176,17 @@ impl Verifier {
         timestamp: &str,
         signature: &str,
     ) -> Result<(), Error> {
-        self.check(body, timestamp, signature).map(drop)
+        self.check(body, timestamp, signature, false).map(drop)
     }
 
-    /// Runs every check and returns the JSON text that was signed.
+    /// Runs every check and returns the text that was signed; with
+    /// `json_required`, only ever JSON.
     fn check<'b>(
         &self,
         body: &'b [u8],
         timestamp: &str,
         signature: &str,
+        json_required: bool,
     ) -> Result<Cow<'b, str>, Error> {
         if body.len() > self.max_body_bytes {
             return Err(Error::BodyTooLarge {
@@ -202,12 +209,13 @@ impl Verifier {
         // is already canonical, so the signature usually covers the raw bytes
         // as they are. Checking them first skips re-serialising the body.
         // Accepting this candidate is as safe as the other: both need the
-        // secret. The bytes must still be JSON, as the provider's must be; the
-        // check is linear, allocates one byte per level of nesting, and runs
-        // only once the signature matched.
+        // secret. For an event the bytes must still be JSON, as the
+        // provider's are; that check is linear, allocates one byte per level
+        // of nesting, and runs only once the signature matched (a body that
+        // fails it goes on to the re-serialising path and its error).
         if let Ok(text) = std::str::from_utf8(body)
             && self.matches(text, timestamp, &received)
-            && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+            && (!json_required || serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok())
         {
             return Ok(Cow::Borrowed(text));
         }

@@ -37,10 +37,17 @@ proptest! {
         let body = serde_json::to_vec(&value).unwrap();
         let s = sign(&body, &secret.as_str().into(), NOW).unwrap();
         let v = verifier_at(&secret, NOW);
-        prop_assert!(v.verify_signature(&body, &s.timestamp, &s.signature).is_ok());
+        // Any JSON verifies and gives an event, whatever its shape.
+        let event = v.verify_parts(&body, &s.timestamp, &s.signature);
+        prop_assert!(event.is_ok(), "{:?}", event);
+        let event = event.unwrap();
+        prop_assert_eq!(event.raw_json(), canonicalize(&body).unwrap());
+        prop_assert_eq!(event.is_recognised(), event.id.as_deref().is_some_and(|id| !id.is_empty())
+            && event.event_type.as_ref().is_some_and(|t| t.is_known()));
         // Pretty-printing the same value does not change the signature.
         let pretty = serde_json::to_vec_pretty(&value).unwrap();
-        prop_assert!(v.verify_signature(&pretty, &s.timestamp, &s.signature).is_ok());
+        let again = v.verify_parts(&pretty, &s.timestamp, &s.signature);
+        prop_assert_eq!(again.ok(), Some(event));
     }
 
     #[test]
