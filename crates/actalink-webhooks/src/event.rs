@@ -49,11 +49,17 @@ impl EventType {
 /// `Serialize` writes the payload as it was signed, and `Deserialize` reads
 /// one back, so events can be stored or queued and decoded again later.
 /// Deserialising does not verify: only deserialise what you stored yourself.
+/// It re-serialises, so it fails for a payload nested deeper than
+/// [`Verifier::MAX_DEPTH`](crate::Verifier::MAX_DEPTH) (which verifies only
+/// when received byte for byte as signed).
+///
+/// `Debug` shows the decoded fields and the payload's length, not the payload.
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Event {
     /// The event id (`id`; a number is read as its decimal text). `None`
-    /// when absent, `null`, or neither a string nor a number. Deduplicate with
+    /// when absent, `null`, neither a string nor a number, or a string with a
+    /// lone surrogate (which a Rust string cannot hold). Deduplicate with
     /// [`Event::dedup_key`], which also covers events without one.
     pub id: Option<String>,
     /// The kind of event (`eventType`; a number is read as its text). `None`
@@ -94,7 +100,9 @@ pub struct Token {
     /// Its contract address (compare case-insensitively).
     pub address: Option<String>,
     /// The amount in base units: the documented hex string as sent (decoded
-    /// by [`TokenAmount::base_units`]), or a non-negative JSON integer.
+    /// by [`TokenAmount::base_units`]), or a non-negative JSON integer below
+    /// 2^128, read exactly from the signed text (JavaScript's shortest form of
+    /// the number: `1e+21` is 10^21).
     pub amount: Option<TokenAmount>,
     /// Its decimals, when the payload says (a number, or a string of digits).
     pub decimals: Option<u32>,
