@@ -104,14 +104,15 @@ impl Client {
     pub async fn create_session(&self, request: &CreateCheckoutSession) -> Result<CheckoutSession> {
         let span = operation_span("create_session", "POST", CREATE_PATH);
         async {
-            let body = serde_json::to_vec(request).map_err(Error::Encode)?;
-            let http = self
-                .request(Method::POST, self.inner.create_url.clone())
-                .with_header(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )
-                .with_body(body);
+            let body = bytes::Bytes::from(serde_json::to_vec(request).map_err(Error::Encode)?);
+            let http = || {
+                self.request(Method::POST, self.inner.create_url.clone())
+                    .with_header(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    )
+                    .with_body(body.clone())
+            };
             self.execute(http, Idempotency::NotIdempotent)
                 .await
                 .map_err(|error| maybe_created(error, request))
@@ -131,7 +132,7 @@ impl Client {
         async {
             let mut url = self.inner.status_url_prefix.clone();
             url.extend(url::form_urlencoded::byte_serialize(id.as_str().as_bytes()));
-            let http = self.request(Method::GET, url);
+            let http = || self.request(Method::GET, url.clone());
             self.execute(http, Idempotency::Idempotent).await
         }
         .instrument(span)
@@ -144,7 +145,12 @@ impl Client {
         request
     }
 
-    async fn execute(&self, request: Request, idempotency: Idempotency) -> Result<CheckoutSession> {
+    /// Runs a call: `make` builds each attempt's request, under the retry policy.
+    async fn execute(
+        &self,
+        make: impl Fn() -> Request + Send + Sync,
+        idempotency: Idempotency,
+    ) -> Result<CheckoutSession> {
         // A total timeout beyond what the clock can represent is no deadline.
         let deadline = self
             .inner
@@ -155,12 +161,7 @@ impl Client {
         } = self
             .inner
             .retry
-            .send(
-                self.inner.transport.as_ref(),
-                request,
-                idempotency,
-                deadline,
-            )
+            .send_with(self.inner.transport.as_ref(), make, idempotency, deadline)
             .await;
         let span = tracing::Span::current();
         span.record("attempts", attempts);

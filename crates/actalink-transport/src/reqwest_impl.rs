@@ -268,6 +268,13 @@ fn target(url: &str) -> String {
     }
 }
 
+async fn next_chunk(
+    response: &mut reqwest::Response,
+    url: &str,
+) -> Result<Option<bytes::Bytes>, Error> {
+    response.chunk().await.map_err(|e| map_error(e, url))
+}
+
 fn map_error(error: reqwest::Error, url: &str) -> Error {
     if error.is_connect() {
         Error::connect_to(&target(url), error.without_url())
@@ -320,12 +327,27 @@ impl Transport for ReqwestTransport {
         }
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
-        let mut body = BytesMut::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| map_error(e, &url))? {
+        // Most bodies arrive in one chunk: keep it as it is, and copy into a
+        // buffer only when a second one follows.
+        let first = next_chunk(&mut response, &url).await?.unwrap_or_default();
+        if first.len() > limit {
+            return Err(too_large());
+        }
+        let Some(second) = next_chunk(&mut response, &url).await? else {
+            return Ok(Response {
+                status,
+                headers,
+                body: first,
+            });
+        };
+        let mut body = BytesMut::from(&first[..]);
+        let mut next = Some(second);
+        while let Some(chunk) = next {
             if body.len() + chunk.len() > limit {
                 return Err(too_large());
             }
             body.extend_from_slice(&chunk);
+            next = next_chunk(&mut response, &url).await?;
         }
         Ok(Response {
             status,

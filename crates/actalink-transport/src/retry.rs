@@ -149,10 +149,24 @@ impl RetryPolicy {
         idempotency: Idempotency,
         deadline: Option<Instant>,
     ) -> Outcome {
+        self.send_with(transport, || request.clone(), idempotency, deadline)
+            .await
+    }
+
+    /// As [`RetryPolicy::send`], building each attempt's request with `make`,
+    /// so that a caller holding the parts builds it once per attempt rather
+    /// than building it and then cloning it.
+    pub async fn send_with(
+        &self,
+        transport: &dyn Transport,
+        make: impl Fn() -> Request + Send + Sync,
+        idempotency: Idempotency,
+        deadline: Option<Instant>,
+    ) -> Outcome {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let mut this_attempt = request.clone();
+            let mut this_attempt = make();
             if let Some(deadline) = deadline {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -170,8 +184,8 @@ impl RetryPolicy {
             let span = tracing::debug_span!(
                 "attempt",
                 attempt,
-                method = %request.method,
-                path = request.path(),
+                method = %this_attempt.method,
+                path = this_attempt.path(),
                 status = tracing::field::Empty,
             );
             let result = transport.send(this_attempt).instrument(span.clone()).await;
