@@ -56,6 +56,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod canonical;
 mod error;
 mod event;
@@ -68,6 +70,7 @@ mod verifier;
 mod axum_extractor;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use axum_extractor::{VerifiedEvent, WebhookRejection};
 pub use canonical::{SyntaxError, canonicalize};
 pub use error::{Error, Result};

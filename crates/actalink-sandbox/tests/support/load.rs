@@ -40,7 +40,7 @@ pub async fn receiver(fail_first: usize) -> Receiver {
                     let seen = {
                         let mut attempts = attempts.lock().unwrap();
                         let n = attempts
-                            .entry(event.id.clone().unwrap_or_default())
+                            .entry(event.dedup_key())
                             .or_insert(0);
                         *n += 1;
                         *n
@@ -54,7 +54,7 @@ pub async fn receiver(fail_first: usize) -> Receiver {
                         .unwrap()
                         .entry(session)
                         .or_default()
-                        .push(event.id.clone().unwrap_or_default());
+                        .push(event.dedup_key());
                     StatusCode::OK
                 }
             }),
