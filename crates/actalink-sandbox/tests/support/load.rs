@@ -39,9 +39,7 @@ pub async fn receiver(fail_first: usize) -> Receiver {
                 async move {
                     let seen = {
                         let mut attempts = attempts.lock().unwrap();
-                        let n = attempts
-                            .entry(event.dedup_key())
-                            .or_insert(0);
+                        let n = attempts.entry(event.dedup_key()).or_insert(0);
                         *n += 1;
                         *n
                     };
