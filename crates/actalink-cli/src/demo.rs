@@ -19,6 +19,12 @@ use tokio::sync::mpsc;
 
 use crate::{Failure, Globals, Outcome, output};
 
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  actalink demo
+  actalink --json demo | jq .ok
+  actalink demo --interactive      # pay in a real browser";
+
 /// Demo options.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -66,10 +72,12 @@ async fn start_merchant() -> Result<Merchant, Failure> {
         .with_state(Verifier::new(WEBHOOK_SECRET));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(|e| Failure::Operation(format!("could not start the merchant server: {e}")))?;
+        .map_err(|e| {
+            Failure::failed("demo", format!("could not start the merchant server: {e}"))
+        })?;
     let addr = listener
         .local_addr()
-        .map_err(|e| Failure::Operation(e.to_string()))?;
+        .map_err(|e| Failure::failed("demo", e.to_string()))?;
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Merchant {
         url: format!("http://{addr}"),
@@ -146,7 +154,7 @@ pub(crate) async fn run(globals: &Globals, args: Args) -> Outcome {
         .delivery(5, Duration::from_millis(200))
         .start("127.0.0.1:0")
         .await
-        .map_err(|e| Failure::Operation(e.to_string()))?;
+        .map_err(|e| Failure::failed("demo", e.to_string()))?;
     if !globals.json {
         println!(
             "Actalink checkout demo: sandbox at {}, merchant at {}; nothing leaves this machine.\n",
@@ -182,7 +190,10 @@ pub(crate) async fn run(globals: &Globals, args: Args) -> Outcome {
         }
         Ok(())
     } else {
-        Err(Failure::Operation(format!("demo: {held} of 7 steps held")))
+        Err(Failure::failed(
+            "demo",
+            format!("demo: {held} of 7 steps held"),
+        ))
     }
 }
 
@@ -192,7 +203,7 @@ async fn walk(
     mut merchant: Merchant,
     interactive: bool,
 ) -> Outcome {
-    let fail = |message: String| Failure::Operation(message);
+    let fail = |message: String| Failure::failed("demo", message);
 
     // 1. The client sends order details to the merchant's backend.
     let order_id = format!("ORD-{:06}", fastrand::u32(0..1_000_000));

@@ -8,7 +8,12 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use std::time::Duration;
+
 use actalink_checkout::CheckoutSession;
+use actalink_types::IntervalUnit;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::Failure;
 
@@ -47,14 +52,130 @@ pub(crate) fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Prints the session: one JSON object with `--json`, aligned lines otherwise.
+/// A time as RFC 3339 (`2025-08-29T15:35:36.348Z`), or its `Debug` form
+/// if it cannot be formatted (a year beyond 9999).
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_else(|_| format!("{at:?}"))
+}
+
+/// `every 15 minutes`, `every month`, `every 2 years` for an interval count
+/// and unit; an unknown unit (or a count of 0) as sent, `every 3 × fortnight`.
+pub(crate) fn interval_words(count: u32, unit: &IntervalUnit) -> String {
+    let plural = |n: u64, one: &str, many: &str| {
+        if n == 1 {
+            format!("every {one}")
+        } else {
+            format!("every {n} {many}")
+        }
+    };
+    let n = u64::from(count);
+    if n == 0 {
+        return format!("every {count} × {}", unit.as_str());
+    }
+    match unit {
+        IntervalUnit::FiveMins => format!("every {} minutes", n * 5),
+        IntervalUnit::Daily => plural(n, "day", "days"),
+        IntervalUnit::Week => plural(n, "week", "weeks"),
+        IntervalUnit::Month => plural(n, "month", "months"),
+        IntervalUnit::Quarter => plural(n, "quarter", "quarters"),
+        IntervalUnit::HalfYear if n == 1 => "every half year".to_owned(),
+        IntervalUnit::HalfYear => format!("every {} months", n * 6),
+        IntervalUnit::Year => plural(n, "year", "years"),
+        other => format!("every {count} × {}", other.as_str()),
+    }
+}
+
+/// A duration in words for people: `800 ms`, `12 s`, `2 min 5 s`, `1 h 3 min`.
+pub(crate) fn duration_words(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return format!("{} ms", d.as_millis());
+    }
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m, s) {
+        (0, 0, s) => format!("{s} s"),
+        (0, m, 0) => format!("{m} min"),
+        (0, m, s) => format!("{m} min {s} s"),
+        (h, 0, _) => format!("{h} h"),
+        (h, m, _) => format!("{h} h {m} min"),
+    }
+}
+
+/// `host:port` of a URL (the scheme's default port when none is written),
+/// never its credentials or path; `None` when it is not a URL with a host.
+pub(crate) fn host_port(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let host = parsed.host_str()?;
+    let port = parsed.port_or_known_default()?;
+    Some(format!("{host}:{port}"))
+}
+
+/// The URL without credentials, query or fragment (which may carry tokens):
+/// `https://user:pw@shop.example/hook?token=x` is `https://shop.example/hook?…`.
+/// Text that is not a URL is returned as `the given URL`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "the given URL".to_owned();
+    };
+    let had_query = parsed.query().is_some();
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    parsed.set_query(None);
+    parsed.set_fragment(None);
+    let mut text = parsed.to_string();
+    if had_query {
+        text.push_str("?…");
+    }
+    text
+}
+
+/// The origin of a base URL (`http://127.0.0.1:4010`), without credentials
+/// or path, for naming where a request went.
+pub(crate) fn origin(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) if parsed.has_host() => parsed.origin().ascii_serialization(),
+        _ => redact_url(url),
+    }
+}
+
+/// The price of a product in words: `0.16 USDC every 15 minutes`.
+fn price_words(details: &actalink_types::PriceDetails) -> String {
+    let amount = details.amount().map_or_else(
+        |_| {
+            details
+                .price
+                .as_ref()
+                .map_or_else(|| "?".to_owned(), |p| p.raw().to_owned())
+        },
+        |a| a.to_string(),
+    );
+    let mut text = amount;
+    if let Some(currency) = &details.currency {
+        text.push(' ');
+        text.push_str(currency.as_str());
+    }
+    if let (Some(n), Some(unit)) = (details.interval_count, &details.interval_unit) {
+        text.push(' ');
+        text.push_str(&interval_words(n, unit));
+    }
+    text
+}
+
+/// Prints the session: one JSON object with `--json` (every field the API
+/// sent, unknown ones too, re-serialised), aligned lines otherwise.
 pub(crate) fn session(session: &CheckoutSession, json: bool) -> Result<(), Failure> {
     if json {
         let text = serde_json::to_string(session)
-            .map_err(|e| Failure::Operation(format!("could not print JSON: {e}")))?;
+            .map_err(|e| Failure::failed("encode", format!("could not print JSON: {e}")))?;
         println!("{text}");
         return Ok(());
     }
+    print_rows(&session_rows(session));
+    Ok(())
+}
+
+/// The rows of a session's human output.
+pub(crate) fn session_rows(session: &CheckoutSession) -> Vec<(&'static str, String)> {
     let mut rows: Vec<(&str, String)> = vec![
         ("id", session.id.to_string()),
         ("status", session.status.to_string()),
@@ -70,9 +191,6 @@ pub(crate) fn session(session: &CheckoutSession, json: bool) -> Result<(), Failu
     if let Some(url) = &session.url {
         rows.push(("url", url.clone()));
     }
-    if let Some(expires) = session.expires_at {
-        rows.push(("expires at", expires.to_string()));
-    }
     if let Some(product) = session.products.first() {
         let name = product
             .name
@@ -82,21 +200,7 @@ pub(crate) fn session(session: &CheckoutSession, json: bool) -> Result<(), Failu
         let price = product
             .price_details
             .as_ref()
-            .map(|d| {
-                let amount = d.amount().map_or_else(
-                    |_| {
-                        d.price
-                            .as_ref()
-                            .map_or_else(|| "?".to_owned(), |p| p.raw().to_owned())
-                    },
-                    |a| a.to_string(),
-                );
-                let currency = d.currency.as_ref().map_or("", |c| c.as_str());
-                match (d.interval_count, &d.interval_unit) {
-                    (Some(n), Some(unit)) => format!(" · {amount} {currency} every {n} × {unit}"),
-                    _ => format!(" · {amount} {currency}"),
-                }
-            })
+            .map(|d| format!(" · {}", price_words(d)))
             .unwrap_or_default();
         rows.push(("product", format!("{name}{price}")));
     }
@@ -104,11 +208,17 @@ pub(crate) fn session(session: &CheckoutSession, json: bool) -> Result<(), Failu
         let pairs: Vec<String> = metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
         rows.push(("metadata", pairs.join(", ")));
     }
-    if let Some(started) = session.started_at {
-        rows.push(("paid at", started.to_string()));
+    for (label, at) in [
+        ("created at", session.created_at),
+        ("expires at", session.expires_at),
+        ("paid at", session.started_at),
+        ("period ends", session.end_at),
+    ] {
+        if let Some(at) = at {
+            rows.push((label, rfc3339(at)));
+        }
     }
-    print_rows(&rows);
-    Ok(())
+    rows
 }
 
 /// The `label  value` lines, values aligned, every label and value escaped.
@@ -157,6 +267,65 @@ mod tests {
             "{printed:?}"
         );
         assert!(printed.contains("note=\\u{1b}[31mred"), "{printed}");
+    }
+
+    #[test]
+    fn intervals_read_as_words() {
+        let words = |n, unit: &str| interval_words(n, &IntervalUnit::from_wire(unit));
+        assert_eq!(words(3, "5mins"), "every 15 minutes");
+        assert_eq!(words(1, "5mins"), "every 5 minutes");
+        assert_eq!(words(1, "daily"), "every day");
+        assert_eq!(words(2, "daily"), "every 2 days");
+        assert_eq!(words(1, "week"), "every week");
+        assert_eq!(words(1, "month"), "every month");
+        assert_eq!(words(3, "month"), "every 3 months");
+        assert_eq!(words(1, "quarter"), "every quarter");
+        assert_eq!(words(1, "half year"), "every half year");
+        assert_eq!(words(2, "half year"), "every 12 months");
+        assert_eq!(words(1, "year"), "every year");
+        assert_eq!(words(u32::MAX, "5mins"), "every 21474836475 minutes");
+        assert_eq!(words(2, "fortnight"), "every 2 × fortnight");
+        assert_eq!(words(0, "month"), "every 0 × month");
+    }
+
+    #[test]
+    fn times_are_rfc3339() {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_756_481_736_348_000_000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rfc3339(at), "2025-08-29T15:35:36.348Z");
+    }
+
+    #[test]
+    fn durations_read_as_words() {
+        assert_eq!(duration_words(Duration::from_millis(800)), "800 ms");
+        assert_eq!(duration_words(Duration::from_secs(12)), "12 s");
+        assert_eq!(duration_words(Duration::from_secs(120)), "2 min");
+        assert_eq!(duration_words(Duration::from_secs(125)), "2 min 5 s");
+        assert_eq!(duration_words(Duration::from_secs(3600)), "1 h");
+        assert_eq!(duration_words(Duration::from_secs(3780)), "1 h 3 min");
+    }
+
+    #[test]
+    fn urls_are_named_without_credentials() {
+        assert_eq!(
+            redact_url("https://user:pw@shop.example/hook?token=x#f"),
+            "https://shop.example/hook?…"
+        );
+        assert_eq!(redact_url("not a url"), "the given URL");
+        assert_eq!(
+            host_port("https://user:pw@shop.example/hook").as_deref(),
+            Some("shop.example:443")
+        );
+        assert_eq!(
+            host_port("http://127.0.0.1:4010/x").as_deref(),
+            Some("127.0.0.1:4010")
+        );
+        assert_eq!(host_port("nonsense"), None);
+        assert_eq!(
+            origin("https://k:s@api.acta.link/billing"),
+            "https://api.acta.link"
+        );
+        assert_eq!(origin("http://127.0.0.1:4010"), "http://127.0.0.1:4010");
     }
 
     #[test]

@@ -1,14 +1,34 @@
-//! `actalink sandbox`: serve the emulator until Ctrl-C.
+//! `actalink sandbox`: serve the emulator until Ctrl-C, or drive a session
+//! on a running one through its control API.
 //!
 //! The sandbox accepts its own key, [`DEFAULT_API_KEY`], unless `--api-key` is
 //! given on the command line. A key exported in `ACTALINK_API_KEY` is likely a
 //! real one: it is neither accepted nor printed.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use actalink_checkout::{CheckoutSession, CheckoutSessionId};
 use actalink_sandbox::{Catalogue, DEFAULT_API_KEY, Sandbox, WebhookEndpoint};
+use actalink_transport::{Request, ReqwestTransport, Transport};
+use http::{HeaderValue, Method, header};
+use serde::Deserialize;
 
+use crate::failure::kind_of_status;
 use crate::{Failure, Globals, Outcome, Secret, output};
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  actalink sandbox
+  actalink sandbox --addr 127.0.0.1:4010 --webhook-url http://127.0.0.1:3000/webhooks/actalink --webhook-secret whsec_dev
+  actalink sandbox pay checkout_… --base-url http://127.0.0.1:4010
+  ACTALINK_BASE_URL=http://127.0.0.1:4010 actalink sandbox cancel checkout_…";
+
+const ACTION_EXAMPLES: &str = "\
+Examples:
+  actalink --base-url http://127.0.0.1:4010 sandbox pay checkout_…
+  ACTALINK_BASE_URL=http://127.0.0.1:4010 actalink sandbox fail checkout_…
+  actalink --json sandbox expire checkout_… --base-url http://127.0.0.1:4010";
 
 /// Sandbox options.
 #[derive(Debug, clap::Args)]
@@ -19,12 +39,50 @@ pub(crate) struct Args {
     /// Deliver signed webhooks to this URL (needs a webhook secret).
     #[arg(long)]
     webhook_url: Option<String>,
-    /// The secret to sign webhooks with (default: $ACTALINK_WEBHOOK_SECRET).
+    /// The secret to sign webhooks with.
     #[arg(long, env = "ACTALINK_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<Secret>,
-    /// A JSON catalogue of paylinks (default: two sample products).
+    /// A JSON catalogue of paylinks (two sample products when not given).
     #[arg(long)]
     catalogue: Option<PathBuf>,
+    #[command(subcommand)]
+    action: Option<Action>,
+}
+
+/// What to do to a session on a running sandbox.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Action {
+    /// Pay a session, as the customer would on the hosted page (sends the payment webhook).
+    #[command(after_help = ACTION_EXAMPLES)]
+    Pay(Target),
+    /// Cancel a session, as the customer would on the hosted page (the sandbox keeps it open).
+    #[command(after_help = ACTION_EXAMPLES)]
+    Cancel(Target),
+    /// Fail a session's payment (it ends as `failure`).
+    #[command(after_help = ACTION_EXAMPLES)]
+    Fail(Target),
+    /// Expire a session now (it ends as `timeout`).
+    #[command(after_help = ACTION_EXAMPLES)]
+    Expire(Target),
+}
+
+/// The session an action applies to.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Target {
+    /// The checkout session id.
+    id: String,
+}
+
+impl Action {
+    /// The control API's name for the action, and the session id.
+    fn parts(&self) -> (&'static str, &str) {
+        match self {
+            Self::Pay(t) => ("pay", &t.id),
+            Self::Cancel(t) => ("cancel", &t.id),
+            Self::Fail(t) => ("fail", &t.id),
+            Self::Expire(t) => ("expire", &t.id),
+        }
+    }
 }
 
 /// `HOST:PORT` with a port that fits in 16 bits; the host is resolved on bind.
@@ -32,7 +90,7 @@ fn check_addr(addr: &str) -> Result<(), Failure> {
     let port = addr.rsplit_once(':').map(|(_, port)| port);
     match port.map(str::parse::<u16>) {
         Some(Ok(_)) => Ok(()),
-        _ => Err(Failure::Input(format!(
+        _ => Err(Failure::input(format!(
             "--addr {addr:?} must be HOST:PORT with a port from 0 to 65535"
         ))),
     }
@@ -52,28 +110,132 @@ fn accepted_key(globals: &Globals) -> String {
     }
 }
 
+/// The sandbox's root URL from a base URL in either documented form
+/// (`http://host:port` or `http://host:port/billing`).
+fn sandbox_root(base_url: &str) -> Result<String, Failure> {
+    let parsed = url::Url::parse(base_url.trim()).map_err(|e| {
+        Failure::config(format!(
+            "--base-url {:?} is not a URL ({e}); give the URL `actalink sandbox` printed",
+            output::redact_url(base_url)
+        ))
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || !parsed.has_host() {
+        return Err(Failure::config(format!(
+            "--base-url {:?} must be an http or https URL",
+            output::redact_url(base_url)
+        )));
+    }
+    let text = parsed.as_str().trim_end_matches('/');
+    let text = text.strip_suffix("/billing").unwrap_or(text);
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+/// What the control API sends back: the session, or an error message.
+#[derive(Deserialize)]
+struct Done {
+    data: CheckoutSession,
+}
+
+#[derive(Deserialize)]
+struct Refused {
+    message: Option<String>,
+}
+
+/// `actalink sandbox pay|cancel|fail|expire ID`: one POST to the control API.
+async fn act(globals: &Globals, action: &Action) -> Outcome {
+    let (name, id) = action.parts();
+    let id = CheckoutSessionId::new(id).map_err(|e| Failure::input(e.to_string()))?;
+    let base = globals.base_url.as_deref().ok_or_else(|| {
+        Failure::config(
+            "no sandbox URL: pass --base-url or set ACTALINK_BASE_URL to the URL `actalink sandbox` printed",
+        )
+    })?;
+    let root = sandbox_root(base)?;
+    let target = output::origin(&root);
+    let mut url = format!("{root}/__sandbox/sessions/");
+    url.extend(url::form_urlencoded::byte_serialize(id.as_str().as_bytes()));
+    url.push('/');
+    url.push_str(name);
+    let transport = ReqwestTransport::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| Failure::failed("transport", e.to_string()))?;
+    // The control API takes JSON bodies only (a web page's form cannot drive it).
+    let request = Request::new(Method::POST, url)
+        .with_header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )
+        .with_body("{}");
+    let response = transport.send(request).await.map_err(|e| {
+        let kind = if e.is_timeout() {
+            "timeout"
+        } else {
+            "transport"
+        };
+        let at = output::host_port(&root).unwrap_or_else(|| target.clone());
+        Failure::failed(kind, format!("could not reach the sandbox at {at}: {e}"))
+    })?;
+    let status = response.status.as_u16();
+    if !response.status.is_success() {
+        let said = serde_json::from_slice::<Refused>(&response.body)
+            .ok()
+            .and_then(|r| r.message)
+            .unwrap_or_else(|| {
+                String::from_utf8_lossy(&response.body)
+                    .chars()
+                    .take(200)
+                    .collect()
+            });
+        return Err(Failure::failed(
+            kind_of_status(status),
+            format!(
+                "the sandbox at {target} refused to {name} session {id}: HTTP {status}: {said}"
+            ),
+        )
+        .with_status(status));
+    }
+    let done: Done = serde_json::from_slice(&response.body).map_err(|e| {
+        Failure::failed(
+            "decode",
+            format!("the sandbox at {target} answered {name} with an unreadable body: {e}"),
+        )
+        .with_status(status)
+    })?;
+    output::session(&done.data, globals.json)?;
+    if name == "cancel" && !globals.json && done.data.is_open() {
+        eprintln!(
+            "note: the sandbox keeps a cancelled session open, as a customer may come back and pay; \
+             `session wait` goes on until it is paid, fails or expires"
+        );
+    }
+    Ok(())
+}
+
 pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) -> Outcome {
+    if let Some(action) = &args.action {
+        return act(globals, action).await;
+    }
     check_addr(&args.addr)?;
     // A secret from the environment alone is fine (it serves `webhook` too); a
     // `--webhook-secret` without a URL to use it for is a mistake.
     let webhook = match (&args.webhook_url, &args.webhook_secret) {
         (Some(url), Some(secret)) => {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(Failure::Input(format!(
+                return Err(Failure::input(format!(
                     "--webhook-url {url:?} must be an http or https URL"
                 )));
             }
             Some(WebhookEndpoint::new(url.clone(), secret.expose()))
         }
         (Some(_), None) => {
-            return Err(Failure::Input(
-                "--webhook-url needs --webhook-secret (or ACTALINK_WEBHOOK_SECRET)".into(),
+            return Err(Failure::input(
+                "--webhook-url needs --webhook-secret (or ACTALINK_WEBHOOK_SECRET)",
             ));
         }
         (None, Some(_)) if !secret_from_env => {
-            return Err(Failure::Input(
-                "--webhook-secret needs --webhook-url".into(),
-            ));
+            return Err(Failure::input("--webhook-secret needs --webhook-url"));
         }
         (None, _) => None,
     };
@@ -81,7 +243,7 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
     let mut builder = Sandbox::builder().api_keys([key.clone()]);
     if let Some(path) = &args.catalogue {
         builder = builder
-            .catalogue(Catalogue::from_file(path).map_err(|e| Failure::Input(e.to_string()))?);
+            .catalogue(Catalogue::from_file(path).map_err(|e| Failure::input(e.to_string()))?);
     }
     if let Some(endpoint) = webhook {
         builder = builder.webhook(endpoint);
@@ -91,10 +253,23 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
         .await
         .map_err(|e| match e {
             actalink_sandbox::Error::Config(_) | actalink_sandbox::Error::Catalogue(_) => {
-                Failure::Input(e.to_string())
+                Failure::input(e.to_string())
             }
-            other => Failure::Operation(other.to_string()),
+            other => Failure::failed("sandbox", other.to_string()),
         })?;
+    // Poll the Ctrl-C future once, which installs its handler, before the
+    // URL is printed: a script that interrupts as soon as it has read the URL
+    // then stops the sandbox cleanly instead of killing it.
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    tokio::select! {
+        biased;
+        result = &mut ctrl_c => {
+            result.map_err(|e| Failure::failed("sandbox", format!("could not wait for Ctrl-C: {e}")))?;
+            sandbox.shutdown().await;
+            return Ok(());
+        }
+        () = std::future::ready(()) => {}
+    }
     let url = sandbox.url().to_owned();
     if globals.json {
         println!(
@@ -135,9 +310,9 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
         ]);
         println!("Press Ctrl-C to stop.");
     }
-    tokio::signal::ctrl_c()
+    ctrl_c
         .await
-        .map_err(|e| Failure::Operation(format!("could not wait for Ctrl-C: {e}")))?;
+        .map_err(|e| Failure::failed("sandbox", format!("could not wait for Ctrl-C: {e}")))?;
     eprintln!("stopping the sandbox");
     sandbox.shutdown().await;
     Ok(())

@@ -3,16 +3,44 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use actalink_checkout::{CheckoutSessionId, Client, CreateCheckoutSession, Error, WaitOptions};
-use actalink_types::Mode;
+use actalink_checkout::{
+    CheckoutSession, CheckoutSessionId, Client, CreateCheckoutSession, DEFAULT_BASE_URL, Error,
+};
+use actalink_types::{Mode, SessionStatus};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use time::OffsetDateTime;
+use tokio::time::Instant;
 
 use crate::{Failure, Globals, Outcome, output};
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  export ACTALINK_BASE_URL=http://127.0.0.1:4010 ACTALINK_API_KEY=sk_sandbox_0000000000000000000000000000000000
+  ID=$(actalink --json session create --paylink paylink_sandboxRecipePro000000000000001 --metadata internal_order_id=ORD-1 | jq -r .id)
+  actalink session get \"$ID\"
+  actalink session wait \"$ID\" --interval 2 --timeout 600 && echo paid";
+
+const CREATE_EXAMPLES: &str = "\
+Examples:
+  actalink session create --paylink paylink_sandboxRecipePro000000000000001 --metadata internal_order_id=ORD-1 --metadata user_uuid=u_42
+  actalink --json session create --paylink paylink_sandboxRecipePro000000000000001 --success-url https://shop.example/orders/ORD-1 | jq -r .url";
+
+const GET_EXAMPLES: &str = "\
+Examples:
+  actalink session get checkout_…
+  actalink --json session get checkout_… | jq -r .status";
+
+const WAIT_EXAMPLES: &str = "\
+Examples:
+  actalink session wait checkout_… && ship-order ORD-1
+  actalink session wait checkout_… --interval 2 --timeout 600
+  actalink -v session wait checkout_…      # each poll's HTTP attempts and retries";
 
 /// Session commands.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
     /// Create a checkout session for a paylink.
+    #[command(after_help = CREATE_EXAMPLES)]
     Create {
         /// The paylink id (`paylink_…`).
         #[arg(long)]
@@ -34,35 +62,52 @@ pub(crate) enum Command {
         failure_url: Option<String>,
     },
     /// Fetch a session's current state.
+    #[command(after_help = GET_EXAMPLES)]
     Get {
         /// The checkout session id.
         id: String,
     },
     /// Wait until a session leaves `open`; exits 0 only if it was paid.
+    ///
+    /// Polls every --interval seconds until the session's status is final
+    /// (success, failure, timeout), or until --timeout, by default the
+    /// session's expiry. Each change of status, each failed poll and, every
+    /// few polls, a reminder that the session is still open are shown on
+    /// stderr (not with --json).
+    #[command(after_help = WAIT_EXAMPLES)]
     Wait {
         /// The checkout session id.
         id: String,
-        /// Seconds between polls (0.01 to 3600).
+        /// Seconds between polls, from 0.01 to 3600.
         #[arg(long, default_value_t = 5.0)]
         interval: f64,
-        /// Give up after this many seconds, at most 604800 (7 days) (default: at the session's expiry).
+        /// Give up after this many seconds, from 0.001 to 604800 (7 days); the session's expiry when not given.
         #[arg(long)]
         timeout: Option<f64>,
     },
 }
 
-/// Builds a client from the global options; a missing key is an input error.
+/// Builds a client from the global options; a missing key or an unusable
+/// base URL is a configuration error (exit 2).
 pub(crate) fn client(globals: &Globals) -> Result<Client, Failure> {
-    let key = globals.api_key.as_ref().ok_or_else(|| {
-        Failure::Input("no API key: pass --api-key or set ACTALINK_API_KEY".into())
-    })?;
+    let key = globals
+        .api_key
+        .as_ref()
+        .ok_or_else(|| Failure::config("no API key: pass --api-key or set ACTALINK_API_KEY"))?;
     let mut builder = Client::builder()
         .api_key(key.expose())
         .user_agent_suffix("actalink-cli");
     if let Some(url) = &globals.base_url {
         builder = builder.base_url(url);
     }
-    builder.build().map_err(|e| Failure::Input(e.to_string()))
+    builder
+        .build()
+        .map_err(|e| Failure::api(&e, &target(globals)))
+}
+
+/// Where API requests go, for messages: the base URL's origin, never its credentials.
+pub(crate) fn target(globals: &Globals) -> String {
+    output::origin(globals.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))
 }
 
 /// The shortest `--interval`: 10 ms, so that a typo cannot hammer the API.
@@ -77,7 +122,7 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
 /// absurd values are input errors (exit 2), caught before any request.
 fn seconds(name: &str, value: f64, min: Duration, max: Duration) -> Result<Duration, Failure> {
     let bad = || {
-        Failure::Input(format!(
+        Failure::input(format!(
             "--{name} must be a number of seconds from {} to {} ({}), not {value}",
             min.as_secs_f64(),
             max.as_secs(),
@@ -99,15 +144,11 @@ fn seconds(name: &str, value: f64, min: Duration, max: Duration) -> Result<Durat
 }
 
 fn session_id(id: &str) -> Result<CheckoutSessionId, Failure> {
-    CheckoutSessionId::new(id).map_err(|e| Failure::Input(e.to_string()))
-}
-
-/// Maps an API error to exit status 1, keeping its one-sentence message.
-pub(crate) fn api_failure(error: &Error) -> Failure {
-    Failure::Operation(error.to_string())
+    CheckoutSessionId::new(id).map_err(|e| Failure::input(e.to_string()))
 }
 
 pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
+    let api_failure = |e: Error| Failure::api(&e, &target(globals));
     match command {
         Command::Create {
             paylink,
@@ -121,7 +162,7 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             for pair in &metadata {
                 let (key, value) = pair
                     .split_once('=')
-                    .ok_or_else(|| Failure::Input(format!("metadata {pair:?} is not KEY=VALUE")))?;
+                    .ok_or_else(|| Failure::input(format!("metadata {pair:?} is not KEY=VALUE")))?;
                 builder = builder.metadata(key, value);
             }
             if let Some(url) = success_url {
@@ -133,18 +174,15 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             if let Some(url) = failure_url {
                 builder = builder.failure_url(url);
             }
-            let request = builder.build().map_err(|e| Failure::Input(e.to_string()))?;
+            let request = builder.build().map_err(|e| Failure::input(e.to_string()))?;
             let client = client(globals)?;
-            let session = client
-                .create_session(&request)
-                .await
-                .map_err(|e| api_failure(&e))?;
+            let session = client.create_session(&request).await.map_err(api_failure)?;
             output::session(&session, globals.json)
         }
         Command::Get { id } => {
             let id = session_id(&id)?;
             let client = client(globals)?;
-            let session = client.get_session(&id).await.map_err(|e| api_failure(&e))?;
+            let session = client.get_session(&id).await.map_err(api_failure)?;
             output::session(&session, globals.json)
         }
         Command::Wait {
@@ -153,71 +191,186 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             timeout,
         } => {
             let id = session_id(&id)?;
-            let mut options = WaitOptions::new().interval(seconds(
-                "interval",
-                interval,
-                MIN_INTERVAL,
-                MAX_INTERVAL,
-            )?);
-            if let Some(timeout) = timeout {
-                options = options.timeout(seconds(
-                    "timeout",
-                    timeout,
-                    Duration::from_millis(1),
-                    MAX_TIMEOUT,
-                )?);
-            }
+            let interval = seconds("interval", interval, MIN_INTERVAL, MAX_INTERVAL)?;
+            let timeout = timeout
+                .map(|t| seconds("timeout", t, Duration::from_millis(1), MAX_TIMEOUT))
+                .transpose()?;
             let client = client(globals)?;
-            let session = wait(&client, &id, options).await?;
+            let mut progress = Progress::new(&id, !globals.json);
+            let result = wait(&client, &id, interval, timeout, &mut progress).await;
+            progress.finish();
+            let session = result.map_err(api_failure)?;
             output::session(&session, globals.json)?;
             if session.is_paid() {
                 Ok(())
             } else {
-                // `main` escapes the message: the status is the server's text.
-                Err(Failure::Operation(format!(
-                    "session {id} ended unpaid: {}",
-                    session.status
-                )))
+                // `Failure::report` escapes the message: the status is the server's text.
+                Err(Failure::failed(
+                    "ended_unpaid",
+                    format!("session {id} ended unpaid: {}", session.status),
+                ))
             }
         }
     }
 }
 
-/// Waits with a spinner on a terminal, and a line per status change otherwise.
+/// How long a wait lasts when neither `--timeout` nor the session's `expiresAt` says.
+const DEFAULT_WAIT: Duration = Duration::from_secs(3600);
+
+/// Every how many polls an unchanged open session is mentioned again.
+const REMIND_EVERY: u32 = 10;
+
+/// Polls a session until its status is final, as
+/// `Client::wait_for_completion` does, telling `progress` about every poll,
+/// failed ones included.
+///
+/// Final means `success`, `failure` or `timeout`; an unknown status is not
+/// final. Until `timeout`, or else the session's `expiresAt` (an hour when it
+/// has none), with a last poll at the deadline. Errors that may pass (5xx,
+/// timeouts, connection failures) are shown and polling goes on; others
+/// (401, 404) end the wait at once.
 async fn wait(
     client: &Client,
     id: &CheckoutSessionId,
-    options: WaitOptions,
-) -> Result<actalink_checkout::CheckoutSession, Failure> {
-    let terminal = std::io::stderr().is_terminal();
-    let spinner = if terminal {
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
-            bar.set_style(style);
-        }
-        bar.enable_steady_tick(Duration::from_millis(100));
-        bar.set_message(format!("waiting for {id}"));
-        Some(bar)
-    } else {
-        None
-    };
-    let mut last = String::new();
-    let result = client
-        .wait_for_completion_with_progress(id, options, |session| {
-            // The server's text: escaped before it reaches the terminal.
-            let status = output::escape(session.status.as_str()).into_owned();
-            match &spinner {
-                Some(bar) => bar.set_message(format!("{id}: {status}")),
-                None if status != last => eprintln!("{id}: {status}"),
-                None => {}
+    interval: Duration,
+    timeout: Option<Duration>,
+    progress: &mut Progress,
+) -> Result<CheckoutSession, Error> {
+    let start = Instant::now();
+    // The outer `None`: not known yet. The inner `None`: beyond what the
+    // clock can represent, so no deadline at all.
+    let mut deadline: Option<Option<Instant>> = timeout.map(|t| start.checked_add(t));
+    let mut last_status: Option<SessionStatus> = None;
+    let mut last_error: Option<Box<Error>>;
+    loop {
+        match client.get_session(id).await {
+            Ok(session) => {
+                progress.polled(&session, start.elapsed());
+                if session.is_terminal() {
+                    return Ok(session);
+                }
+                if deadline.is_none() {
+                    let left = session.expires_at.map_or(DEFAULT_WAIT, |at| {
+                        (at - OffsetDateTime::now_utc())
+                            .try_into()
+                            .unwrap_or(Duration::ZERO)
+                    });
+                    deadline = Some(Instant::now().checked_add(left));
+                }
+                last_status = Some(session.status);
+                last_error = None;
             }
-            last = status;
-        })
-        .await;
-    if let Some(bar) = spinner {
-        bar.finish_and_clear();
+            Err(error) if error.is_retryable() => {
+                progress.failed(&error);
+                last_error = Some(Box::new(error));
+            }
+            Err(error) => return Err(error),
+        }
+        let deadline = *deadline.get_or_insert_with(|| start.checked_add(DEFAULT_WAIT));
+        let now = Instant::now();
+        let pause = match deadline {
+            Some(deadline) if now >= deadline => {
+                return Err(Error::WaitTimedOut {
+                    session_id: id.clone(),
+                    last_status,
+                    last_error,
+                });
+            }
+            Some(deadline) => interval.min(deadline - now),
+            None => interval,
+        };
+        tokio::time::sleep(pause).await;
     }
-    result.map_err(|e| api_failure(&e))
+}
+
+/// What a wait shows on stderr: a spinner on a terminal, lines elsewhere,
+/// nothing with `--json` (whose stderr holds only a failure's JSON).
+struct Progress {
+    id: String,
+    spinner: Option<ProgressBar>,
+    lines: bool,
+    last: Option<String>,
+    unchanged: u32,
+}
+
+impl Progress {
+    fn new(id: &CheckoutSessionId, show: bool) -> Self {
+        let spinner = (show && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar.set_message(format!("waiting for {id}"));
+            bar
+        });
+        Self {
+            id: id.to_string(),
+            spinner,
+            lines: show,
+            last: None,
+            unchanged: 0,
+        }
+    }
+
+    /// A line above the spinner, or on stderr.
+    fn line(&self, text: &str) {
+        match &self.spinner {
+            Some(bar) => bar.println(text),
+            None if self.lines => eprintln!("{text}"),
+            None => {}
+        }
+    }
+
+    fn polled(&mut self, session: &CheckoutSession, elapsed: Duration) {
+        // The server's text: escaped before it reaches the terminal.
+        let status = output::escape(session.status.as_str()).into_owned();
+        let id = &self.id;
+        if let Some(bar) = &self.spinner {
+            bar.set_message(format!("{id}: {status}"));
+        }
+        if self.last.as_deref() != Some(status.as_str()) {
+            if self.spinner.is_none() {
+                self.line(&format!("{id}: {status}"));
+            }
+            self.last = Some(status);
+            self.unchanged = 0;
+            return;
+        }
+        self.unchanged += 1;
+        if self.unchanged < REMIND_EVERY {
+            return;
+        }
+        self.unchanged = 0;
+        let elapsed = output::duration_words(elapsed);
+        let until = session
+            .expires_at
+            .map(|at| format!(" at {}", output::rfc3339(at)))
+            .unwrap_or_default();
+        if session.is_open() {
+            self.line(&format!(
+                "{id}: still open after {elapsed}; a customer who cancels on the hosted page leaves it open \
+                 (so does the sandbox's cancel), so this wait goes on until it is paid, fails or expires{until}"
+            ));
+        } else {
+            self.line(&format!(
+                "{id}: still {status} after {elapsed}, a status this version does not know; polling on until it changes or the wait ends{until}"
+            ));
+        }
+    }
+
+    fn failed(&mut self, error: &Error) {
+        let text = output::escape(&error.to_string()).into_owned();
+        self.line(&format!("{}: a poll failed, polling on: {text}", self.id));
+        // The next successful poll is worth a line, even with the same status.
+        self.last = None;
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.spinner {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -240,9 +393,10 @@ mod tests {
             f64::MIN_POSITIVE,
         ] {
             let result = seconds("timeout", value, Duration::from_millis(1), MAX_TIMEOUT);
-            let Err(Failure::Input(message)) = result else {
+            let Err(failure) = result else {
                 panic!("{value} was accepted: {result:?}");
             };
+            let message = failure.message();
             assert!(
                 message.contains(
                     "--timeout must be a number of seconds from 0.001 to 604800 (7 days)"

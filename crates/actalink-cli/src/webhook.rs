@@ -1,12 +1,42 @@
-//! `actalink webhook verify | sign`.
+//! `actalink webhook verify | sign | trigger`.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use actalink_checkout::CheckoutSessionId;
+use actalink_transport::{Request, ReqwestTransport, Transport};
+use actalink_types::Metadata;
 use actalink_webhooks::{Error, Event, EventType, Verifier, sign};
+use http::{HeaderValue, Method, header};
+use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
 use crate::{Failure, Globals, Outcome, Secret, output};
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  export ACTALINK_WEBHOOK_SECRET=whsec_dev
+  actalink webhook trigger onetime.executed --to http://127.0.0.1:3000/webhooks/actalink --metadata internal_order_id=ORD-1
+  actalink webhook sign body.json
+  actalink webhook verify --timestamp 1756481736348 --signature 3f2a… body.json";
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  ACTALINK_WEBHOOK_SECRET=whsec_dev actalink webhook verify --timestamp \"$TS\" --signature \"$SIG\" body.json
+  cat body.json | actalink --json webhook verify --timestamp \"$TS\" --signature \"$SIG\" | jq .recognised";
+
+const SIGN_EXAMPLES: &str = "\
+Examples:
+  ACTALINK_WEBHOOK_SECRET=whsec_dev actalink webhook sign body.json
+  echo '{\"id\":\"evt_1\",\"eventType\":\"onetime.executed\"}' | actalink --json webhook sign --timestamp 1756481736348";
+
+const TRIGGER_EXAMPLES: &str = "\
+Examples:
+  export ACTALINK_WEBHOOK_SECRET=whsec_dev
+  actalink webhook trigger onetime.executed --to http://127.0.0.1:3000/webhooks/actalink
+  actalink webhook trigger subscription.billing.due --to http://127.0.0.1:3000/webhooks/actalink --metadata user_uuid=u_42
+  actalink webhook trigger onetime.executed --to http://127.0.0.1:3000/webhooks/actalink --session checkout_… --metadata internal_order_id=ORD-1
+  actalink --json webhook trigger invoice.created --to http://127.0.0.1:3000/webhooks/actalink | jq .status";
 
 /// Webhook commands.
 #[derive(Debug, clap::Subcommand)]
@@ -24,8 +54,9 @@ pub(crate) enum Command {
     /// "eventType": "…"|null, "dedupKey": "…", "event": <the payload as signed>}.
     /// dedupKey is the event id, or "sha256:" and the hash of the signed
     /// payload when it has none.
+    #[command(after_help = VERIFY_EXAMPLES)]
     Verify {
-        /// The webhook secret (default: $ACTALINK_WEBHOOK_SECRET, which keeps it out of the process list).
+        /// The webhook secret (the environment keeps it out of the process list).
         #[arg(long, env = "ACTALINK_WEBHOOK_SECRET", hide_env_values = true)]
         secret: Option<Secret>,
         /// The `x-actalink-timestamp` header.
@@ -37,32 +68,62 @@ pub(crate) enum Command {
         /// How far the timestamp may be from now, in seconds.
         #[arg(long, default_value_t = 300)]
         tolerance: u64,
-        /// The raw body: a file, or `-` (the default) for stdin.
+        /// The raw body: a file, or `-` for stdin.
         #[arg(default_value = "-")]
         file: PathBuf,
     },
     /// Sign a body as Actalink does and print the two headers.
     ///
     /// With --json, prints {"timestamp": "…", "signature": "…"}.
+    #[command(after_help = SIGN_EXAMPLES)]
     Sign {
-        /// The webhook secret (default: $ACTALINK_WEBHOOK_SECRET, which keeps it out of the process list).
+        /// The webhook secret (the environment keeps it out of the process list).
         #[arg(long, env = "ACTALINK_WEBHOOK_SECRET", hide_env_values = true)]
         secret: Option<Secret>,
-        /// The timestamp in Unix milliseconds (default: now).
+        /// The timestamp in Unix milliseconds (now when not given).
         #[arg(long)]
         timestamp: Option<i64>,
-        /// The body: a file, or `-` (the default) for stdin.
+        /// The body: a file, or `-` for stdin.
         #[arg(default_value = "-")]
         file: PathBuf,
+    },
+    /// Send a realistic, signed event to a webhook handler, as Actalink would.
+    ///
+    /// The event is modelled on the provider's examples: a fresh id, the
+    /// event type given (onetime.executed, subscription.billing.due,
+    /// subscription.billing.scheduled, or any other name), and in
+    /// eventData.data a fresh subject id, 0.15 USDC (amount 0x249f0), the
+    /// --metadata pairs and, with --session, the checkoutSessionId. It is
+    /// POSTed as application/json with x-actalink-timestamp and
+    /// x-actalink-signature signed as the provider signs them.
+    ///
+    /// Prints the handler's status and body. Exits 0 when it answers 2xx, 1
+    /// when it answers anything else or cannot be reached, 2 for bad input.
+    /// With --json, prints {"status": N, "body": "…", "event": {…}}.
+    #[command(after_help = TRIGGER_EXAMPLES)]
+    Trigger {
+        /// The event type, such as onetime.executed.
+        #[arg(value_name = "EVENT_TYPE")]
+        event_type: String,
+        /// The handler's URL.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// The webhook secret the handler verifies with.
+        #[arg(long, env = "ACTALINK_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: Option<Secret>,
+        /// A metadata pair for eventData.data.metadata; repeat for more (at most 50 keys).
+        #[arg(long = "metadata", value_name = "KEY=VALUE")]
+        metadata: Vec<String>,
+        /// The checkout session the event is about (eventData.data.checkoutSessionId).
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
     },
 }
 
 /// The secret from `--secret` or the environment; exit 2 without one.
 fn secret(secret: Option<Secret>) -> Result<Secret, Failure> {
     secret.filter(|s| !s.expose().is_empty()).ok_or_else(|| {
-        Failure::Input(
-            "no webhook secret: set ACTALINK_WEBHOOK_SECRET (or pass --secret)".to_owned(),
-        )
+        Failure::config("no webhook secret: set ACTALINK_WEBHOOK_SECRET (or pass --secret)")
     })
 }
 
@@ -72,12 +133,12 @@ async fn read_body(file: &PathBuf) -> Result<Vec<u8>, Failure> {
         tokio::io::stdin()
             .read_to_end(&mut body)
             .await
-            .map_err(|e| Failure::Input(format!("could not read stdin: {e}")))?;
+            .map_err(|e| Failure::input(format!("could not read stdin: {e}")))?;
         Ok(body)
     } else {
         tokio::fs::read(file)
             .await
-            .map_err(|e| Failure::Input(format!("could not read {}: {e}", file.display())))
+            .map_err(|e| Failure::input(format!("could not read {}: {e}", file.display())))
     }
 }
 
@@ -102,7 +163,7 @@ fn unrecognised_because(event: &Event) -> Option<String> {
 fn json_report(event: &Event) -> Result<String, Failure> {
     let text = |value: Option<&str>| {
         serde_json::to_string(&value)
-            .map_err(|e| Failure::Operation(format!("could not print JSON: {e}")))
+            .map_err(|e| Failure::failed("encode", format!("could not print JSON: {e}")))
     };
     Ok(format!(
         "{{\"valid\":true,\"recognised\":{},\"id\":{},\"eventType\":{},\"dedupKey\":{},\"event\":{}}}",
@@ -155,7 +216,9 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             let verifier = Verifier::new(key.expose()).tolerance(Duration::from_secs(tolerance));
             let event = verifier
                 .verify_parts(&body, timestamp.trim(), &signature)
-                .map_err(|e| Failure::Operation(format!("verification failed: {e}")))?;
+                .map_err(|e| {
+                    Failure::failed("verification_failed", format!("verification failed: {e}"))
+                })?;
             if globals.json {
                 println!("{}", json_report(&event)?);
             } else {
@@ -173,19 +236,17 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             let timestamp = match timestamp {
                 Some(t) if t >= 0 => t,
                 Some(t) => {
-                    return Err(Failure::Input(format!(
+                    return Err(Failure::input(format!(
                         "--timestamp must not be negative, not {t}"
                     )));
                 }
-                None => SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+                None => now_ms(),
             };
             let signed = sign(&body, &key.expose().into(), timestamp).map_err(|e| match e {
                 Error::BodyNotJson(_) | Error::TooDeep { .. } | Error::BodyTooLarge { .. } => {
-                    Failure::Input(e.to_string())
+                    Failure::input(e.to_string())
                 }
-                other => Failure::Operation(other.to_string()),
+                other => Failure::failed("sign_failed", other.to_string()),
             })?;
             if globals.json {
                 println!(
@@ -200,6 +261,258 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             }
             Ok(())
         }
+        Command::Trigger {
+            event_type,
+            to,
+            secret: key,
+            metadata,
+            session,
+        } => {
+            trigger(
+                globals,
+                &event_type,
+                &to,
+                key,
+                &metadata,
+                session.as_deref(),
+            )
+            .await
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The USDC contract the provider's examples name (Polygon).
+const USDC_ADDRESS: &str = "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359";
+/// 150000 base units: 0.15 USDC, the amount of the provider's subscription examples.
+const AMOUNT: &str = "0x249f0";
+/// How much of a handler's answer human output shows.
+const MAX_BODY_CHARS: usize = 2000;
+
+/// A triggered event, serialised from these structs in the provider's field
+/// order (a `serde_json::Value` would sort the keys; metadata keeps its order).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TriggeredEvent {
+    id: String,
+    event_type: String,
+    event_data: TriggeredData,
+}
+
+#[derive(Serialize)]
+struct TriggeredData {
+    data: TriggeredSubject,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TriggeredSubject {
+    id: String,
+    token: TriggeredToken,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<Metadata>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkout_session_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TriggeredToken {
+    name: &'static str,
+    amount: &'static str,
+    symbol: &'static str,
+    address: &'static str,
+}
+
+/// `prefix_` and 32 alphanumerics, the provider's id form.
+fn random_id(prefix: &str) -> String {
+    let mut id = format!("{prefix}_");
+    id.extend(std::iter::repeat_with(fastrand::alphanumeric).take(32));
+    id
+}
+
+/// A random version-4 UUID, the form of the provider's subscription event ids.
+fn random_uuid() -> String {
+    let hex = |n: usize| {
+        std::iter::repeat_with(|| char::from_digit(fastrand::u32(0..16), 16).unwrap_or('0'))
+            .take(n)
+            .collect::<String>()
+    };
+    let variant = ['8', '9', 'a', 'b'][fastrand::usize(0..4)];
+    format!(
+        "{}-{}-4{}-{variant}{}-{}",
+        hex(8),
+        hex(4),
+        hex(3),
+        hex(3),
+        hex(12)
+    )
+}
+
+/// The event `trigger` sends. Subscription events get a UUID and a `sub_`
+/// subject, as in the provider's examples; others an `event_` id and a
+/// `txn_` subject, as in its one-time example.
+fn event(event_type: &str, metadata: Option<Metadata>, session: Option<String>) -> TriggeredEvent {
+    let subscription = event_type.starts_with("subscription.");
+    TriggeredEvent {
+        id: if subscription {
+            random_uuid()
+        } else {
+            random_id("event")
+        },
+        event_type: event_type.to_owned(),
+        event_data: TriggeredData {
+            data: TriggeredSubject {
+                id: random_id(if subscription { "sub" } else { "txn" }),
+                token: TriggeredToken {
+                    name: "USD Coin",
+                    amount: AMOUNT,
+                    symbol: "USDC",
+                    address: USDC_ADDRESS,
+                },
+                metadata,
+                checkout_session_id: session,
+            },
+        },
+    }
+}
+
+/// Checks everything `trigger` is given, before any request.
+fn trigger_input(
+    event_type: &str,
+    to: &str,
+    pairs: &[String],
+    session: Option<&str>,
+) -> Result<(Option<Metadata>, Option<String>), Failure> {
+    if event_type.is_empty()
+        || event_type
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Failure::input(format!(
+            "the event type {event_type:?} must be a name such as onetime.executed, without spaces"
+        )));
+    }
+    let url = url::Url::parse(to).map_err(|e| {
+        Failure::input(format!(
+            "--to {:?} is not a URL: {e}",
+            output::redact_url(to)
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err(Failure::input(format!(
+            "--to {:?} must be an http or https URL",
+            output::redact_url(to)
+        )));
+    }
+    let mut metadata = Metadata::new();
+    for pair in pairs {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| Failure::input(format!("metadata {pair:?} is not KEY=VALUE")))?;
+        metadata
+            .insert(key, value)
+            .map_err(|e| Failure::input(e.to_string()))?;
+    }
+    let session = session
+        .map(|id| {
+            CheckoutSessionId::new(id)
+                .map(|id| id.to_string())
+                .map_err(|e| Failure::input(e.to_string()))
+        })
+        .transpose()?;
+    Ok(((!metadata.is_empty()).then_some(metadata), session))
+}
+
+async fn trigger(
+    globals: &Globals,
+    event_type: &str,
+    to: &str,
+    key: Option<Secret>,
+    pairs: &[String],
+    session: Option<&str>,
+) -> Outcome {
+    let (metadata, session) = trigger_input(event_type, to, pairs, session)?;
+    let key = secret(key)?;
+    let event = event(event_type, metadata, session);
+    let body = serde_json::to_string(&event)
+        .map_err(|e| Failure::failed("encode", format!("could not encode the event: {e}")))?;
+    let signed = sign(body.as_bytes(), &key.expose().into(), now_ms())
+        .map_err(|e| Failure::failed("sign_failed", e.to_string()))?;
+    let mut request = Request::new(Method::POST, to)
+        .with_header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )
+        .with_body(body.clone());
+    for (name, value) in &signed.to_header_map() {
+        request.headers.insert(name.clone(), value.clone());
+    }
+    let shown = output::redact_url(to);
+    let at = output::host_port(to).unwrap_or_else(|| shown.clone());
+    let transport = ReqwestTransport::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .user_agent("actalink-cli")
+        .build()
+        .map_err(|e| Failure::failed("transport", e.to_string()))?;
+    let response = transport.send(request).await.map_err(|e| {
+        let kind = if e.is_timeout() {
+            "timeout"
+        } else {
+            "transport"
+        };
+        Failure::failed(kind, format!("could not deliver the event to {at}: {e}"))
+    })?;
+    let status = response.status;
+    let answer = String::from_utf8_lossy(&response.body).into_owned();
+    if globals.json {
+        let text = serde_json::to_string(&answer)
+            .map_err(|e| Failure::failed("encode", format!("could not print JSON: {e}")))?;
+        // The event verbatim, as sent and signed.
+        println!(
+            "{{\"status\":{},\"body\":{text},\"event\":{body}}}",
+            status.as_u16()
+        );
+    } else {
+        let mut shown_body: String = answer.chars().take(MAX_BODY_CHARS).collect();
+        if shown_body.len() < answer.len() {
+            shown_body.push_str(&format!(" … ({} bytes in all)", response.body.len()));
+        }
+        output::print_rows(&[
+            ("event", event.id.clone()),
+            ("type", event.event_type.clone()),
+            ("sent to", shown.clone()),
+            (
+                "status",
+                format!(
+                    "{} {}",
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or("")
+                )
+                .trim_end()
+                .to_owned(),
+            ),
+            ("body", shown_body),
+        ]);
+    }
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(Failure::failed(
+            "handler_refused",
+            format!(
+                "the handler at {shown} answered HTTP {} to {} {}: the event was not accepted",
+                status.as_u16(),
+                event.event_type,
+                event.id
+            ),
+        )
+        .with_status(status.as_u16()))
     }
 }
 

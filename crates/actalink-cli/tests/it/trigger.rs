@@ -1,0 +1,398 @@
+//! `actalink webhook trigger`: a signed, realistic event sent to a handler,
+//! which verifies it as a merchant's would.
+
+use actalink_transport::{StubReply, StubRequest, StubServer};
+use actalink_webhooks::{EventType, Verifier};
+
+use crate::support::*;
+
+const SECRET: &str = "whsec_trigger_TOPSECRET";
+
+/// The request's headers, parsed from the stub's record.
+fn headers(request: &StubRequest) -> http::HeaderMap {
+    let mut map = http::HeaderMap::new();
+    for line in request.head.lines().skip(1) {
+        if let Some((name, value)) = line.split_once(':') {
+            map.append(
+                http::HeaderName::from_bytes(name.trim().as_bytes()).unwrap(),
+                http::HeaderValue::from_str(value.trim()).unwrap(),
+            );
+        }
+    }
+    map
+}
+
+fn ok() -> StubReply {
+    StubReply::Respond {
+        status: 200,
+        headers: vec![("content-type".into(), "text/plain".into())],
+        body: b"received".to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn each_event_type_arrives_signed_and_verifies_at_the_handler() {
+    for (event_type, known) in [
+        ("onetime.executed", Some(EventType::OnetimeExecuted)),
+        (
+            "subscription.billing.due",
+            Some(EventType::SubscriptionBillingDue),
+        ),
+        (
+            "subscription.billing.scheduled",
+            Some(EventType::SubscriptionBillingScheduled),
+        ),
+        ("invoice.created", None),
+    ] {
+        let handler = StubServer::start(vec![ok()]).await;
+        let to = format!("{}/webhooks/actalink", handler.url());
+        let output = run(&[
+            "webhook",
+            "trigger",
+            event_type,
+            "--to",
+            &to,
+            "--secret",
+            SECRET,
+            "--metadata",
+            "internal_order_id=ORD-7",
+            "--metadata",
+            "user_uuid=u_42",
+            "--session",
+            "checkout_abc123",
+        ])
+        .await;
+        assert_eq!(code(&output), 0, "{event_type}: {}", stderr(&output));
+        let text = stdout(&output);
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().eq(["status", "200", "OK"])),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().eq(["body", "received"])),
+            "{text}"
+        );
+        assert!(!text.contains(SECRET) && !stderr(&output).contains(SECRET));
+
+        let received = handler.received();
+        assert_eq!(received.len(), 1);
+        let request = &received[0];
+        assert!(
+            request.head.starts_with("POST /webhooks/actalink HTTP/1.1"),
+            "{}",
+            request.head
+        );
+        let headers = headers(request);
+        assert_eq!(headers["content-type"], "application/json");
+        assert!(headers.contains_key("x-actalink-timestamp"));
+        assert_eq!(headers["x-actalink-signature"].len(), 64);
+        // The merchant's check, exactly as a handler does it.
+        let event = Verifier::new(SECRET)
+            .verify(&request.body, &headers)
+            .unwrap_or_else(|e| panic!("{event_type}: {e}"));
+        assert_eq!(
+            event.event_type.as_ref().map(EventType::as_str),
+            Some(event_type)
+        );
+        if let Some(known) = known {
+            assert_eq!(event.event_type, Some(known));
+            assert!(event.is_recognised());
+        }
+        assert_eq!(event.metadata_value("internal_order_id"), Some("ORD-7"));
+        assert_eq!(event.metadata_value("user_uuid"), Some("u_42"));
+        assert_eq!(
+            event.data.checkout_session_id.as_deref(),
+            Some("checkout_abc123")
+        );
+        // Modelled on the provider's examples: ids, token, amount, field order.
+        let raw = event.raw_json();
+        let id = event.id.clone().unwrap();
+        let subject = event.data.id.clone().unwrap();
+        if event_type.starts_with("subscription.") {
+            assert_eq!(id.len(), 36, "a UUID: {id}");
+            assert_eq!(id.chars().nth(14), Some('4'), "{id}");
+            assert!(
+                subject.starts_with("sub_") && subject.len() == 36,
+                "{subject}"
+            );
+        } else {
+            assert!(id.starts_with("event_") && id.len() == 38, "{id}");
+            assert!(
+                subject.starts_with("txn_") && subject.len() == 36,
+                "{subject}"
+            );
+        }
+        assert!(
+            raw.contains(r#""token":{"name":"USD Coin","amount":"0x249f0","symbol":"USDC","address":"0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359"}"#),
+            "{raw}"
+        );
+        assert!(
+            raw.contains(r#""metadata":{"internal_order_id":"ORD-7","user_uuid":"u_42"}"#),
+            "metadata in the order given: {raw}"
+        );
+        assert_eq!(
+            event
+                .data
+                .token
+                .as_ref()
+                .and_then(|t| t.amount.as_ref())
+                .map(|a| a.raw().to_owned()),
+            Some("0x249f0".to_owned())
+        );
+    }
+}
+
+#[tokio::test]
+async fn fresh_ids_each_time_and_no_optional_fields_unless_asked() {
+    let handler = StubServer::start(vec![ok(), ok()]).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let output = run_env(
+            &[
+                "--json",
+                "webhook",
+                "trigger",
+                "onetime.executed",
+                "--to",
+                &handler.url(),
+            ],
+            &[("ACTALINK_WEBHOOK_SECRET", SECRET)],
+        )
+        .await;
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+        assert_eq!(report["status"], 200);
+        assert_eq!(report["body"], "received");
+        let data = &report["event"]["eventData"]["data"];
+        assert!(data.get("metadata").is_none() && data.get("checkoutSessionId").is_none());
+        ids.push(report["event"]["id"].as_str().unwrap().to_owned());
+    }
+    assert_ne!(ids[0], ids[1]);
+    for request in handler.received() {
+        Verifier::new(SECRET)
+            .verify(&request.body, &headers(&request))
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_handler_that_refuses_makes_exit_1_with_its_status_and_body() {
+    let handler = StubServer::start(vec![
+        StubReply::Respond {
+            status: 500,
+            headers: Vec::new(),
+            body: b"boom \x1b[31mred".to_vec(),
+        },
+        StubReply::json(401, r#"{"error":"bad signature"}"#),
+    ])
+    .await;
+    let to = format!("{}/hook?token=TOPSECRET", handler.url());
+    let output = run(&[
+        "webhook",
+        "trigger",
+        "onetime.executed",
+        "--to",
+        &to,
+        "--secret",
+        SECRET,
+    ])
+    .await;
+    assert_eq!(code(&output), 1);
+    let text = stdout(&output);
+    assert!(
+        text.lines().any(|l| l
+            .split_whitespace()
+            .eq(["status", "500", "Internal", "Server", "Error"])),
+        "{text}"
+    );
+    // The handler's text, escaped for the terminal.
+    assert!(
+        text.contains("boom \\u{1b}[31mred") && !text.contains('\x1b'),
+        "{text:?}"
+    );
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: the handler at http://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(err.contains("answered HTTP 500"), "{err}");
+    assert!(
+        !err.contains("TOPSECRET") && !text.contains("TOPSECRET"),
+        "the query may carry a token: {err}{text}"
+    );
+
+    let output = run(&[
+        "--json",
+        "webhook",
+        "trigger",
+        "onetime.executed",
+        "--to",
+        &to,
+        "--secret",
+        SECRET,
+    ])
+    .await;
+    assert_eq!(code(&output), 1);
+    let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(report["status"], 401);
+    assert_eq!(report["body"], r#"{"error":"bad signature"}"#);
+    assert_eq!(report["event"]["eventType"], "onetime.executed");
+    let error = json_error(&output);
+    assert_eq!(error["kind"], "handler_refused");
+    assert_eq!(error["status"], 401);
+    assert_eq!(error["requestId"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn an_unreachable_handler_is_named_by_host_and_port() {
+    // A port that was free a moment ago.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let to = format!("http://user:TOPSECRET@127.0.0.1:{port}/hook");
+    let output = run(&[
+        "webhook",
+        "trigger",
+        "onetime.executed",
+        "--to",
+        &to,
+        "--secret",
+        SECRET,
+    ])
+    .await;
+    assert_eq!(code(&output), 1);
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!("could not deliver the event to 127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(!err.contains("TOPSECRET"), "{err}");
+    let output = run(&[
+        "--json",
+        "webhook",
+        "trigger",
+        "onetime.executed",
+        "--to",
+        &to,
+        "--secret",
+        SECRET,
+    ])
+    .await;
+    assert_eq!(code(&output), 1);
+    assert_eq!(json_error(&output)["kind"], "transport");
+    assert!(stdout(&output).is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_exits_2_and_sends_nothing() {
+    let handler = StubServer::start(vec![ok()]).await;
+    let to = handler.url();
+    for (args, env_secret, kind, message) in [
+        (
+            vec!["onetime.executed", "--to", to.as_str()],
+            None,
+            "config",
+            "no webhook secret: set ACTALINK_WEBHOOK_SECRET (or pass --secret)",
+        ),
+        (
+            vec!["onetime.executed", "--to", to.as_str()],
+            Some(""),
+            "config",
+            "no webhook secret",
+        ),
+        (
+            vec![
+                "onetime.executed",
+                "--to",
+                "ftp://127.0.0.1/x",
+                "--secret",
+                "s",
+            ],
+            None,
+            "invalid_input",
+            "must be an http or https URL",
+        ),
+        (
+            vec!["onetime.executed", "--to", "not a url", "--secret", "s"],
+            None,
+            "invalid_input",
+            "is not a URL",
+        ),
+        (
+            vec![
+                "onetime.executed",
+                "--to",
+                to.as_str(),
+                "--secret",
+                "s",
+                "--metadata",
+                "novalue",
+            ],
+            None,
+            "invalid_input",
+            "is not KEY=VALUE",
+        ),
+        (
+            vec![
+                "onetime.executed",
+                "--to",
+                to.as_str(),
+                "--secret",
+                "s",
+                "--metadata",
+                "=v",
+            ],
+            None,
+            "invalid_input",
+            "metadata keys must not be empty",
+        ),
+        (
+            vec![
+                "onetime.executed",
+                "--to",
+                to.as_str(),
+                "--secret",
+                "s",
+                "--session",
+                "a b",
+            ],
+            None,
+            "invalid_input",
+            "whitespace",
+        ),
+        (
+            vec!["has space", "--to", to.as_str(), "--secret", "s"],
+            None,
+            "invalid_input",
+            "without spaces",
+        ),
+    ] {
+        let mut full = vec!["webhook", "trigger"];
+        full.extend(&args);
+        let env: Vec<(&str, &str)> = env_secret
+            .map(|s| vec![("ACTALINK_WEBHOOK_SECRET", s)])
+            .unwrap_or_default();
+        let output = run_env(&full, &env).await;
+        assert_eq!(code(&output), 2, "{args:?}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(message),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let mut json = vec!["--json"];
+        json.extend(&full);
+        let output = run_env(&json, &env).await;
+        assert_eq!(code(&output), 2);
+        assert_eq!(json_error(&output)["kind"], kind, "{args:?}");
+    }
+    // Usage errors too.
+    assert_eq!(
+        code(&run(&["webhook", "trigger", "onetime.executed"]).await),
+        2
+    );
+    assert!(handler.received().is_empty(), "nothing was sent");
+}
