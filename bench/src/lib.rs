@@ -1,5 +1,7 @@
-//! Shared set-up for the benchmarks: a sandbox with one session, and the two
-//! ways to fetch it (the SDK, and bare reqwest with serde_json).
+//! Shared set-up for the benchmarks: a server holding one session (the
+//! sandbox, or a minimal keep-alive responder that costs next to nothing),
+//! and the two ways to fetch it (the SDK, and bare reqwest with serde_json,
+//! given the same timeouts and decoding into the same type).
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
@@ -7,11 +9,11 @@ use actalink_checkout::{CheckoutSession, CheckoutSessionId, Client, CreateChecko
 use actalink_sandbox::{DEFAULT_API_KEY, RunningSandbox, Sandbox};
 use serde::Deserialize;
 
-/// A running sandbox holding one session.
+/// A running server holding one session, and the clients that fetch it.
 #[derive(Debug)]
 pub struct Setup {
-    /// The sandbox.
-    pub sandbox: RunningSandbox,
+    /// The sandbox, when it is the server.
+    pub sandbox: Option<RunningSandbox>,
     /// The SDK client.
     pub client: Client,
     /// A bare reqwest client, configured like the SDK's default transport.
@@ -41,23 +43,46 @@ impl Setup {
             .build()
             .unwrap();
         let id = client.create_session(&request).await.unwrap().id;
-        // The SDK's TLS stack: rustls with the ring provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let bare = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .unwrap();
+        let bare = bare_client();
         let status_url = format!(
             "{}/billing/api/v1/paysession/status?checkoutSessionId={id}",
             sandbox.url()
         );
         Self {
-            sandbox,
+            sandbox: Some(sandbox),
             client,
             bare,
             id,
             status_url,
+        }
+    }
+
+    /// A minimal keep-alive HTTP responder that answers every request with
+    /// the documented status response: the tightest floor, where almost all
+    /// the time is the client's own.
+    pub async fn start_minimal() -> Self {
+        let body: &'static [u8] = include_bytes!(
+            "../../crates/actalink-types/tests/data/session-status-success.200.json"
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_keep_alive(stream, body));
+            }
+        });
+        let client = Client::builder()
+            .api_key(DEFAULT_API_KEY)
+            .base_url(&url)
+            .build()
+            .unwrap();
+        let id = CheckoutSessionId::new("checkout_2cha7c3YGhufo43aWF4eEHCnfhaDM74L").unwrap();
+        Self {
+            sandbox: None,
+            client,
+            bare: bare_client(),
+            status_url: format!("{url}/billing/api/v1/paysession/status?checkoutSessionId={id}"),
+            id,
         }
     }
 
@@ -99,5 +124,42 @@ impl Setup {
         assert!(response.status().is_success());
         let body = response.bytes().await.unwrap();
         serde_json::from_slice::<Envelope>(&body).unwrap().data
+    }
+}
+
+/// A bare reqwest client with the SDK's default timeouts and TLS stack
+/// (rustls with the ring provider).
+fn bare_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Answers each request on a connection with `body`, keeping it open.
+async fn serve_keep_alive(mut stream: tokio::net::TcpStream, body: &'static [u8]) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut response = head.into_bytes();
+    response.extend_from_slice(body);
+    let mut buffer = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    loop {
+        // A GET has no body: a request ends at the blank line.
+        while let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            buffer.drain(..end + 4);
+            if stream.write_all(&response).await.is_err() {
+                return;
+            }
+        }
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
     }
 }

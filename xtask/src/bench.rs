@@ -121,9 +121,9 @@ pub(crate) fn bench(build_cost: bool, build_cost_only: bool) -> Result<()> {
         .context("could not run the overhead probe")?;
     let probe_out = String::from_utf8(probe_out.stdout)?;
     println!(
-        "\n## Client overhead (get_session against the sandbox on loopback, interleaved rounds)\n"
+        "\n## Client overhead (get_session on loopback, interleaved rounds; servers: the sandbox, and a minimal keep-alive responder)\n"
     );
-    println!("| mode | actalink-checkout | bare reqwest + serde_json | median time ratio |");
+    println!("| server/mode | actalink-checkout | bare reqwest + serde_json | median time ratio |");
     println!("|---|---|---|---|");
     for line in probe_out.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();

@@ -1,7 +1,9 @@
 //! Client overhead, measured interleaved: rounds alternate SDK and bare
 //! reqwest batches (the order swapped every round) against one in-process
-//! sandbox, so that machine noise hits both sides alike. Prints the median
-//! per-round ratio and each side's median rate, sequential and at 64 concurrent.
+//! server, so that machine noise hits both sides alike. Two servers: the
+//! sandbox, and a minimal keep-alive responder (the tightest floor). Prints the
+//! median per-round ratio and each side's median rate, sequential and at 64
+//! concurrent, for each server.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
@@ -37,7 +39,15 @@ fn median(values: &mut [f64]) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let setup = Arc::new(Setup::start().await);
+    for (server, setup) in [
+        ("sandbox", Setup::start().await),
+        ("minimal", Setup::start_minimal().await),
+    ] {
+        measure(server, Arc::new(setup)).await;
+    }
+}
+
+async fn measure(server: &str, setup: Arc<Setup>) {
     // Warm both connection pools.
     sequential(&setup, true).await;
     sequential(&setup, false).await;
@@ -69,7 +79,7 @@ async fn main() {
             bare_rates.push(calls as f64 / bare.as_secs_f64());
         }
         println!(
-            "{name} ratio {:.3} sdk_calls_per_s {:.0} bare_calls_per_s {:.0}",
+            "{server}/{name} ratio {:.3} sdk_calls_per_s {:.0} bare_calls_per_s {:.0}",
             median(&mut ratios),
             median(&mut sdk_rates),
             median(&mut bare_rates)
