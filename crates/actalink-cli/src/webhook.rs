@@ -479,8 +479,10 @@ async fn trigger(
             status.as_u16()
         );
     } else {
-        let mut shown_body: String = answer.chars().take(MAX_BODY_CHARS).collect();
-        if shown_body.len() < answer.len() {
+        // A trailing newline is how most handlers end a text body, not content.
+        let trimmed = answer.trim_end();
+        let mut shown_body: String = trimmed.chars().take(MAX_BODY_CHARS).collect();
+        if shown_body.len() < trimmed.len() {
             shown_body.push_str(&format!(" … ({} bytes in all)", response.body.len()));
         }
         output::print_rows(&[

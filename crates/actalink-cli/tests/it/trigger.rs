@@ -26,7 +26,7 @@ fn ok() -> StubReply {
     StubReply::Respond {
         status: 200,
         headers: vec![("content-type".into(), "text/plain".into())],
-        body: b"received".to_vec(),
+        body: b"received\n".to_vec(),
     }
 }
 
@@ -164,7 +164,7 @@ async fn fresh_ids_each_time_and_no_optional_fields_unless_asked() {
         assert_eq!(code(&output), 0, "{}", stderr(&output));
         let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
         assert_eq!(report["status"], 200);
-        assert_eq!(report["body"], "received");
+        assert_eq!(report["body"], "received\n");
         let data = &report["event"]["eventData"]["data"];
         assert!(data.get("metadata").is_none() && data.get("checkoutSessionId").is_none());
         ids.push(report["event"]["id"].as_str().unwrap().to_owned());
