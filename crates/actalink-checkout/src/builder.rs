@@ -297,7 +297,7 @@ fn redact_userinfo(raw: &str) -> String {
     }
 }
 
-#[cfg(feature = "reqwest")]
+#[cfg(feature = "__reqwest")]
 fn default_transport(
     connect_timeout: Option<Duration>,
     attempt_timeout: Duration,
@@ -316,7 +316,7 @@ fn default_transport(
     Ok(Arc::new(transport))
 }
 
-#[cfg(not(feature = "reqwest"))]
+#[cfg(not(feature = "__reqwest"))]
 fn default_transport(
     _: Option<Duration>,
     _: Duration,

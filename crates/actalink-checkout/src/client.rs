@@ -62,8 +62,8 @@ impl Client {
     /// # Errors
     ///
     /// [`Error::Config`] for an empty key or when the HTTP stack cannot start.
-    #[cfg(feature = "reqwest")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+    #[cfg(feature = "__reqwest")]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "rustls", feature = "native-tls"))))]
     pub fn new(api_key: impl Into<ApiKey>) -> Result<Self> {
         Self::builder().api_key(api_key).build()
     }
@@ -79,8 +79,8 @@ impl Client {
     /// # Errors
     ///
     /// [`Error::Config`] when `ACTALINK_API_KEY` is unset or empty, or the base URL is invalid.
-    #[cfg(feature = "reqwest")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+    #[cfg(feature = "__reqwest")]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "rustls", feature = "native-tls"))))]
     pub fn from_env() -> Result<Self> {
         Self::builder().from_env()?.build()
     }

@@ -4,7 +4,7 @@
 //!
 //! - [`Transport`] is the object-safe trait that sends one [`Request`] and
 //!   returns one [`Response`] (status, headers, whole body) or an [`Error`].
-//! - [`ReqwestTransport`] (feature `reqwest`, default) is the production
+//! - [`ReqwestTransport`] (feature `rustls`, default, or `native-tls`) is the production
 //!   implementation: pooled, rustls, with connect and per-attempt timeouts and
 //!   a cap on the response body.
 //! - [`ReplayTransport`] and the mockall-generated `MockTransport` (feature
@@ -41,7 +41,7 @@
 mod error;
 #[cfg(feature = "mock")]
 mod mock;
-#[cfg(feature = "reqwest")]
+#[cfg(feature = "__reqwest")]
 mod reqwest_impl;
 mod retry;
 #[cfg(feature = "mock")]
@@ -54,8 +54,8 @@ pub use error::{Error, ErrorKind};
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use mock::ReplayTransport;
-#[cfg(feature = "reqwest")]
-#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+#[cfg(feature = "__reqwest")]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "rustls", feature = "native-tls"))))]
 pub use reqwest_impl::{ReqwestTransport, ReqwestTransportBuilder};
 pub use retry::{Idempotency, Outcome, RetryPolicy};
 #[cfg(feature = "mock")]

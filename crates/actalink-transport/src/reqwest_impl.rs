@@ -165,6 +165,8 @@ impl ReqwestTransportBuilder {
         self.native(builder)
     }
 
+    /// Reached only when `__reqwest` is enabled on its own: no TLS backend
+    /// was chosen, so only plain http works.
     #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
     fn tls(&self, builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, Error> {
         if self.root_certificates_pem.is_empty() {
