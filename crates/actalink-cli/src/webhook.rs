@@ -544,6 +544,15 @@ mod tests {
                 "a",
             ],
             vec!["t", "sign", "--secret", "whsec_TOPSECRET"],
+            vec![
+                "t",
+                "trigger",
+                "onetime.executed",
+                "--to",
+                "http://127.0.0.1:9/",
+                "--secret",
+                "whsec_TOPSECRET",
+            ],
         ] {
             let cli = Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{e}"));
             let debug = format!("{cli:?}");
