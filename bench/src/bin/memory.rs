@@ -4,16 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
+use actalink_testkit::rss_kib;
 
 #[tokio::main]
 async fn main() {

@@ -8,8 +8,7 @@
 //!   implementation: pooled, rustls, with connect and per-attempt timeouts and
 //!   a cap on the response body.
 //! - [`ReplayTransport`] and the mockall-generated `MockTransport` (feature
-//!   `mock`) stand in for it in tests; [`StubServer`] (also `mock`) is a
-//!   loopback HTTP server for tests that need a real socket.
+//!   `mock`) stand in for it in tests.
 //! - [`RetryPolicy`] wraps any transport with full-jitter exponential backoff,
 //!   `Retry-After`, a retry count and a total deadline; the caller states each
 //!   request's [`Idempotency`], which decides what is retried.
@@ -44,8 +43,6 @@ mod mock;
 #[cfg(feature = "__reqwest")]
 mod reqwest_impl;
 mod retry;
-#[cfg(feature = "mock")]
-mod stub;
 mod types;
 
 use async_trait::async_trait;
@@ -58,9 +55,6 @@ pub use mock::ReplayTransport;
 #[cfg_attr(docsrs, doc(cfg(any(feature = "rustls", feature = "native-tls"))))]
 pub use reqwest_impl::{ReqwestTransport, ReqwestTransportBuilder};
 pub use retry::{Idempotency, Outcome, RetryPolicy};
-#[cfg(feature = "mock")]
-#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
-pub use stub::{StubReply, StubRequest, StubServer};
 pub use types::{Request, Response};
 
 /// Sends one HTTP request and returns its response with the whole body.

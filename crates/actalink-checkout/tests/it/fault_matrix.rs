@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use actalink_checkout::transport::{StubReply, StubServer};
 use actalink_checkout::{CheckoutSession, CheckoutSessionId, Client, Error, RetryPolicy};
+use actalink_testkit::{StubReply, StubServer};
 
 use crate::{KEY, create_request, fixture};
 

@@ -1,7 +1,7 @@
 //! The real reqwest transport over loopback against a local HTTP stub.
 
-use actalink_checkout::transport::{StubReply, StubServer};
 use actalink_checkout::{CheckoutSessionId, Client, Error};
+use actalink_testkit::{StubReply, StubServer};
 
 use crate::{KEY, create_request, fixture};
 

@@ -1,36 +1,14 @@
 //! The API key never appears in Debug output, errors or traces.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use actalink_checkout::transport::ReplayTransport;
 use actalink_checkout::{ApiKey, CheckoutSessionId};
+use actalink_testkit::LogCapture;
 
 use crate::{KEY, client, create_request, created, paid, status};
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_key_is_absent_from_debug_errors_and_trace_logs() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = LogCapture::install();
 
     let t = ReplayTransport::new()
         .respond(created())
@@ -51,7 +29,7 @@ async fn the_key_is_absent_from_debug_errors_and_trace_logs() {
     // The request as recorded prints its header as sensitive.
     assert!(!format!("{:?}", t.requests()[0]).contains(KEY));
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("operation=\"create_session\""), "{logs}");
     assert!(logs.contains("attempt=1"), "{logs}");
     assert!(!logs.contains(KEY), "{logs}");

@@ -2,7 +2,7 @@
 //! running sandbox through its control API.
 
 use actalink_sandbox::{RunningSandbox, Sandbox, WebhookEndpoint};
-use actalink_transport::{StubReply, StubServer};
+use actalink_testkit::{StubReply, StubServer};
 
 use crate::support::*;
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use actalink_sandbox::{PRO_PAYLINK, Sandbox};
-use actalink_transport::{StubReply, StubServer};
+use actalink_testkit::{StubReply, StubServer};
 
 use crate::support::*;
 

@@ -1,7 +1,7 @@
 //! `actalink webhook trigger`: a signed, realistic event sent to a handler,
 //! which verifies it as a merchant's would.
 
-use actalink_transport::{StubReply, StubRequest, StubServer};
+use actalink_testkit::{StubReply, StubRequest, StubServer};
 use actalink_webhooks::{EventType, Verifier};
 
 use crate::support::*;

@@ -2,12 +2,11 @@
 //! failed call, a delivered webhook and a forged one, with every crate's
 //! tracing (hyper's and reqwest's included) captured at TRACE.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actalink_checkout::{CheckoutSessionId, Client};
 use actalink_sandbox::{PRO_PAYLINK, Sandbox, WebhookEndpoint};
+use actalink_testkit::LogCapture;
 use actalink_transport::{Request, ReqwestTransport, Transport};
 use actalink_webhooks::Verifier;
 use http::Method;
@@ -15,31 +14,11 @@ use http::Method;
 const API_KEY: &str = "sk_SECRETAPIKEY_d8f7a6s5d4f3g2h1j0k9l8";
 const WEBHOOK_SECRET: &str = "whsec_SECRETWEBHOOK_q1w2e3r4t5y6";
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 // A current-thread runtime, so that every task (the sandbox, the client's
 // connections, the receiver) logs through this thread's subscriber.
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_reaches_a_log_a_debug_or_an_error() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = LogCapture::install();
 
     let (hook, mut events) = crate::receiver(WEBHOOK_SECRET, 0).await;
     let sandbox = Sandbox::builder()
@@ -103,7 +82,7 @@ async fn no_secret_reaches_a_log_a_debug_or_an_error() {
     let sandbox_debug = format!("{sandbox:?}");
     sandbox.shutdown().await;
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.lines().count() > 20,
         "the capture saw the traffic:\n{logs}"

@@ -83,17 +83,7 @@ pub struct Report {
     pub webhooks_duplicated: usize,
 }
 
-/// This process's resident set size, from `/proc/self/status` (0 elsewhere).
-pub fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
+pub use actalink_testkit::rss_kib;
 
 async fn control(method: http::Method, url: String) -> Result<Vec<u8>, String> {
     static TRANSPORT: std::sync::OnceLock<ReqwestTransport> = std::sync::OnceLock::new();

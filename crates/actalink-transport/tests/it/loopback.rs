@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use actalink_transport::{ErrorKind, Request, ReqwestTransport, StubReply, StubServer, Transport};
+use actalink_testkit::{StubReply, StubServer};
+use actalink_transport::{ErrorKind, Request, ReqwestTransport, Transport};
 use http::{HeaderValue, Method, StatusCode};
 
 #[tokio::test]

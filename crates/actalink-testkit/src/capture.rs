@@ -1,0 +1,68 @@
+//! Capturing `tracing` output in a test.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Everything a `tracing` subscriber wrote, kept in memory.
+///
+/// [`LogCapture::install`] sets a TRACE-level subscriber for the current
+/// thread until the returned guard drops; [`LogCapture::text`] reads what was
+/// written so far.
+#[derive(Debug, Clone, Default)]
+pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// A capture and a guard that keeps a TRACE-level, ANSI-free subscriber
+    /// writing into it on this thread.
+    #[must_use]
+    pub fn install() -> (Self, tracing::subscriber::DefaultGuard) {
+        let capture = Self::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (capture, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// What was written so far.
+    #[must_use]
+    pub fn text(&self) -> String {
+        let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogCapture;
+
+    #[test]
+    fn captures_what_tracing_writes_on_this_thread() {
+        let (capture, guard) = LogCapture::install();
+        tracing::trace!(answer = 42, "a trace event");
+        drop(guard);
+        tracing::info!("after the guard");
+        let text = capture.text();
+        assert!(
+            text.contains("a trace event") && text.contains("answer=42"),
+            "{text}"
+        );
+        assert!(!text.contains("after the guard"), "{text}");
+    }
+}
