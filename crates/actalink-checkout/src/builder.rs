@@ -250,19 +250,24 @@ impl BaseUrl {
         let base = url.as_str().trim_end_matches('/').to_owned();
         let path = url.path().trim_end_matches('/');
         let provider = url.host_str() == Some(PROVIDER_HOST);
-        let api_root = if path.is_empty() {
-            format!("{base}/billing/api/v1/paysession")
+        let api_root = if provider {
+            // The provider serves exactly two forms; anything else is a 404.
+            match path {
+                "" => format!("{base}/billing/api/v1/paysession"),
+                "/billing" => format!("{base}/api/v1/paysession"),
+                _ => {
+                    return Err(config(format!(
+                        "the base URL {shown:?} has the path {path:?}, which the API does not serve; \
+                         use {DEFAULT_BASE_URL} or {DEFAULT_BASE_URL}/billing"
+                    )));
+                }
+            }
         } else if path.ends_with("/billing") {
             format!("{base}/api/v1/paysession")
-        } else if !provider {
+        } else {
             // Another host may be a proxy that mounts the API under a prefix:
             // the prefix is kept.
             format!("{base}/billing/api/v1/paysession")
-        } else {
-            return Err(config(format!(
-                "the base URL {shown:?} has the path {path:?}, which the API does not serve; \
-                 use {DEFAULT_BASE_URL} or {DEFAULT_BASE_URL}/billing"
-            )));
         };
         Ok(Self { base, api_root })
     }
@@ -413,6 +418,8 @@ mod tests {
             ("ftp://api.acta.link", "must be http or https"),
             ("https://api.acta.link/billing/api/v1", "has the path"),
             ("https://api.acta.link/v1", "has the path"),
+            ("https://api.acta.link/billing/billing", "has the path"),
+            ("https://api.acta.link/x/billing", "has the path"),
             ("https://api.acta.link?x=1", "query or fragment"),
             ("http://api.acta.link", "clear text"),
             ("http://10.0.0.5:4010", "clear text"),

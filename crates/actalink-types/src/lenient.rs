@@ -187,7 +187,7 @@ pub(crate) fn timestamp(value: Value, _: Path<'_>) -> Read<OffsetDateTime> {
     };
     if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
         // Kept as sent unless it prints back the same (`+00:00` prints as `Z`).
-        return if at.format(&Rfc3339).is_ok_and(|printed| printed == *text) {
+        return if print_timestamp(&at).is_some_and(|printed| printed == *text) {
             Read::Exact(at)
         } else {
             Read::Coerced(at, value)
@@ -219,12 +219,36 @@ fn parse_loose_timestamp(text: &str) -> Option<OffsetDateTime> {
         .map(PrimitiveDateTime::assume_utc)
 }
 
-/// Serialises a timestamp as RFC 3339, the documented form.
+/// Prints a timestamp in the API's documented form, UTC with exactly three
+/// fractional digits (`2025-08-29T15:36:36.340Z`) when it is a whole
+/// millisecond in UTC, else as RFC 3339; `None` only for a year RFC 3339
+/// cannot write.
+pub(crate) fn print_timestamp(at: &OffsetDateTime) -> Option<String> {
+    if at.offset().is_utc()
+        && at.nanosecond().is_multiple_of(1_000_000)
+        && (0..=9999).contains(&at.year())
+    {
+        return Some(format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second(),
+            at.millisecond()
+        ));
+    }
+    at.format(&Rfc3339).ok()
+}
+
+/// Serialises a timestamp in the documented form (see [`print_timestamp`]).
 pub(crate) struct Rfc3339Ref<'a>(pub(crate) &'a OffsetDateTime);
 
 impl serde::Serialize for Rfc3339Ref<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let text = self.0.format(&Rfc3339).map_err(serde::ser::Error::custom)?;
+        let text = print_timestamp(self.0)
+            .ok_or_else(|| serde::ser::Error::custom("a timestamp RFC 3339 cannot write"))?;
         serializer.serialize_str(&text)
     }
 }
@@ -319,6 +343,20 @@ mod tests {
             assert_eq!(read(variant), documented, "{variant}");
         }
         assert_eq!(read("2025-08-29T15:36:36"), Some(1_756_481_796_000));
+        // The documented form, trailing zeros included, is exact, not drift.
+        for exact in ["2025-08-29T15:36:36.340Z", "2025-08-29T15:36:36.000Z"] {
+            assert!(
+                matches!(
+                    timestamp(Value::String(exact.into()), Path::Root),
+                    Read::Exact(_)
+                ),
+                "{exact}"
+            );
+        }
+        assert!(matches!(
+            timestamp(Value::String("2025-08-29T15:36:36Z".into()), Path::Root),
+            Read::Coerced(..)
+        ));
         assert_eq!(read("yesterday"), None);
         assert_eq!(read(""), None);
         assert_eq!(read("2025-08-29\u{e9}15"), None);
