@@ -341,12 +341,58 @@ fn collect_sources(dir: &Path, into: &mut String) -> Result<()> {
 /// `cargo package` with verification for every publishable crate, so that a
 /// missing file or a path-only dependency fails here rather than at release.
 fn package() -> Result<()> {
+    forget_packaged_copies()?;
     let mut package = cargo();
     package.args(["package", "--quiet", "--allow-dirty"]);
     for name in PUBLISHED {
         package.args(["-p", name]);
     }
     step("package (with verification)", package)
+}
+
+/// Removes earlier unpacked copies of this workspace's crates from Cargo's
+/// registry cache. Verification unpacks each package from a local registry
+/// whose path does not change between runs, and Cargo does not unpack a
+/// version it already holds, so a second run would otherwise verify the
+/// first run's sources. These crates come from no other registry, so
+/// nothing else is lost.
+fn forget_packaged_copies() -> Result<()> {
+    let home = std::env::var_os("CARGO_HOME").map_or_else(
+        || {
+            std::env::var_os("HOME")
+                .map(|h| Path::new(&h).join(".cargo"))
+                .unwrap_or_default()
+        },
+        std::path::PathBuf::from,
+    );
+    for kind in ["src", "cache"] {
+        let Ok(registries) = std::fs::read_dir(home.join("registry").join(kind)) else {
+            continue;
+        };
+        for registry in registries.flatten() {
+            let Ok(entries) = std::fs::read_dir(registry.path()) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                // `actalink-types-0.1.0` (a directory) or `….crate` (a file).
+                let ours = PUBLISHED.iter().any(|p| {
+                    name.strip_prefix(p)
+                        .and_then(|rest| rest.strip_prefix('-'))
+                        .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+                });
+                if ours {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        std::fs::remove_dir_all(&path)?;
+                    } else {
+                        std::fs::remove_file(&path)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
