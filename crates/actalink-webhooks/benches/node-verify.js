@@ -16,7 +16,9 @@ function verify(rawBody, timestamp, signature) {
   return crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(signature));
 }
 
-for (const label of ["1KB", "100KB"]) {
+// Each compact body as the provider sends it, and the same body pretty-printed
+// (which the Rust side must re-serialise).
+for (const label of ["1KB", "100KB", "1KB-pretty", "100KB-pretty"]) {
   const body = fs.readFileSync(path.join(dir, `${label}.json`));
   const [timestamp, signature] = fs.readFileSync(path.join(dir, `${label}.sig`), "utf8").trim().split("\n");
   if (!verify(body, timestamp, signature)) throw new Error(`${label}: the reference rejects our signature`);

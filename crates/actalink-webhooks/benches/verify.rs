@@ -66,6 +66,13 @@ fn bench(c: &mut Criterion) {
             serde_json::to_vec_pretty(&serde_json::from_slice::<serde_json::Value>(&body).unwrap())
                 .unwrap();
         let pretty_signed = sign(&pretty, &SECRET.into(), NOW).unwrap();
+        // For the Node.js reference, which times the same pretty body.
+        std::fs::write(dir.join(format!("{label}-pretty.json")), &pretty).unwrap();
+        std::fs::write(
+            dir.join(format!("{label}-pretty.sig")),
+            format!("{}\n{}\n", pretty_signed.timestamp, pretty_signed.signature),
+        )
+        .unwrap();
         group.bench_with_input(
             BenchmarkId::new("verify_signature_reserialised", label),
             &pretty,
