@@ -152,6 +152,30 @@ async fn a_retry_after_past_the_deadline_returns_the_429() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn an_unbounded_retry_after_cap_with_a_huge_header_does_not_panic() {
+    // max_retry_after(Duration::MAX) and a Retry-After of u64::MAX seconds:
+    // the wait ends past any representable instant, which must not panic.
+    let limited = status(429).with_header(
+        http::header::RETRY_AFTER,
+        HeaderValue::from_static("18446744073709551615"),
+    );
+    let t = ReplayTransport::new().respond(limited).respond(status(200));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let outcome = RetryPolicy::default()
+        .max_retry_after(Duration::MAX)
+        .send(&t, get(), Idempotency::Idempotent, Some(deadline))
+        .await;
+    assert_eq!(
+        outcome.attempts, 1,
+        "a wait past the deadline returns the 429"
+    );
+    assert_eq!(
+        outcome.result.unwrap().status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
 #[tokio::test]
 async fn the_mockall_mock_plugs_in_as_a_transport() {
     let mut mock = MockTransport::new();
