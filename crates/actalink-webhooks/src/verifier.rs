@@ -34,8 +34,16 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// Whether the signed body is an event is a separate verdict: every genuine
 /// signature gives an [`Event`], whatever the body's shape (see
 /// [`Event::is_recognised`]).
+///
+/// Cloning is cheap (an `Arc` inside), so a `Verifier` can sit in an axum
+/// state that is cloned for every request.
 #[derive(Clone)]
 pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
     secrets: Vec<WebhookSecret>,
     /// One keyed HMAC per secret, in the same order.
     keys: Vec<HmacSha256>,
@@ -47,9 +55,9 @@ pub struct Verifier {
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier")
-            .field("secrets", &self.secrets)
-            .field("tolerance", &self.tolerance)
-            .field("max_body_bytes", &self.max_body_bytes)
+            .field("secrets", &self.inner.secrets)
+            .field("tolerance", &self.inner.tolerance)
+            .field("max_body_bytes", &self.inner.max_body_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -70,11 +78,13 @@ impl Verifier {
     pub fn new(secret: impl Into<WebhookSecret>) -> Self {
         let secret = secret.into();
         Self {
-            keys: vec![keyed(&secret)],
-            secrets: vec![secret],
-            tolerance: Some(Self::DEFAULT_TOLERANCE),
-            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
-            clock: Arc::new(SystemTime::now),
+            inner: Arc::new(Inner {
+                keys: vec![keyed(&secret)],
+                secrets: vec![secret],
+                tolerance: Some(Self::DEFAULT_TOLERANCE),
+                max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+                clock: Arc::new(SystemTime::now),
+            }),
         }
     }
 
@@ -82,15 +92,16 @@ impl Verifier {
     #[must_use]
     pub fn with_secret(mut self, secret: impl Into<WebhookSecret>) -> Self {
         let secret = secret.into();
-        self.keys.push(keyed(&secret));
-        self.secrets.push(secret);
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.keys.push(keyed(&secret));
+        inner.secrets.push(secret);
         self
     }
 
     /// Sets how far the timestamp may be from now, in either direction.
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = Some(tolerance);
+        Arc::make_mut(&mut self.inner).tolerance = Some(tolerance);
         self
     }
 
@@ -98,14 +109,14 @@ impl Verifier {
     /// signature still covers the timestamp.
     #[must_use]
     pub fn without_tolerance(mut self) -> Self {
-        self.tolerance = None;
+        Arc::make_mut(&mut self.inner).tolerance = None;
         self
     }
 
     /// Sets the largest body accepted (default 1 MiB).
     #[must_use]
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
-        self.max_body_bytes = bytes;
+        Arc::make_mut(&mut self.inner).max_body_bytes = bytes;
         self
     }
 
@@ -113,14 +124,14 @@ impl Verifier {
     /// events taken from a queue against the time they were received.
     #[must_use]
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        Arc::make_mut(&mut self.inner).clock = Arc::new(clock);
         self
     }
 
     /// The body cap in force.
     #[cfg(feature = "axum")]
     pub(crate) fn body_limit(&self) -> usize {
-        self.max_body_bytes
+        self.inner.max_body_bytes
     }
 
     /// Verifies a request and decodes its event.
@@ -188,14 +199,14 @@ impl Verifier {
         signature: &str,
         json_required: bool,
     ) -> Result<Cow<'b, str>, Error> {
-        if body.len() > self.max_body_bytes {
+        if body.len() > self.inner.max_body_bytes {
             return Err(Error::BodyTooLarge {
-                limit: self.max_body_bytes,
+                limit: self.inner.max_body_bytes,
             });
         }
         let sent_ms = parse_timestamp(timestamp)?;
-        if let Some(tolerance) = self.tolerance {
-            let now_ms = match (self.clock)().duration_since(UNIX_EPOCH) {
+        if let Some(tolerance) = self.inner.tolerance {
+            let now_ms = match (self.inner.clock)().duration_since(UNIX_EPOCH) {
                 Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
                 Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
             };
@@ -230,7 +241,7 @@ impl Verifier {
     /// Whether any secret signs `json` with `timestamp` as `received`; every
     /// secret is tried, each compared in constant time.
     fn matches(&self, json: &str, timestamp: &str, received: &[u8; 32]) -> bool {
-        self.keys.iter().fold(false, |ok, key| {
+        self.inner.keys.iter().fold(false, |ok, key| {
             final_mac(key, json, timestamp)
                 .verify_slice(received)
                 .is_ok()
@@ -248,4 +259,27 @@ fn parse_timestamp(value: &str) -> Result<i64, Error> {
         return Err(malformed());
     }
     value.parse().map_err(|_| malformed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clones_share_their_keys_and_configuring_one_leaves_the_other_alone() {
+        let verifier = Verifier::new("whsec_a");
+        let clone = verifier.clone();
+        assert!(
+            Arc::ptr_eq(&verifier.inner, &clone.inner),
+            "a clone is a pointer copy"
+        );
+        let rotated = clone.with_secret("whsec_b").max_body_bytes(10);
+        assert_eq!(verifier.inner.keys.len(), 1);
+        assert_eq!(
+            verifier.inner.max_body_bytes,
+            Verifier::DEFAULT_MAX_BODY_BYTES
+        );
+        assert_eq!(rotated.inner.keys.len(), 2);
+        assert_eq!(rotated.inner.max_body_bytes, 10);
+    }
 }
