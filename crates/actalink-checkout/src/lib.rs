@@ -66,11 +66,26 @@ pub use client::Client;
 pub use error::{ApiError, Error, Result};
 pub use wait::WaitOptions;
 
-/// The transport layer, for plugging in a custom or mock transport.
+/// The transport layer, for plugging in a custom or mock transport. Each
+/// item has one path: [`RetryPolicy`] is at the crate root.
 pub mod transport {
-    pub use actalink_transport::*;
+    #[cfg(feature = "mock")]
+    pub use actalink_transport::MockTransport;
+    #[cfg(feature = "mock")]
+    pub use actalink_transport::ReplayTransport;
+    pub use actalink_transport::{
+        Error, ErrorKind, Idempotency, Outcome, Request, Response, Transport,
+    };
+    #[cfg(feature = "__reqwest")]
+    pub use actalink_transport::{ReqwestTransport, ReqwestTransportBuilder};
 }
-/// Every model type, re-exported from `actalink-types`.
+/// The model types that are not re-exported at the crate root, from
+/// `actalink-types`. Each item has one path: the session, its id, the
+/// request, metadata, the paylink id and the status are at the crate root.
 pub mod types {
-    pub use actalink_types::*;
+    pub use actalink_types::{
+        CreateCheckoutSessionBuilder, Currency, CurrencyType, Decimal, Error, IntervalUnit, Mode,
+        OffsetDateTime, OrderId, OrderStatus, PaylinkType, Payment, PaymentType, Plan, Price,
+        PriceDetails, Product, ProductId, ProductStatus, Result, TokenAmount, format_units,
+    };
 }

@@ -12,7 +12,8 @@ use std::fmt;
 use std::time::Duration;
 
 use actalink_checkout::CheckoutSessionId;
-use actalink_checkout::types::{CheckoutSession, Decimal, OffsetDateTime, SessionStatus};
+use actalink_checkout::types::{Decimal, OffsetDateTime};
+use actalink_checkout::{CheckoutSession, SessionStatus};
 
 use crate::AppState;
 use crate::db::Order;

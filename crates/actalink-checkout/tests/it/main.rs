@@ -13,7 +13,8 @@ mod wait;
 
 use std::time::Duration;
 
-use actalink_checkout::transport::{ReplayTransport, Response, RetryPolicy};
+use actalink_checkout::RetryPolicy;
+use actalink_checkout::transport::{ReplayTransport, Response};
 use actalink_checkout::{Client, CreateCheckoutSession};
 use http::StatusCode;
 
