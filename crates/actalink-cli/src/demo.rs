@@ -240,7 +240,7 @@ async fn walk(
         .products
         .first()
         .and_then(|p| p.price_details.as_ref())
-        .and_then(|d| d.amount().ok())
+        .and_then(|d| d.decimal().ok())
         .map_or_else(|| "?".into(), |a| a.to_string());
     steps.step(
         "Session created",

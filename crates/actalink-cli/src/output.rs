@@ -140,7 +140,7 @@ pub(crate) fn origin(url: &str) -> String {
 
 /// The price of a product in words: `0.16 USDC every 15 minutes`.
 fn price_words(details: &actalink_types::PriceDetails) -> String {
-    let amount = details.amount().map_or_else(
+    let amount = details.decimal().map_or_else(
         |_| {
             details
                 .price

@@ -39,7 +39,7 @@
 //! }"#)?;
 //! assert!(session.is_paid());
 //! assert_eq!(session.metadata_value("internal_order_id"), Some("ORD-120394"));
-//! let price = session.products[0].price_details.as_ref().unwrap().amount()?;
+//! let price = session.products[0].price_details.as_ref().unwrap().decimal()?;
 //! assert_eq!(price.to_string(), "0.16");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

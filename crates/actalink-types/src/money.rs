@@ -205,7 +205,7 @@ impl TokenAmount {
     ///
     /// As [`TokenAmount::base_units`], plus [`Error::Overflow`] when the value
     /// does not fit the exact decimal type (96 bits, at most 28 decimals).
-    pub fn to_decimal(&self, decimals: u32) -> Result<Decimal, Error> {
+    pub fn decimal(&self, decimals: u32) -> Result<Decimal, Error> {
         let units = self.base_units()?;
         let overflow = || Error::Overflow {
             what: "token amount",
@@ -275,10 +275,10 @@ mod tests {
     fn documented_amounts_decode() {
         let due = TokenAmount::from_raw("0x249f0");
         assert_eq!(due.base_units().unwrap(), 150_000);
-        assert_eq!(due.to_decimal(6).unwrap(), Decimal::new(15, 2));
-        assert_eq!(due.to_decimal(6).unwrap().to_string(), "0.150000");
+        assert_eq!(due.decimal(6).unwrap(), Decimal::new(15, 2));
+        assert_eq!(due.decimal(6).unwrap().to_string(), "0.150000");
         assert_eq!(
-            TokenAmount::from_raw("0x1adb0").to_decimal(6).unwrap(),
+            TokenAmount::from_raw("0x1adb0").decimal(6).unwrap(),
             Decimal::new(11, 2)
         );
         assert_eq!(TokenAmount::from_base_units(150_000).raw(), "0x249f0");
@@ -304,7 +304,7 @@ mod tests {
             Err(Error::Overflow { .. })
         ));
         let max = TokenAmount::from_base_units(u128::MAX);
-        assert!(matches!(max.to_decimal(6), Err(Error::Overflow { .. })));
+        assert!(matches!(max.decimal(6), Err(Error::Overflow { .. })));
     }
 
     #[test]

@@ -104,7 +104,7 @@ model! {
 model! {
     /// A price with its currency and, for subscriptions, its interval.
     pub struct PriceDetails {
-        /// The price, hex-encoded; see [`PriceDetails::amount`]. `None` when
+        /// The price, hex-encoded; see [`PriceDetails::decimal`]. `None` when
         /// absent or unreadable (the value as sent is then in `extra`): never
         /// treat a missing price as any amount.
         price: Price = "price", read_price, plain;
@@ -126,7 +126,7 @@ impl PriceDetails {
     ///
     /// [`Error::MissingPrice`](crate::Error::MissingPrice) when there is no
     /// readable price, else a typed decode error from [`Price::decimal`].
-    pub fn amount(&self) -> Result<Decimal, crate::Error> {
+    pub fn decimal(&self) -> Result<Decimal, crate::Error> {
         self.price
             .as_ref()
             .ok_or(crate::Error::MissingPrice)?

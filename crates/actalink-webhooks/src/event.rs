@@ -115,12 +115,12 @@ impl Token {
     /// # Errors
     ///
     /// `None` when there is no amount; a decode error when it is malformed.
-    pub fn amount_decimal(
+    pub fn decimal(
         &self,
         default_decimals: u32,
     ) -> Option<Result<actalink_types::Decimal, actalink_types::Error>> {
         let amount = self.amount.as_ref()?;
-        Some(amount.to_decimal(self.decimals.unwrap_or(default_decimals)))
+        Some(amount.decimal(self.decimals.unwrap_or(default_decimals)))
     }
 }
 

@@ -45,7 +45,7 @@
 //! assert_eq!(event.event_type, Some(EventType::OnetimeExecuted));
 //! assert_eq!(event.dedup_key(), "evt_1");
 //! assert_eq!(event.metadata_value("internal_order_id"), Some("ORD-7"));
-//! let paid = event.data.token.unwrap().amount_decimal(6).unwrap()?;
+//! let paid = event.data.token.unwrap().decimal(6).unwrap()?;
 //! assert_eq!(paid.to_string(), "0.150000");
 //!
 //! // Any genuinely signed JSON verifies; whether it is an event is separate.

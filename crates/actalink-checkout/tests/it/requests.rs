@@ -47,7 +47,7 @@ async fn create_sends_the_documented_request_and_decodes_the_201() {
         .price_details
         .as_ref()
         .unwrap()
-        .amount()
+        .decimal()
         .unwrap();
     assert_eq!(price, Decimal::new(16, 2));
 }
@@ -181,5 +181,5 @@ async fn a_paid_session_in_a_drifted_shape_still_decodes_as_paid() {
     );
     let plan = s.plan.unwrap().price_details.unwrap();
     assert_eq!(plan.interval_count, Some(3));
-    assert_eq!(plan.amount().unwrap().to_string(), "0.16");
+    assert_eq!(plan.decimal().unwrap().to_string(), "0.16");
 }

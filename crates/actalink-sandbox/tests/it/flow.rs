@@ -45,7 +45,7 @@ async fn create_get_pay_on_the_hosted_page_then_get_shows_success_and_a_verified
     );
     let price = created.products[0].price_details.as_ref().unwrap();
     assert_eq!(price.price.as_ref().unwrap().raw(), "0x302e3136");
-    assert_eq!(price.amount().unwrap(), Decimal::new(16, 2));
+    assert_eq!(price.decimal().unwrap(), Decimal::new(16, 2));
 
     let open = client.get_session(&created.id).await.unwrap();
     assert!(open.is_open());
@@ -103,13 +103,7 @@ async fn create_get_pay_on_the_hosted_page_then_get_shows_success_and_a_verified
         Some(created.id.as_str())
     );
     assert_eq!(
-        event
-            .data
-            .token
-            .unwrap()
-            .amount_decimal(6)
-            .unwrap()
-            .unwrap(),
+        event.data.token.unwrap().decimal(6).unwrap().unwrap(),
         Decimal::new(16, 2)
     );
 

@@ -199,7 +199,7 @@ fn every_drift_of_the_documented_responses_decodes_and_round_trips() {
         assert_eq!(session.products[0].extra["zzExtra"]["c"], "d");
         let details = session.products[0].price_details.as_ref().unwrap();
         assert_eq!(details.extra["zzNumber"], 1.5);
-        assert_eq!(details.amount().unwrap(), Decimal::new(16, 2));
+        assert_eq!(details.decimal().unwrap(), Decimal::new(16, 2));
         cases += 1;
     }
     assert!(cases > 1000, "the corpus shrank to {cases} cases");
@@ -230,7 +230,7 @@ fn the_shapes_named_in_the_field_reports_read_as_meant() {
     );
     let details = s.products[0].price_details.as_ref().unwrap();
     assert_eq!(
-        details.amount().unwrap(),
+        details.decimal().unwrap(),
         Decimal::new(16, 2),
         "a number price is that decimal"
     );
@@ -243,7 +243,7 @@ fn the_shapes_named_in_the_field_reports_read_as_meant() {
     );
     let plan_details = s.plan.as_ref().unwrap().price_details.as_ref().unwrap();
     assert_eq!(plan_details.price, None, "an object price is unreadable");
-    assert!(plan_details.amount().is_err(), "and never any amount");
+    assert!(plan_details.decimal().is_err(), "and never any amount");
     assert_eq!(plan_details.extra["price"]["value"], "0x302e3136");
     assert_eq!(plan_details.interval_unit, Some(IntervalUnit::FiveMins));
 

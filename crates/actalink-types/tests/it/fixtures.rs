@@ -69,7 +69,7 @@ fn create_response_decodes_with_every_documented_value() {
     assert_eq!(product.image_url.as_deref(), Some(""));
     let price = product.price_details.as_ref().unwrap();
     assert_eq!(price.price.as_ref().unwrap().raw(), "0x302e3136");
-    assert_eq!(price.amount().unwrap(), Decimal::new(16, 2));
+    assert_eq!(price.decimal().unwrap(), Decimal::new(16, 2));
     assert_eq!(price.currency, Some(Currency::Usdc));
     assert_eq!(price.interval_count, Some(3));
     assert_eq!(price.interval_unit, Some(IntervalUnit::FiveMins));
@@ -107,7 +107,7 @@ fn status_response_decodes_with_every_documented_value() {
         plan.price_details
             .as_ref()
             .unwrap()
-            .amount()
+            .decimal()
             .unwrap()
             .to_string(),
         "0.16"

@@ -72,8 +72,8 @@ proptest! {
             if let Ok(units) = amount.base_units() {
                 prop_assert_eq!(TokenAmount::from_base_units(units).base_units().unwrap(), units);
             }
-            let _ = amount.to_decimal(6);
-            let _ = amount.to_decimal(40);
+            let _ = amount.decimal(6);
+            let _ = amount.decimal(40);
             let _ = format!("{:?} {:?}", Price::from_raw(candidate.clone()), amount);
         }
     }

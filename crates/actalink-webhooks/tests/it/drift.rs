@@ -126,10 +126,7 @@ fn token_fields_in_other_shapes() {
     assert_eq!(t.amount, Some(TokenAmount::from_base_units(150_000)));
     assert_eq!(t.decimals, Some(6));
     assert_eq!(t.name.as_deref(), Some("5"));
-    assert_eq!(
-        t.amount_decimal(18).unwrap().unwrap().to_string(),
-        "0.150000"
-    );
+    assert_eq!(t.decimal(18).unwrap().unwrap().to_string(), "0.150000");
 
     // An integer is the one its signed text spells, JavaScript's shortest
     // form of the double, read exactly (never through f64).

@@ -87,10 +87,7 @@ fn billing_due_decodes() {
         token.amount.as_ref().unwrap().base_units().unwrap(),
         150_000
     );
-    assert_eq!(
-        token.amount_decimal(6).unwrap().unwrap().to_string(),
-        "0.150000"
-    );
+    assert_eq!(token.decimal(6).unwrap().unwrap().to_string(), "0.150000");
     assert_eq!(e.data.metadata, None);
 }
 
@@ -120,7 +117,7 @@ fn onetime_executed_decodes() {
         e.data.id.as_deref(),
         Some("txn_WiBf4VPq2wlSprD1hZFKNKirIo426Q3p")
     );
-    let amount = e.data.token.unwrap().amount_decimal(6).unwrap().unwrap();
+    let amount = e.data.token.unwrap().decimal(6).unwrap().unwrap();
     assert_eq!(amount, actalink_types::Decimal::new(11, 2));
 }
 
@@ -145,7 +142,7 @@ fn unknown_types_fields_and_metadata_places_decode() {
             .token
             .as_ref()
             .unwrap()
-            .amount_decimal(6)
+            .decimal(6)
             .unwrap()
             .unwrap()
             .to_string(),
