@@ -1,11 +1,9 @@
 //! The built `actalink` binary, run for every subcommand and exit code
 //! against a sandbox on loopback.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use actalink_sandbox::{DEFAULT_API_KEY, PRO_PAYLINK};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::support::*;
@@ -13,7 +11,7 @@ use crate::support::*;
 #[tokio::test]
 async fn demo_walks_every_step_and_exits_0() {
     let output = run(&["demo"]).await;
-    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    assert_exit(&output, 0);
     let text = stdout(&output);
     for step in [
         "1. Order arrives",
@@ -26,7 +24,7 @@ async fn demo_walks_every_step_and_exits_0() {
     assert!(text.contains("demo: every step held (7/7)"), "{text}");
     let json = run(&["--json", "demo"]).await;
     assert_eq!(code(&json), 0);
-    let summary: serde_json::Value = serde_json::from_str(stdout(&json).trim()).unwrap();
+    let summary = json_stdout(&json);
     assert_eq!(summary["ok"], true);
     assert_eq!(summary["steps"].as_array().unwrap().len(), 7);
 }
@@ -34,37 +32,26 @@ async fn demo_walks_every_step_and_exits_0() {
 #[tokio::test]
 async fn session_create_and_get_print_the_session() {
     let sandbox = sandbox().await;
+    let metadata = [
+        "--metadata",
+        "internal_order_id=ORD-9",
+        "--metadata",
+        "note=a=b",
+    ];
     let output = create(
         &sandbox,
-        &[
-            "--metadata",
-            "internal_order_id=ORD-9",
-            "--metadata",
-            "note=a=b",
-            "--success-url",
-            "https://shop.example/ok",
-        ],
+        &with(&metadata, &["--success-url", "https://shop.example/ok"]),
     )
     .await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
-    let session: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_exit(&output, 0);
+    let session = json_stdout(&output);
     assert_eq!(session["status"], "open");
     assert_eq!(session["successUrl"], "https://shop.example/ok");
     let id = session["id"].as_str().unwrap();
 
-    let output = run(&[
-        "--api-key",
-        DEFAULT_API_KEY,
-        "--base-url",
-        sandbox.url(),
-        "--json",
-        "session",
-        "get",
-        id,
-    ])
-    .await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
-    let session: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    let output = run_api(&sandbox, &["--json", "session", "get", id]).await;
+    assert_exit(&output, 0);
+    let session = json_stdout(&output);
     assert_eq!(session["metadata"]["internal_order_id"], "ORD-9");
     assert_eq!(
         session["metadata"]["note"], "a=b",
@@ -72,13 +59,11 @@ async fn session_create_and_get_print_the_session() {
     );
 
     // Human output, with the key and URL from the environment.
-    let output = actalink()
-        .env("ACTALINK_API_KEY", DEFAULT_API_KEY)
-        .env("ACTALINK_BASE_URL", sandbox.url())
-        .args(["session", "get", id])
-        .output()
-        .await
-        .unwrap();
+    let env = [
+        ("ACTALINK_API_KEY", DEFAULT_API_KEY),
+        ("ACTALINK_BASE_URL", sandbox.url()),
+    ];
+    let output = run_env(&["session", "get", id], &env).await;
     assert_eq!(code(&output), 0);
     let text = stdout(&output);
     assert!(text.contains(&format!("id          {id}")), "{text}");
@@ -99,67 +84,23 @@ async fn bad_input_exits_2_before_any_request() {
         (vec!["--cancel-url", "ftp://x/y"], "http or https"),
     ];
     for (extra, message) in cases {
-        let output = create(&sandbox, &extra).await;
-        assert_eq!(code(&output), 2, "{extra:?}: {}", stderr(&output));
-        assert!(
-            stderr(&output).contains(message),
-            "{extra:?}: {}",
-            stderr(&output)
-        );
+        assert_fails(&create(&sandbox, &extra).await, 2, message);
     }
     let many: Vec<String> = (0..51).map(|i| format!("k{i}=v")).collect();
-    let mut extra = Vec::new();
-    for pair in &many {
-        extra.extend(["--metadata", pair.as_str()]);
-    }
-    let output = create(&sandbox, &extra).await;
-    assert_eq!(code(&output), 2);
-    assert!(
-        stderr(&output).contains("at most 50 keys"),
-        "{}",
-        stderr(&output)
-    );
+    let extra: Vec<&str> = many
+        .iter()
+        .flat_map(|p| ["--metadata", p.as_str()])
+        .collect();
+    assert_fails(&create(&sandbox, &extra).await, 2, "at most 50 keys");
     // No API key.
-    let output = run(&[
-        "--base-url",
-        sandbox.url(),
-        "session",
-        "create",
-        "--paylink",
-        PRO_PAYLINK,
-    ])
-    .await;
-    assert_eq!(code(&output), 2);
-    assert!(
-        stderr(&output).contains("no API key"),
-        "{}",
-        stderr(&output)
-    );
+    let create_pro = ["session", "create", "--paylink", PRO_PAYLINK];
+    let output = run(&with(&["--base-url", sandbox.url()], &create_pro)).await;
+    assert_fails(&output, 2, "no API key");
     // A session id with a space; a bad interval.
-    let output = run(&[
-        "--api-key",
-        "k",
-        "--base-url",
-        sandbox.url(),
-        "session",
-        "get",
-        "a b",
-    ])
-    .await;
+    let output = run(&at("k", sandbox.url(), &["session", "get", "a b"])).await;
     assert_eq!(code(&output), 2);
-    let output = run(&[
-        "--api-key",
-        "k",
-        "--base-url",
-        sandbox.url(),
-        "session",
-        "wait",
-        "checkout_x",
-        "--interval",
-        "-1",
-    ])
-    .await;
-    assert_eq!(code(&output), 2);
+    let wait = ["session", "wait", "checkout_x", "--interval", "-1"];
+    assert_eq!(code(&run(&at("k", sandbox.url(), &wait)).await), 2);
     // Usage errors.
     assert_eq!(code(&run(&["session", "create"]).await), 2);
     assert_eq!(code(&run(&["frobnicate"]).await), 2);
@@ -170,277 +111,122 @@ async fn bad_input_exits_2_before_any_request() {
 #[tokio::test]
 async fn api_errors_exit_1_with_one_sentence() {
     let sandbox = sandbox().await;
-    let output = run(&[
-        "--api-key",
-        DEFAULT_API_KEY,
-        "--base-url",
-        sandbox.url(),
-        "session",
-        "get",
-        "checkout_missing",
-    ])
-    .await;
+    let output = run_api(&sandbox, &["session", "get", "checkout_missing"]).await;
     assert_eq!(code(&output), 1);
     assert!(
         stderr(&output).starts_with("error: not found, HTTP 404"),
         "{}",
         stderr(&output)
     );
-    let output = run(&[
-        "--api-key",
-        "sk_wrong",
-        "--base-url",
-        sandbox.url(),
-        "session",
-        "create",
-        "--paylink",
-        PRO_PAYLINK,
-    ])
-    .await;
-    assert_eq!(code(&output), 1);
-    assert!(
-        stderr(&output).contains("refused the API key"),
-        "{}",
-        stderr(&output)
-    );
+    let create_pro = ["session", "create", "--paylink", PRO_PAYLINK];
+    let output = run(&at("sk_wrong", sandbox.url(), &create_pro)).await;
+    assert_fails(&output, 1, "refused the API key");
     assert_eq!(stderr(&output).lines().count(), 1);
 }
 
 #[tokio::test]
 async fn session_wait_exits_0_when_paid_and_1_on_timeout_or_unpaid_end() {
     let sandbox = sandbox().await;
-    let created = create(&sandbox, &[]).await;
-    let id = session_id(&created);
-    let args = [
-        "--api-key",
-        DEFAULT_API_KEY,
-        "--base-url",
-        sandbox.url(),
-        "session",
-        "wait",
-        &id,
-        "--interval",
-        "0.2",
-    ];
+    let id = session_id(&create(&sandbox, &[]).await);
+    let args = api(&sandbox, &["session", "wait", &id, "--interval", "0.2"]);
 
     // Times out while open.
-    let mut timed = args.to_vec();
-    timed.extend(["--timeout", "0.5"]);
-    let output = run(&timed).await;
-    assert_eq!(code(&output), 1);
-    assert!(
-        stderr(&output).contains("was still open when the wait timed out"),
-        "{}",
-        stderr(&output)
-    );
+    let output = run(&with(&args, &["--timeout", "0.5"])).await;
+    assert_fails(&output, 1, "was still open when the wait timed out");
     assert!(
         stderr(&output).contains(&format!("{id}: open")),
         "plain progress lines off a terminal"
     );
 
     // Paid while waiting.
-    let waiting = tokio::spawn({
-        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-        async move { actalink().args(&args).output().await.unwrap() }
-    });
+    let waiting = spawn_run(&args);
     tokio::time::sleep(Duration::from_millis(500)).await;
     control(&sandbox, &id, "pay").await;
     let output = waiting.await.unwrap();
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_exit(&output, 0);
     assert!(
-        stdout(&output)
-            .lines()
-            .any(|l| l.split_whitespace().eq(["status", "success"])),
+        has_row(&stdout(&output), &["status", "success"]),
         "{}",
         stdout(&output)
     );
 
     // Ended unpaid.
-    let created = create(&sandbox, &[]).await;
-    let id = session_id(&created);
+    let id = session_id(&create(&sandbox, &[]).await);
     control(&sandbox, &id, "fail").await;
-    let output = run(&[
-        "--api-key",
-        DEFAULT_API_KEY,
-        "--base-url",
-        sandbox.url(),
-        "session",
-        "wait",
-        &id,
-    ])
-    .await;
-    assert_eq!(code(&output), 1);
-    assert!(
-        stderr(&output).contains("ended unpaid: failure"),
-        "{}",
-        stderr(&output)
-    );
+    let output = run_api(&sandbox, &["session", "wait", &id]).await;
+    assert_fails(&output, 1, "ended unpaid: failure");
 }
 
 const BODY: &str = r#"{"id":"evt_1","eventType":"onetime.executed","eventData":{"data":{"metadata":{"internal_order_id":"ORD-1"}}}}"#;
 
-#[tokio::test]
-async fn webhook_sign_then_verify_from_stdin_and_file() {
+/// `--json webhook sign` of [`BODY`] with these extra arguments: (timestamp, signature).
+async fn sign_body(extra: &[&str]) -> (String, String) {
     let output = run_stdin(
-        &["--json", "webhook", "sign", "--secret", "whsec_cli"],
+        &with(&["--json", "webhook", "sign"], extra),
         BODY.as_bytes(),
     )
     .await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
-    let signed: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
-    let (timestamp, signature) = (
-        signed["timestamp"].as_str().unwrap(),
-        signed["signature"].as_str().unwrap(),
-    );
+    assert_exit(&output, 0);
+    let signed = json_stdout(&output);
+    let field = |name: &str| signed[name].as_str().unwrap().to_owned();
+    (field("timestamp"), field("signature"))
+}
+
+#[tokio::test]
+async fn webhook_sign_then_verify_from_stdin_and_file() {
+    let (timestamp, signature) = sign_body(&["--secret", "whsec_cli"]).await;
     assert_eq!(signature.len(), 64);
 
-    let verify = [
-        "webhook",
-        "verify",
-        "--secret",
-        "whsec_cli",
-        "--timestamp",
-        timestamp,
-        "--signature",
-        signature,
-    ];
+    let verify = verify_args("whsec_cli", &timestamp, &signature);
     let output = run_stdin(&verify, BODY.as_bytes()).await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_exit(&output, 0);
     // Whatever the label column's width (other rows may be added).
     assert!(
-        stdout(&output)
-            .lines()
-            .any(|line| line.split_whitespace().eq(["valid", "yes"])),
+        has_row(&stdout(&output), &["valid", "yes"]),
         "{}",
         stdout(&output)
     );
     assert!(stdout(&output).contains("internal_order_id=ORD-1"));
 
-    let dir = std::env::temp_dir().join(format!("actalink-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("body.json");
-    std::fs::write(&file, BODY.replace("ORD-1", "ORD-2")).unwrap();
-    let mut tampered = verify.to_vec();
-    tampered.push(file.to_str().unwrap());
-    let output = run(&tampered).await;
-    assert_eq!(code(&output), 1);
-    assert!(
-        stderr(&output).contains("verification failed: the signature does not match"),
-        "{}",
-        stderr(&output)
+    let dir = TempDir::new("cli");
+    let file = dir.write("body.json", BODY.replace("ORD-1", "ORD-2"));
+    let output = run(&with(&verify, &[file.to_str().unwrap()])).await;
+    assert_fails(
+        &output,
+        1,
+        "verification failed: the signature does not match",
     );
 
-    let mut missing = verify.to_vec();
-    missing.push("/nonexistent/body.json");
+    let missing = with(&verify, &["/nonexistent/body.json"]);
     assert_eq!(code(&run(&missing).await), 2);
 }
 
 #[tokio::test]
 async fn webhook_verify_applies_the_tolerance_and_sign_rejects_non_json() {
-    let output = run_stdin(
-        &[
-            "--json",
-            "webhook",
-            "sign",
-            "--secret",
-            "s",
-            "--timestamp",
-            "1756481736348",
-        ],
-        BODY.as_bytes(),
-    )
-    .await;
-    let signed: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
-    let signature = signed["signature"].as_str().unwrap();
-    let old = [
-        "webhook",
-        "verify",
-        "--secret",
-        "s",
-        "--timestamp",
-        "1756481736348",
-        "--signature",
-        signature,
-    ];
-    let output = run_stdin(&old, BODY.as_bytes()).await;
-    assert_eq!(code(&output), 1);
-    assert!(
-        stderr(&output).contains("in the past, beyond the 300000 ms tolerance"),
-        "{}",
-        stderr(&output)
-    );
-    let mut lenient = old.to_vec();
-    lenient.extend(["--tolerance", "1000000000"]);
-    assert_eq!(code(&run_stdin(&lenient, BODY.as_bytes()).await), 0);
-
-    let output = run_stdin(&["webhook", "sign", "--secret", "s"], b"not json").await;
-    assert_eq!(code(&output), 2);
-    assert!(
-        stderr(&output).contains("the body is not JSON"),
-        "{}",
-        stderr(&output)
-    );
-    let output = run_stdin(
-        &["webhook", "sign", "--secret", "s", "--timestamp", "1"],
-        BODY.as_bytes(),
-    )
-    .await;
-    assert!(
-        stdout(&output).starts_with("x-actalink-timestamp:  1\n"),
-        "{}",
-        stdout(&output)
-    );
+    let (_, signature) = sign_body(&["--secret", "s", "--timestamp", "1756481736348"]).await;
+    let old = verify_args("s", "1756481736348", &signature);
+    assert_the_tolerance_applies(&old, BODY.as_bytes()).await;
+    assert_sign_checks_the_body(BODY.as_bytes()).await;
 }
 
 #[tokio::test]
 async fn sandbox_serves_until_interrupted() {
-    let mut child = actalink()
-        .args([
-            "--api-key",
-            "sk_cli_sandbox",
-            "--json",
-            "sandbox",
-            "--addr",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let args = [
+        "--api-key",
+        "sk_cli_sandbox",
+        "--json",
+        "sandbox",
+        "--addr",
+        "127.0.0.1:0",
+    ];
+    let (first, child) = start_serving(&args, &[]).await;
     let info: serde_json::Value = serde_json::from_str(&first).unwrap();
     let url = info["url"].as_str().unwrap().to_owned();
     assert_eq!(info["apiKey"], "sk_cli_sandbox");
 
-    let output = run(&[
-        "--api-key",
-        "sk_cli_sandbox",
-        "--base-url",
-        &url,
-        "--json",
-        "session",
-        "create",
-        "--paylink",
-        PRO_PAYLINK,
-    ])
-    .await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
-
-    let pid = child.id().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "{status:?}");
+    let create_pro = ["--json", "session", "create", "--paylink", PRO_PAYLINK];
+    assert_exit(&run(&at("sk_cli_sandbox", &url, &create_pro)).await, 0);
+    interrupt(child).await;
     // And the webhook flags go together.
     let output = run(&["sandbox", "--webhook-url", "http://127.0.0.1:9/x"]).await;
     assert_eq!(code(&output), 2);
@@ -462,8 +248,7 @@ async fn session_wait_shows_a_spinner_on_a_terminal() {
         return;
     }
     let sandbox = sandbox().await;
-    let created = create(&sandbox, &[]).await;
-    let id = session_id(&created);
+    let id = session_id(&create(&sandbox, &[]).await);
     let command = format!(
         "{} --api-key {DEFAULT_API_KEY} --base-url {} session wait {id} --interval 0.2 --timeout 1.5",
         env!("CARGO_BIN_EXE_actalink"),
@@ -491,8 +276,7 @@ async fn session_wait_shows_a_spinner_on_a_terminal() {
 #[tokio::test]
 async fn absurd_wait_durations_exit_2_before_any_request() {
     let sandbox = sandbox().await;
-    let created = create(&sandbox, &[]).await;
-    let id = session_id(&created);
+    let id = session_id(&create(&sandbox, &[]).await);
     let before = api_requests(&sandbox).await;
     for (flag, value) in [
         ("--timeout", "1e19"),
@@ -507,121 +291,41 @@ async fn absurd_wait_durations_exit_2_before_any_request() {
         ("--interval", "3601"),
         ("--interval", "0.0001"),
     ] {
-        let output = run(&[
-            "--api-key",
-            DEFAULT_API_KEY,
-            "--base-url",
-            sandbox.url(),
-            "session",
-            "wait",
-            &id,
-            // `--flag=value`, so that clap takes "-5" as a value.
-            &format!("{flag}={value}"),
-        ])
-        .await;
-        assert_eq!(code(&output), 2, "{flag} {value}: {}", stderr(&output));
-        let text = stderr(&output);
-        assert!(
-            text.contains(&format!("{flag} must be a number of seconds from")),
-            "{flag} {value}: {text}"
+        // `--flag=value`, so that clap takes "-5" as a value.
+        let flag_value = format!("{flag}={value}");
+        let output = run_api(&sandbox, &["session", "wait", &id, &flag_value]).await;
+        assert_fails(
+            &output,
+            2,
+            &format!("{flag} must be a number of seconds from"),
         );
-        assert!(!text.contains("panicked"), "{text}");
+        assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
     }
     assert_eq!(api_requests(&sandbox).await, before, "nothing was sent");
-}
-
-/// Starts `actalink sandbox` with these arguments and environment; its first
-/// stdout line (parsed as JSON when `--json` is among the arguments) and the child.
-async fn start_cli_sandbox(args: &[&str], env: &[(&str, &str)]) -> (String, tokio::process::Child) {
-    let mut command = actalink();
-    command
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut child = command.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    // Keep draining stdout so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (first, child)
-}
-
-async fn interrupt(mut child: tokio::process::Child) -> String {
-    let pid = child.id().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
-    let mut stderr_text = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        use tokio::io::AsyncReadExt;
-        let _ = tokio::time::timeout(
-            Duration::from_secs(10),
-            err.read_to_string(&mut stderr_text),
-        )
-        .await;
-    }
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "{status:?}");
-    stderr_text
 }
 
 #[tokio::test]
 async fn sandbox_never_takes_or_prints_a_key_from_the_environment() {
     const REAL: &str = "sk_live_REALKEY_0123456789abcdef";
     const SECRET: &str = "whsec_ENVSECRET_0123456789";
-    let (first, child) = start_cli_sandbox(
-        &[
-            "--json",
-            "sandbox",
-            "--addr",
-            "127.0.0.1:0",
-            "--webhook-url",
-            "http://127.0.0.1:9/hook",
-        ],
-        &[
-            ("ACTALINK_API_KEY", REAL),
-            ("ACTALINK_WEBHOOK_SECRET", SECRET),
-        ],
-    )
-    .await;
+    let env = [
+        ("ACTALINK_API_KEY", REAL),
+        ("ACTALINK_WEBHOOK_SECRET", SECRET),
+    ];
+    let args = ["--json", "sandbox", "--addr", "127.0.0.1:0"];
+    let hook = ["--webhook-url", "http://127.0.0.1:9/hook"];
+    let (first, child) = start_serving(&with(&args, &hook), &env).await;
     assert!(!first.contains(REAL) && !first.contains(SECRET), "{first}");
     let info: serde_json::Value = serde_json::from_str(&first).unwrap();
     assert_eq!(info["apiKey"], DEFAULT_API_KEY);
     let url = info["url"].as_str().unwrap().to_owned();
 
     // The exported key is refused; the sandbox's own is accepted.
-    let with = |key: &'static str| {
-        let url = url.clone();
-        async move {
-            run(&[
-                "--api-key",
-                key,
-                "--base-url",
-                &url,
-                "--json",
-                "session",
-                "create",
-                "--paylink",
-                PRO_PAYLINK,
-            ])
-            .await
-        }
-    };
-    let refused = with(REAL).await;
-    assert_eq!(code(&refused), 1, "{}", stderr(&refused));
+    let create_pro = ["--json", "session", "create", "--paylink", PRO_PAYLINK];
+    let refused = run(&at(REAL, &url, &create_pro)).await;
+    assert_exit(&refused, 1);
     assert!(!stderr(&refused).contains(REAL), "{}", stderr(&refused));
-    assert_eq!(code(&with(DEFAULT_API_KEY).await), 0);
+    assert_eq!(code(&run(&at(DEFAULT_API_KEY, &url, &create_pro)).await), 0);
     let stderr_text = interrupt(child).await;
     assert!(
         stderr_text.contains("ignores ACTALINK_API_KEY"),
@@ -633,11 +337,7 @@ async fn sandbox_never_takes_or_prints_a_key_from_the_environment() {
     );
 
     // Human output too.
-    let (first, child) = start_cli_sandbox(
-        &["sandbox", "--addr", "127.0.0.1:0"],
-        &[("ACTALINK_API_KEY", REAL)],
-    )
-    .await;
+    let (first, child) = start_serving(&args[1..], &env[..1]).await;
     assert!(
         first.starts_with("Actalink sandbox listening on"),
         "{first}"
@@ -646,94 +346,54 @@ async fn sandbox_never_takes_or_prints_a_key_from_the_environment() {
     assert!(!stderr_text.contains(REAL));
 
     // The help text shows the variables, never their values.
-    let help = actalink()
-        .env("ACTALINK_API_KEY", REAL)
-        .env("ACTALINK_WEBHOOK_SECRET", SECRET)
-        .args(["sandbox", "--help"])
-        .output()
-        .await
-        .unwrap();
-    let text = stdout(&help);
+    let text = stdout(&run_env(&["sandbox", "--help"], &env).await);
     assert!(text.contains("ACTALINK_WEBHOOK_SECRET"), "{text}");
     assert!(!text.contains(REAL) && !text.contains(SECRET), "{text}");
 }
 
 #[tokio::test]
 async fn sandbox_flags_are_checked_before_it_starts() {
+    let no_secret = ["--webhook-url", "http://127.0.0.1:9/x"];
+    let ftp = ["--webhook-url", "ftp://x", "--webhook-secret", "s"];
     for (args, message) in [
+        (&no_secret[..], "--webhook-url needs --webhook-secret"),
         (
-            vec!["sandbox", "--webhook-url", "http://127.0.0.1:9/x"],
-            "--webhook-url needs --webhook-secret",
-        ),
-        (
-            vec!["sandbox", "--webhook-secret", "s"],
+            &["--webhook-secret", "s"],
             "--webhook-secret needs --webhook-url",
         ),
-        (
-            vec![
-                "sandbox",
-                "--webhook-url",
-                "ftp://x",
-                "--webhook-secret",
-                "s",
-            ],
-            "must be an http or https URL",
-        ),
-        (vec!["sandbox", "--addr", "nonsense"], "HOST:PORT"),
-        (vec!["sandbox", "--addr", "127.0.0.1:99999"], "HOST:PORT"),
+        (&ftp, "must be an http or https URL"),
+        (&["--addr", "nonsense"], "HOST:PORT"),
+        (&["--addr", "127.0.0.1:99999"], "HOST:PORT"),
     ] {
-        let output = run(&args).await;
-        assert_eq!(code(&output), 2, "{args:?}: {}", stderr(&output));
-        assert!(
-            stderr(&output).contains(message),
-            "{args:?}: {}",
-            stderr(&output)
-        );
+        assert_fails(&run(&with(&["sandbox"], args)).await, 2, message);
     }
-    let dir = std::env::temp_dir().join(format!("actalink-cli-cat-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("huge.json");
-    std::fs::write(
-        &file,
+    let dir = TempDir::new("cli-cat");
+    let file = dir.write(
+        "huge.json",
         r#"{"paylinks": [{"id": "paylink_huge", "productId": "prod_h", "name": "H", "price": "1", "intervalCount": 10000, "intervalUnit": "year"}]}"#,
-    )
-    .unwrap();
+    );
     let output = run(&["sandbox", "--catalogue", file.to_str().unwrap()]).await;
-    assert_eq!(code(&output), 2, "{}", stderr(&output));
-    assert!(
-        stderr(&output)
-            .contains(r#"paylink "paylink_huge": intervalCount 10000 x intervalUnit "year""#),
-        "{}",
-        stderr(&output)
+    assert_fails(
+        &output,
+        2,
+        r#"paylink "paylink_huge": intervalCount 10000 x intervalUnit "year""#,
     );
 }
 
 #[tokio::test]
 async fn server_text_reaches_the_terminal_escaped() {
     let sandbox = sandbox().await;
-    let created = create(
-        &sandbox,
-        &[
-            "--metadata",
-            "note=\x1b[31mred\x1b[0m",
-            "--metadata",
-            "bell=\x07",
-        ],
-    )
-    .await;
-    assert_eq!(code(&created), 0, "{}", stderr(&created));
+    let metadata = [
+        "--metadata",
+        "note=\x1b[31mred\x1b[0m",
+        "--metadata",
+        "bell=\x07",
+    ];
+    let created = create(&sandbox, &metadata).await;
+    assert_exit(&created, 0);
     let id = session_id(&created);
-    let output = run(&[
-        "--api-key",
-        DEFAULT_API_KEY,
-        "--base-url",
-        sandbox.url(),
-        "session",
-        "get",
-        &id,
-    ])
-    .await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let output = run_api(&sandbox, &["session", "get", &id]).await;
+    assert_exit(&output, 0);
     let text = stdout(&output);
     assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
     assert!(
@@ -741,17 +401,6 @@ async fn server_text_reaches_the_terminal_escaped() {
         "{text}"
     );
     // JSON output keeps the value as sent (JSON escapes it).
-    let output = run(&[
-        "--api-key",
-        DEFAULT_API_KEY,
-        "--base-url",
-        sandbox.url(),
-        "--json",
-        "session",
-        "get",
-        &id,
-    ])
-    .await;
-    let session: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    let session = json_stdout(&run_api(&sandbox, &["--json", "session", "get", &id]).await);
     assert_eq!(session["metadata"]["note"], "\x1b[31mred\x1b[0m");
 }

@@ -6,12 +6,6 @@ use actalink_testkit::{StubReply, StubServer};
 
 use crate::support::*;
 
-async fn open_session(sandbox: &RunningSandbox) -> String {
-    let created = create(sandbox, &[]).await;
-    assert_eq!(code(&created), 0, "{}", stderr(&created));
-    session_id(&created)
-}
-
 async fn act(sandbox: &RunningSandbox, action: &str, id: &str, json: bool) -> std::process::Output {
     let mut args = vec!["--base-url", sandbox.url()];
     if json {
@@ -39,15 +33,15 @@ async fn each_action_prints_the_resulting_state() {
     ] {
         let id = open_session(&sandbox).await;
         let output = act(&sandbox, action, &id, false).await;
-        assert_eq!(code(&output), 0, "{action}: {}", stderr(&output));
+        assert_exit_for(&output, 0, action);
         assert_eq!(status_row(&output), status, "{}", stdout(&output));
         assert!(stdout(&output).contains(&id));
         assert_eq!(sandbox.store().get(&id).unwrap().status, status);
 
         let id = open_session(&sandbox).await;
         let output = act(&sandbox, action, &id, true).await;
-        assert_eq!(code(&output), 0, "{action}: {}", stderr(&output));
-        let session: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+        assert_exit_for(&output, 0, action);
+        let session = json_stdout(&output);
         assert_eq!(session["id"], id.as_str());
         assert_eq!(session["status"], status);
         assert!(stderr(&output).is_empty(), "{}", stderr(&output));
@@ -59,13 +53,9 @@ async fn cancel_leaves_the_session_open_and_says_so() {
     let sandbox = sandbox().await;
     let id = open_session(&sandbox).await;
     let output = act(&sandbox, "cancel", &id, false).await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_exit(&output, 0);
     assert_eq!(status_row(&output), "open");
-    assert!(
-        stderr(&output).contains("the sandbox keeps a cancelled session open"),
-        "{}",
-        stderr(&output)
-    );
+    assert_stderr_has(&output, "the sandbox keeps a cancelled session open");
     // And it can still be paid.
     assert_eq!(code(&act(&sandbox, "pay", &id, false).await), 0);
 }
@@ -94,12 +84,10 @@ async fn the_sandbox_saying_no_exits_1() {
     // Already paid, then failing a paid session.
     let id = open_session(&sandbox).await;
     assert_eq!(code(&act(&sandbox, "pay", &id, false).await), 0);
-    let output = act(&sandbox, "pay", &id, false).await;
-    assert_eq!(code(&output), 1);
-    assert!(
-        stderr(&output).contains("is already paid"),
-        "{}",
-        stderr(&output)
+    assert_fails(
+        &act(&sandbox, "pay", &id, false).await,
+        1,
+        "is already paid",
     );
     for action in ["fail", "expire", "cancel"] {
         let output = act(&sandbox, action, &id, true).await;
@@ -143,18 +131,8 @@ async fn bad_input_exits_2_before_any_request() {
             "is not a URL",
         ),
     ] {
-        let output = run(&args).await;
-        assert_eq!(code(&output), 2, "{args:?}: {}", stderr(&output));
-        assert!(
-            stderr(&output).contains(message),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        let mut json = vec!["--json"];
-        json.extend(&args);
-        let output = run(&json).await;
-        assert_eq!(code(&output), 2);
-        assert_eq!(json_error(&output)["kind"], kind);
+        assert_fails(&run(&args).await, 2, message);
+        assert_json_kind(&args, &[], 2, kind).await;
     }
     // Usage: a missing id, an unknown action, an API key where it does nothing.
     for args in [
@@ -184,29 +162,22 @@ async fn the_url_comes_from_the_environment_in_either_form() {
     ] {
         let id = open_session(&sandbox).await;
         let output = run_env(&["sandbox", "pay", &id], &[("ACTALINK_BASE_URL", &base)]).await;
-        assert_eq!(code(&output), 0, "{base}: {}", stderr(&output));
+        assert_exit_for(&output, 0, &base);
         assert_eq!(status_row(&output), "success");
         // After the command's name too.
         let id = open_session(&sandbox).await;
         let output = run(&["sandbox", "fail", &id, "--base-url", &base]).await;
-        assert_eq!(code(&output), 0, "{base}: {}", stderr(&output));
+        assert_exit_for(&output, 0, &base);
     }
 }
 
 #[tokio::test]
 async fn an_unreachable_or_odd_sandbox_is_an_operation_failure() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = closed_port();
     let base = format!("http://127.0.0.1:{port}");
     let output = run(&["--base-url", &base, "sandbox", "pay", "checkout_x"]).await;
-    assert_eq!(code(&output), 1);
-    assert!(
-        stderr(&output).contains(&format!("could not reach the sandbox at 127.0.0.1:{port}")),
-        "{}",
-        stderr(&output)
-    );
+    let unreachable = format!("could not reach the sandbox at 127.0.0.1:{port}");
+    assert_fails(&output, 1, &unreachable);
     // Something that is not a sandbox answering 200 with HTML.
     let stub = StubServer::start(vec![StubReply::Respond {
         status: 200,
@@ -214,15 +185,8 @@ async fn an_unreachable_or_odd_sandbox_is_an_operation_failure() {
         body: b"<html>".to_vec(),
     }])
     .await;
-    let output = run(&[
-        "--json",
-        "--base-url",
-        &stub.url(),
-        "sandbox",
-        "pay",
-        "checkout_x",
-    ])
-    .await;
+    let url = stub.url();
+    let output = run(&["--json", "--base-url", &url, "sandbox", "pay", "checkout_x"]).await;
     assert_eq!(code(&output), 1);
     let error = json_error(&output);
     assert_eq!(error["kind"], "decode");
@@ -251,12 +215,7 @@ async fn paying_delivers_the_webhook_like_the_hosted_page() {
         .unwrap();
     let id = open_session(&sandbox).await;
     assert_eq!(code(&act(&sandbox, "pay", &id, false).await), 0);
-    for _ in 0..100 {
-        if !hook.received().is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    await_delivery(&hook).await;
     let received = hook.received();
     assert_eq!(received.len(), 1);
     let body = String::from_utf8_lossy(&received[0].body).into_owned();

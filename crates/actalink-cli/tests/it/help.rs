@@ -2,8 +2,6 @@
 //! only where they apply; completion scripts for every shell; the documented
 //! syntax; human output in RFC 3339 and words.
 
-use actalink_sandbox::DEFAULT_API_KEY;
-
 use crate::support::*;
 
 /// Every command path that has its own help.
@@ -121,7 +119,7 @@ async fn api_flags_show_only_where_they_apply() {
 async fn completions_for_every_shell() {
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         let output = run(&["completions", shell]).await;
-        assert_eq!(code(&output), 0, "{shell}: {}", stderr(&output));
+        assert_exit_for(&output, 0, shell);
         let script = stdout(&output);
         assert!(script.len() > 1000, "{shell}: {script}");
         assert!(script.contains("actalink"), "{shell}");
@@ -140,39 +138,13 @@ async fn completions_for_every_shell() {
 async fn the_documented_syntax_works_with_every_global_flag_before_the_command() {
     let sandbox = sandbox().await;
     let id = session_id(&create(&sandbox, &[]).await);
-    let output = run(&[
-        "--api-key",
-        DEFAULT_API_KEY,
-        "--base-url",
-        sandbox.url(),
-        "--json",
-        "-v",
-        "session",
-        "get",
-        &id,
-    ])
-    .await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
-    let session: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
-    assert_eq!(session["id"], id.as_str());
-    assert!(
-        stderr(&output).contains("response received"),
-        "{}",
-        stderr(&output)
-    );
+    let output = run_api(&sandbox, &["--json", "-v", "session", "get", &id]).await;
+    assert_exit(&output, 0);
+    assert_eq!(json_stdout(&output)["id"], id.as_str());
+    assert_stderr_has(&output, "response received");
     // And after it.
-    let output = run(&[
-        "session",
-        "get",
-        &id,
-        "--api-key",
-        DEFAULT_API_KEY,
-        "--base-url",
-        sandbox.url(),
-        "--json",
-    ])
-    .await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let output = run(&with(&["session", "get", &id], &api(&sandbox, &["--json"]))).await;
+    assert_exit(&output, 0);
 }
 
 #[tokio::test]
@@ -180,16 +152,7 @@ async fn human_output_uses_rfc3339_times_and_intervals_in_words() {
     let sandbox = sandbox().await;
     let id = session_id(&create(&sandbox, &[]).await);
     control(&sandbox, &id, "pay").await;
-    let output = run(&[
-        "--api-key",
-        DEFAULT_API_KEY,
-        "--base-url",
-        sandbox.url(),
-        "session",
-        "get",
-        &id,
-    ])
-    .await;
+    let output = run_api(&sandbox, &["session", "get", &id]).await;
     assert_eq!(code(&output), 0);
     let text = stdout(&output);
     assert!(

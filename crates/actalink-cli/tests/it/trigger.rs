@@ -22,6 +22,13 @@ fn headers(request: &StubRequest) -> http::HeaderMap {
     map
 }
 
+/// `webhook trigger EVENT --to URL --secret SECRET`.
+fn trigger<'a>(event_type: &'a str, to: &'a str) -> Vec<&'a str> {
+    vec![
+        "webhook", "trigger", event_type, "--to", to, "--secret", SECRET,
+    ]
+}
+
 fn ok() -> StubReply {
     StubReply::Respond {
         status: 200,
@@ -46,34 +53,19 @@ async fn each_event_type_arrives_signed_and_verifies_at_the_handler() {
     ] {
         let handler = StubServer::start(vec![ok()]).await;
         let to = format!("{}/webhooks/actalink", handler.url());
-        let output = run(&[
-            "webhook",
-            "trigger",
-            event_type,
-            "--to",
-            &to,
-            "--secret",
-            SECRET,
+        let extra = [
             "--metadata",
             "internal_order_id=ORD-7",
             "--metadata",
             "user_uuid=u_42",
             "--session",
             "checkout_abc123",
-        ])
-        .await;
-        assert_eq!(code(&output), 0, "{event_type}: {}", stderr(&output));
+        ];
+        let output = run(&with(&trigger(event_type, &to), &extra)).await;
+        assert_exit_for(&output, 0, event_type);
         let text = stdout(&output);
-        assert!(
-            text.lines()
-                .any(|l| l.split_whitespace().eq(["status", "200", "OK"])),
-            "{text}"
-        );
-        assert!(
-            text.lines()
-                .any(|l| l.split_whitespace().eq(["body", "received"])),
-            "{text}"
-        );
+        assert!(has_row(&text, &["status", "200", "OK"]), "{text}");
+        assert!(has_row(&text, &["body", "received"]), "{text}");
         assert!(!text.contains(SECRET) && !stderr(&output).contains(SECRET));
 
         let received = handler.received();
@@ -149,20 +141,18 @@ async fn fresh_ids_each_time_and_no_optional_fields_unless_asked() {
     let handler = StubServer::start(vec![ok(), ok()]).await;
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let output = run_env(
-            &[
-                "--json",
-                "webhook",
-                "trigger",
-                "onetime.executed",
-                "--to",
-                &handler.url(),
-            ],
-            &[("ACTALINK_WEBHOOK_SECRET", SECRET)],
-        )
-        .await;
-        assert_eq!(code(&output), 0, "{}", stderr(&output));
-        let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+        let url = handler.url();
+        let args = [
+            "--json",
+            "webhook",
+            "trigger",
+            "onetime.executed",
+            "--to",
+            &url,
+        ];
+        let output = run_env(&args, &[("ACTALINK_WEBHOOK_SECRET", SECRET)]).await;
+        assert_exit(&output, 0);
+        let report = json_stdout(&output);
         assert_eq!(report["status"], 200);
         assert_eq!(report["body"], "received\n");
         let data = &report["event"]["eventData"]["data"];
@@ -189,22 +179,12 @@ async fn a_handler_that_refuses_makes_exit_1_with_its_status_and_body() {
     ])
     .await;
     let to = format!("{}/hook?token=TOPSECRET", handler.url());
-    let output = run(&[
-        "webhook",
-        "trigger",
-        "onetime.executed",
-        "--to",
-        &to,
-        "--secret",
-        SECRET,
-    ])
-    .await;
+    let args = trigger("onetime.executed", &to);
+    let output = run(&args).await;
     assert_eq!(code(&output), 1);
     let text = stdout(&output);
     assert!(
-        text.lines().any(|l| l
-            .split_whitespace()
-            .eq(["status", "500", "Internal", "Server", "Error"])),
+        has_row(&text, &["status", "500", "Internal", "Server", "Error"]),
         "{text}"
     );
     // The handler's text, escaped for the terminal.
@@ -224,19 +204,9 @@ async fn a_handler_that_refuses_makes_exit_1_with_its_status_and_body() {
         "the query may carry a token: {err}{text}"
     );
 
-    let output = run(&[
-        "--json",
-        "webhook",
-        "trigger",
-        "onetime.executed",
-        "--to",
-        &to,
-        "--secret",
-        SECRET,
-    ])
-    .await;
+    let output = run(&with(&["--json"], &args)).await;
     assert_eq!(code(&output), 1);
-    let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    let report = json_stdout(&output);
     assert_eq!(report["status"], 401);
     assert_eq!(report["body"], r#"{"error":"bad signature"}"#);
     assert_eq!(report["event"]["eventType"], "onetime.executed");
@@ -248,22 +218,10 @@ async fn a_handler_that_refuses_makes_exit_1_with_its_status_and_body() {
 
 #[tokio::test]
 async fn an_unreachable_handler_is_named_by_host_and_port() {
-    // A port that was free a moment ago.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = closed_port();
     let to = format!("http://user:TOPSECRET@127.0.0.1:{port}/hook");
-    let output = run(&[
-        "webhook",
-        "trigger",
-        "onetime.executed",
-        "--to",
-        &to,
-        "--secret",
-        SECRET,
-    ])
-    .await;
+    let args = trigger("onetime.executed", &to);
+    let output = run(&args).await;
     assert_eq!(code(&output), 1);
     let err = stderr(&output);
     assert!(
@@ -271,17 +229,7 @@ async fn an_unreachable_handler_is_named_by_host_and_port() {
         "{err}"
     );
     assert!(!err.contains("TOPSECRET"), "{err}");
-    let output = run(&[
-        "--json",
-        "webhook",
-        "trigger",
-        "onetime.executed",
-        "--to",
-        &to,
-        "--secret",
-        SECRET,
-    ])
-    .await;
+    let output = run(&with(&["--json"], &args)).await;
     assert_eq!(code(&output), 1);
     assert_eq!(json_error(&output)["kind"], "transport");
     assert!(stdout(&output).is_empty());
@@ -291,19 +239,17 @@ async fn an_unreachable_handler_is_named_by_host_and_port() {
 async fn bad_input_exits_2_and_sends_nothing() {
     let handler = StubServer::start(vec![ok()]).await;
     let to = handler.url();
+    let to_handler = ["onetime.executed", "--to", to.as_str()];
+    let signed = with(&to_handler, &["--secret", "s"]);
+    let metadata = |pair| with(&signed, &["--metadata", pair]);
     for (args, env_secret, kind, message) in [
         (
-            vec!["onetime.executed", "--to", to.as_str()],
+            to_handler.to_vec(),
             None,
             "config",
             "no webhook secret: set ACTALINK_WEBHOOK_SECRET (or pass --secret)",
         ),
-        (
-            vec!["onetime.executed", "--to", to.as_str()],
-            Some(""),
-            "config",
-            "no webhook secret",
-        ),
+        (to_handler.to_vec(), Some(""), "config", "no webhook secret"),
         (
             vec![
                 "onetime.executed",
@@ -323,43 +269,19 @@ async fn bad_input_exits_2_and_sends_nothing() {
             "is not a URL",
         ),
         (
-            vec![
-                "onetime.executed",
-                "--to",
-                to.as_str(),
-                "--secret",
-                "s",
-                "--metadata",
-                "novalue",
-            ],
+            metadata("novalue"),
             None,
             "invalid_input",
             "is not KEY=VALUE",
         ),
         (
-            vec![
-                "onetime.executed",
-                "--to",
-                to.as_str(),
-                "--secret",
-                "s",
-                "--metadata",
-                "=v",
-            ],
+            metadata("=v"),
             None,
             "invalid_input",
             "metadata keys must not be empty",
         ),
         (
-            vec![
-                "onetime.executed",
-                "--to",
-                to.as_str(),
-                "--secret",
-                "s",
-                "--session",
-                "a b",
-            ],
+            with(&signed, &["--session", "a b"]),
             None,
             "invalid_input",
             "whitespace",
@@ -371,23 +293,10 @@ async fn bad_input_exits_2_and_sends_nothing() {
             "without spaces",
         ),
     ] {
-        let mut full = vec!["webhook", "trigger"];
-        full.extend(&args);
-        let env: Vec<(&str, &str)> = env_secret
-            .map(|s| vec![("ACTALINK_WEBHOOK_SECRET", s)])
-            .unwrap_or_default();
-        let output = run_env(&full, &env).await;
-        assert_eq!(code(&output), 2, "{args:?}: {}", stderr(&output));
-        assert!(
-            stderr(&output).contains(message),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        let mut json = vec!["--json"];
-        json.extend(&full);
-        let output = run_env(&json, &env).await;
-        assert_eq!(code(&output), 2);
-        assert_eq!(json_error(&output)["kind"], kind, "{args:?}");
+        let full = with(&["webhook", "trigger"], &args);
+        let env = secret_env(env_secret);
+        assert_fails(&run_env(&full, &env).await, 2, message);
+        assert_json_kind(&full, &env, 2, kind).await;
     }
     // Usage errors too.
     assert_eq!(

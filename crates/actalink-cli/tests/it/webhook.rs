@@ -2,52 +2,16 @@
 //! signature exits 0 whatever the body's shape, recognition is reported
 //! separately, and the secret can stay off the command line.
 
-use std::process::{Output, Stdio};
+use std::process::Output;
 
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
+use crate::support::*;
 
 const SECRET: &str = "whsec_cli_TOPSECRET";
 const BODY: &str = r#"{"id":"evt_1","eventType":"onetime.executed","eventData":{"data":{"metadata":{"internal_order_id":"ORD-1"}}}}"#;
 
-fn actalink(env_secret: Option<&str>) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_actalink"));
-    command
-        .env_remove("ACTALINK_API_KEY")
-        .env_remove("ACTALINK_BASE_URL")
-        .env_remove("ACTALINK_WEBHOOK_SECRET");
-    if let Some(secret) = env_secret {
-        command.env("ACTALINK_WEBHOOK_SECRET", secret);
-    }
-    command
-}
-
+/// Runs with `ACTALINK_WEBHOOK_SECRET` set to `env_secret`, if any.
 async fn run_with(env_secret: Option<&str>, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = actalink(env_secret)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).await.unwrap();
-    child.wait_with_output().await.unwrap()
-}
-
-async fn run(args: &[&str], stdin: &[u8]) -> Output {
-    run_with(None, args, stdin).await
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().unwrap()
+    run_stdin_env(args, &secret_env(env_secret), stdin).await
 }
 
 /// Signs `body` now with [`SECRET`]: (timestamp, signature).
@@ -60,38 +24,24 @@ fn signed(body: &[u8]) -> (String, String) {
     (s.timestamp, s.signature)
 }
 
-/// `webhook verify` arguments with the secret on the command line.
-fn verify_args<'a>(timestamp: &'a str, signature: &'a str) -> Vec<&'a str> {
-    vec![
-        "webhook",
-        "verify",
-        "--secret",
-        SECRET,
-        "--timestamp",
-        timestamp,
-        "--signature",
-        signature,
-    ]
-}
-
 #[tokio::test]
 async fn sign_then_verify_from_stdin_and_file() {
-    let output = run(
+    let output = run_stdin(
         &["--json", "webhook", "sign", "--secret", SECRET],
         BODY.as_bytes(),
     )
     .await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
-    let signed: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_exit(&output, 0);
+    let signed = json_stdout(&output);
     let (timestamp, signature) = (
         signed["timestamp"].as_str().unwrap(),
         signed["signature"].as_str().unwrap(),
     );
     assert_eq!(signature.len(), 64);
 
-    let verify = verify_args(timestamp, signature);
-    let output = run(&verify, BODY.as_bytes()).await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let verify = verify_args(SECRET, timestamp, signature);
+    let output = run_stdin(&verify, BODY.as_bytes()).await;
+    assert_exit(&output, 0);
     let text = stdout(&output);
     for row in [
         "valid       yes\n",
@@ -104,30 +54,26 @@ async fn sign_then_verify_from_stdin_and_file() {
         assert!(text.contains(row), "{row:?} in\n{text}");
     }
 
-    let dir = std::env::temp_dir().join(format!("actalink-webhook-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("body.json");
-    std::fs::write(&file, BODY).unwrap();
+    let dir = TempDir::new("webhook-cli");
+    let file = dir.write("body.json", BODY);
     let mut from_file = verify.clone();
     from_file.push(file.to_str().unwrap());
-    assert_eq!(code(&run(&from_file, b"").await), 0);
+    assert_eq!(code(&run_stdin(&from_file, b"").await), 0);
 
     std::fs::write(&file, BODY.replace("ORD-1", "ORD-2")).unwrap();
-    let output = run(&from_file, b"").await;
-    assert_eq!(code(&output), 1);
-    assert!(
-        stderr(&output).contains("verification failed: the signature does not match"),
-        "{}",
-        stderr(&output)
+    let output = run_stdin(&from_file, b"").await;
+    assert_fails(
+        &output,
+        1,
+        "verification failed: the signature does not match",
     );
     assert!(stdout(&output).is_empty());
 
     let mut missing = verify.clone();
     missing.push("/nonexistent/body.json");
-    let output = run(&missing, b"").await;
+    let output = run_stdin(&missing, b"").await;
     assert_eq!(code(&output), 2);
     assert!(stderr(&output).contains("could not read /nonexistent/body.json"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -153,8 +99,12 @@ async fn every_genuine_signature_exits_0_and_recognition_is_reported_separately(
         let (timestamp, signature) = signed(body.as_bytes());
         // Pretty-printed on the way, so the CLI re-serialises it too.
         for sent in [body.to_owned(), format!("\n  {body}\n")] {
-            let output = run(&verify_args(&timestamp, &signature), sent.as_bytes()).await;
-            assert_eq!(code(&output), 0, "{body}: {}", stderr(&output));
+            let output = run_stdin(
+                &verify_args(SECRET, &timestamp, &signature),
+                sent.as_bytes(),
+            )
+            .await;
+            assert_exit_for(&output, 0, body);
             let text = stdout(&output);
             assert!(text.starts_with("valid       yes\n"), "{body}: {text}");
             assert!(
@@ -164,10 +114,10 @@ async fn every_genuine_signature_exits_0_and_recognition_is_reported_separately(
             assert!(text.contains("dedup key   "), "{body}: {text}");
 
             let mut json = vec!["--json"];
-            json.extend(verify_args(&timestamp, &signature));
-            let output = run(&json, sent.as_bytes()).await;
-            assert_eq!(code(&output), 0, "{body}: {}", stderr(&output));
-            let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+            json.extend(verify_args(SECRET, &timestamp, &signature));
+            let output = run_stdin(&json, sent.as_bytes()).await;
+            assert_exit_for(&output, 0, body);
+            let report = json_stdout(&output);
             assert_eq!(report["valid"], true);
             assert_eq!(report["recognised"], recognised, "{body}");
             let payload: serde_json::Value = serde_json::from_str(body).unwrap();
@@ -187,9 +137,9 @@ async fn json_output_is_one_object_with_the_payload_as_signed() {
     let body = r#"{"id":"evt_4","eventType":"onetime.executed","eventData":{"data":{"metadata":{"b":"1","10":"x","2":"y"},"n":1.0}}}"#;
     let (timestamp, signature) = signed(body.as_bytes());
     let mut args = vec!["--json"];
-    args.extend(verify_args(&timestamp, &signature));
-    let output = run(&args, body.as_bytes()).await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    args.extend(verify_args(SECRET, &timestamp, &signature));
+    let output = run_stdin(&args, body.as_bytes()).await;
+    assert_exit(&output, 0);
     assert_eq!(
         stdout(&output),
         concat!(
@@ -199,7 +149,7 @@ async fn json_output_is_one_object_with_the_payload_as_signed() {
         )
     );
     // The help documents that shape.
-    let help = run(&["webhook", "verify", "--help"], b"").await;
+    let help = run_stdin(&["webhook", "verify", "--help"], b"").await;
     assert_eq!(code(&help), 0);
     let help = stdout(&help);
     for words in [
@@ -222,64 +172,30 @@ async fn failed_verification_exits_1_and_bad_input_exits_2() {
         timestamp.parse().unwrap(),
     )
     .unwrap();
-    let output = run(
-        &verify_args(&forged.timestamp, &forged.signature),
+    let output = run_stdin(
+        &verify_args(SECRET, &forged.timestamp, &forged.signature),
         BODY.as_bytes(),
     )
     .await;
     assert_eq!(code(&output), 1);
     // Not JSON, and too deep to re-serialise.
-    let output = run(&verify_args(&timestamp, &signature), b"not json").await;
-    assert_eq!(code(&output), 1);
-    assert!(
-        stderr(&output).contains("verification failed: the body is not JSON"),
-        "{}",
-        stderr(&output)
-    );
+    let output = run_stdin(&verify_args(SECRET, &timestamp, &signature), b"not json").await;
+    assert_fails(&output, 1, "verification failed: the body is not JSON");
     let deep = format!("{} 1{}", "[".repeat(300), "]".repeat(300));
-    let output = run(&verify_args(&timestamp, &signature), deep.as_bytes()).await;
-    assert_eq!(code(&output), 1);
-    assert!(
-        stderr(&output).contains("nests deeper than 256 levels"),
-        "{}",
-        stderr(&output)
-    );
+    let output = run_stdin(
+        &verify_args(SECRET, &timestamp, &signature),
+        deep.as_bytes(),
+    )
+    .await;
+    assert_fails(&output, 1, "nests deeper than 256 levels");
     // Outside the tolerance, then within a wider one.
     let old = actalink_webhooks::sign(BODY.as_bytes(), &SECRET.into(), 1_756_481_736_348).unwrap();
-    let output = run(
-        &verify_args(&old.timestamp, &old.signature),
-        BODY.as_bytes(),
-    )
-    .await;
-    assert_eq!(code(&output), 1);
-    assert!(
-        stderr(&output).contains("in the past, beyond the 300000 ms tolerance"),
-        "{}",
-        stderr(&output)
-    );
-    let mut lenient = verify_args(&old.timestamp, &old.signature);
-    lenient.extend(["--tolerance", "1000000000"]);
-    assert_eq!(code(&run(&lenient, BODY.as_bytes()).await), 0);
+    let old = verify_args(SECRET, &old.timestamp, &old.signature);
+    assert_the_tolerance_applies(&old, BODY.as_bytes()).await;
 
     // Signing a body that is not JSON is bad input.
-    let output = run(&["webhook", "sign", "--secret", "s"], b"not json").await;
-    assert_eq!(code(&output), 2);
-    assert!(
-        stderr(&output).contains("the body is not JSON"),
-        "{}",
-        stderr(&output)
-    );
-    let output = run(
-        &["webhook", "sign", "--secret", "s", "--timestamp", "1"],
-        BODY.as_bytes(),
-    )
-    .await;
+    let output = assert_sign_checks_the_body(BODY.as_bytes()).await;
     assert_eq!(code(&output), 0);
-    assert!(
-        stdout(&output).starts_with("x-actalink-timestamp:  1\n"),
-        "{}",
-        stdout(&output)
-    );
 }
 
 #[tokio::test]
@@ -294,7 +210,7 @@ async fn the_secret_comes_from_the_environment_and_is_never_printed() {
         &signature,
     ];
     let output = run_with(Some(SECRET), &verify, BODY.as_bytes()).await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_exit(&output, 0);
     assert!(stdout(&output).contains("recognised  yes"));
 
     let output = run_with(
@@ -303,8 +219,8 @@ async fn the_secret_comes_from_the_environment_and_is_never_printed() {
         BODY.as_bytes(),
     )
     .await;
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
-    let signed: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_exit(&output, 0);
+    let signed = json_stdout(&output);
     assert_eq!(signed["signature"], signature.as_str());
 
     // --secret wins over the environment.
