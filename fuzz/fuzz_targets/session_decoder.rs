@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = session.is_paid();
         for product in &session.products {
             if let Some(details) = &product.price_details {
-                let _ = details.amount();
+                let _ = details.decimal();
             }
         }
     }

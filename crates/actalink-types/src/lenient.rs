@@ -284,6 +284,15 @@ impl<'a, M: SerializeMap> Writer<'a, M> {
         }
     }
 
+    /// Writes `key` with `value`, whatever was kept for it.
+    pub(crate) fn entry<T: serde::Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), M::Error> {
+        self.map.serialize_entry(key, value)
+    }
+
     /// Writes the extra fields that are not among `known`, and ends the object.
     pub(crate) fn end(mut self, known: &[&str]) -> Result<M::Ok, M::Error> {
         for (key, value) in self.extra {

@@ -206,7 +206,13 @@ impl Serialize for CheckoutSession {
         write_field!(w, "cancelUrl", self.cancel_url, nullable);
         write_field!(w, "failureUrl", self.failure_url, nullable);
         write_field!(w, "url", self.url, plain);
-        write_field!(w, "metadata", self.metadata, plain);
+        match (&self.metadata, self.extra.get("metadata")) {
+            // Values as sent, in the order sent (the kept object is a sorted map).
+            (Some(metadata), Some(Value::Object(raw))) => {
+                w.entry("metadata", &MetadataAsSent { metadata, raw })?;
+            }
+            _ => write_field!(w, "metadata", self.metadata, plain),
+        }
         write_field!(w, "plan", self.plan, plain);
         write_field!(w, "payment", self.payment, plain);
         w.field(
@@ -246,6 +252,26 @@ impl<'de> Deserialize<'de> for CheckoutSession {
             }
         }
         deserializer.deserialize_map(SessionVisitor)
+    }
+}
+
+/// Metadata written with each key's value as sent, in the order sent.
+struct MetadataAsSent<'a> {
+    metadata: &'a Metadata,
+    raw: &'a Map<String, Value>,
+}
+
+impl Serialize for MetadataAsSent<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.metadata.len()))?;
+        for (key, text) in self.metadata.iter() {
+            match self.raw.get(key) {
+                Some(raw) => map.serialize_entry(key, raw)?,
+                None => map.serialize_entry(key, text)?,
+            }
+        }
+        map.end()
     }
 }
 

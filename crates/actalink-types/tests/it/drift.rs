@@ -153,6 +153,11 @@ fn check(case: &str, drifted: &Value, id: &str, status: &SessionStatus) -> Check
         without_absent(drifted),
         "{case}: did not re-serialise to what was sent"
     );
+    let again: CheckoutSession = serde_json::from_value(written).unwrap();
+    assert_eq!(
+        again, session,
+        "{case}: decoding what it wrote gave another session"
+    );
     session
 }
 
@@ -253,6 +258,7 @@ fn the_shapes_named_in_the_field_reports_read_as_meant() {
         .unwrap()
         .remove("price");
     data["metadata"] = json!({"uuid": "u1", "attempt": 2, "tags": ["a"]});
+    // (serde_json's `json!` sorts keys; the order test below sends its own text.)
     data["orderStatus"] = json!("REFUNDED");
     let s = check(
         "missing price, typed metadata",
@@ -288,6 +294,28 @@ fn the_shapes_named_in_the_field_reports_read_as_meant() {
     assert_eq!(s.metadata, None);
     assert_eq!(s.extra["metadata"], json!([]));
     assert_eq!(s.products.len(), 1, "the object product is read");
+}
+
+#[test]
+fn metadata_with_values_that_are_not_strings_keeps_its_order_and_values() {
+    let body =
+        r#"{"id":"checkout_1","status":"open","metadata":{"zeta":1,"alpha":"a","mid":[true]}}"#;
+    let s: CheckoutSession = serde_json::from_str(body).unwrap();
+    let keys: Vec<_> = s
+        .metadata
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, ["zeta", "alpha", "mid"]);
+    let out = serde_json::to_string(&s).unwrap();
+    assert!(
+        out.contains(r#""metadata":{"zeta":1,"alpha":"a","mid":[true]}"#),
+        "{out}"
+    );
+    let again: CheckoutSession = serde_json::from_str(&out).unwrap();
+    assert_eq!(again, s);
 }
 
 #[test]
