@@ -15,11 +15,20 @@
 //! logged at debug level with its JSON path. Serialisation writes kept values
 //! back in place of the typed ones, so an object re-serialises to what was sent.
 //!
+//! Fields are read straight from the document as it is parsed ([`Fields`],
+//! [`FieldRead`]): nested objects are visited in place and object keys are
+//! borrowed from the body, so nothing is built twice.
+//!
 //! Written by hand because serde's derive stops at the first field that does
 //! not fit, and `#[serde(default)]`-style crates drop the value instead of keeping it.
 
 use std::fmt;
 
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::value::SeqAccessDeserializer;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde_json::{Map, Value};
 use time::format_description::well_known::{Iso8601, Rfc3339};
@@ -56,41 +65,47 @@ pub(crate) enum Read<T> {
     Unreadable(Value),
 }
 
-/// An object being read field by field.
+/// An object being read field by field, straight from the document.
 pub(crate) struct Fields<'p> {
-    fields: Map<String, Value>,
     extra: Map<String, Value>,
     path: Path<'p>,
 }
 
 impl<'p> Fields<'p> {
-    pub(crate) fn new(fields: Map<String, Value>, path: Path<'p>) -> Self {
+    pub(crate) fn new(path: Path<'p>) -> Self {
         Self {
-            fields,
             extra: Map::new(),
             path,
         }
     }
 
-    /// Reads `key` with `read`; `None` when it is absent, null or unreadable.
-    pub(crate) fn take<T>(
+    /// Reads the value of `key`, the key just read from `access`, with
+    /// `reader`; `None` when it is null or unreadable.
+    pub(crate) fn take<'de, A: MapAccess<'de>, T>(
         &mut self,
+        access: &mut A,
         key: &'static str,
-        read: impl FnOnce(Value, Path<'_>) -> Read<T>,
-    ) -> Option<T> {
-        let value = self.fields.remove(key)?;
-        if value.is_null() {
-            return None;
+        reader: impl FieldRead<T>,
+    ) -> Result<Option<T>, A::Error> {
+        match reader.read(access, Path::Key(&self.path, key))? {
+            Some(read) => Ok(self.keep(key, read)),
+            None => {
+                // Null is absent, even after an earlier value for the same key.
+                self.extra.remove(key);
+                Ok(None)
+            }
         }
-        let read = read(value, Path::Key(&self.path, key));
-        self.keep(key, read)
     }
 
     /// Records what reading `key` gave, keeping the raw value where there is one.
     pub(crate) fn keep<T>(&mut self, key: &'static str, read: Read<T>) -> Option<T> {
         let path = Path::Key(&self.path, key);
         match read {
-            Read::Exact(value) => Some(value),
+            Read::Exact(value) => {
+                // A repeated key: the last value wins, so drop what an earlier one kept.
+                self.extra.remove(key);
+                Some(value)
+            }
             Read::Coerced(value, raw) => {
                 tracing::debug!(path = %path, "actalink: read a field given in an undocumented shape");
                 self.extra.insert(key.to_owned(), raw);
@@ -104,22 +119,149 @@ impl<'p> Fields<'p> {
         }
     }
 
+    /// Keeps the value of a key the model does not know.
+    pub(crate) fn unknown<'de, A: MapAccess<'de>>(
+        &mut self,
+        access: &mut A,
+        key: String,
+    ) -> Result<(), A::Error> {
+        let value: Value = access.next_value()?;
+        self.extra.insert(key, value);
+        Ok(())
+    }
+
     /// The values kept: unreadable and coerced fields, and the fields not modelled.
-    pub(crate) fn finish(mut self) -> Map<String, Value> {
-        self.extra.append(&mut self.fields);
+    pub(crate) fn finish(self) -> Map<String, Value> {
         self.extra
     }
 }
 
-/// Reads an object with `read`; anything else is unreadable.
-pub(crate) fn object<T>(
-    value: Value,
-    path: Path<'_>,
-    read: impl FnOnce(Fields<'_>) -> T,
-) -> Read<T> {
-    match value {
-        Value::Object(map) => Read::Exact(read(Fields::new(map, path))),
-        other => Read::Unreadable(other),
+/// An object key, borrowed from the document when it can be (no escapes),
+/// so that reading a known field allocates nothing for its name.
+pub(crate) struct Key<'de>(pub(crate) std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// How one field's value is read from the document.
+pub(crate) trait FieldRead<T> {
+    /// Reads the next value of `access`; `None` for null.
+    fn read<'de, A: MapAccess<'de>>(
+        self,
+        access: &mut A,
+        path: Path<'_>,
+    ) -> Result<Option<Read<T>>, A::Error>;
+}
+
+/// A scalar: read as a JSON value, then interpreted.
+impl<T, F: FnOnce(Value, Path<'_>) -> Read<T>> FieldRead<T> for F {
+    fn read<'de, A: MapAccess<'de>>(
+        self,
+        access: &mut A,
+        path: Path<'_>,
+    ) -> Result<Option<Read<T>>, A::Error> {
+        let value: Value = access.next_value()?;
+        Ok((!value.is_null()).then(|| self(value, path)))
+    }
+}
+
+/// A model read field by field from a JSON object.
+pub(crate) trait Model: Sized {
+    /// Reads the model from the entries of an object.
+    fn visit<'de, A: MapAccess<'de>>(access: A, path: Path<'_>) -> Result<Self, A::Error>;
+}
+
+/// A nested model, visited in place: an object is read field by field,
+/// anything else is unreadable and kept as sent.
+pub(crate) struct Nested<M>(PhantomData<M>);
+
+/// Reads a nested model (see [`Nested`]).
+pub(crate) fn nested<M>() -> Nested<M> {
+    Nested(PhantomData)
+}
+
+impl<M: Model> FieldRead<M> for Nested<M> {
+    fn read<'de, A: MapAccess<'de>>(
+        self,
+        access: &mut A,
+        path: Path<'_>,
+    ) -> Result<Option<Read<M>>, A::Error> {
+        access.next_value_seed(NestedSeed::<M> {
+            path,
+            model: PhantomData,
+        })
+    }
+}
+
+/// Reads one value as a nested model, or keeps it as sent.
+pub(crate) struct NestedSeed<'p, M> {
+    pub(crate) path: Path<'p>,
+    pub(crate) model: PhantomData<M>,
+}
+
+impl<'de, M: Model> DeserializeSeed<'de> for NestedSeed<'_, M> {
+    type Value = Option<Read<M>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, M: Model> Visitor<'de> for NestedSeed<'_, M> {
+    type Value = Option<Read<M>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
+        Ok(Some(Read::Exact(M::visit(access, self.path)?)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let value = Value::deserialize(SeqAccessDeserializer::new(seq))?;
+        Ok(Some(Read::Unreadable(value)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(Read::Unreadable(v.into())))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(Read::Unreadable(v.into())))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(Read::Unreadable(v.into())))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(Read::Unreadable(v.into())))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Read::Unreadable(v.into())))
     }
 }
 

@@ -1,7 +1,10 @@
 //! The parts of a session: products, prices, the plan and the payment,
 //! each defined once by `model!` and decoded tolerantly.
 
+use std::fmt;
+
 use rust_decimal::Decimal;
+use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -33,12 +36,36 @@ macro_rules! model {
 
         impl $name {
             const KEYS: &'static [&'static str] = &[$($key),*];
+        }
 
-            pub(crate) fn read(mut f: Fields<'_>) -> Self {
-                Self {
-                    $( $field: f.take($key, $read), )*
-                    extra: f.finish(),
+        impl lenient::Model for $name {
+            fn visit<'de, A: MapAccess<'de>>(mut access: A, path: Path<'_>) -> Result<Self, A::Error> {
+                let mut model = Self::default();
+                let mut f = Fields::new(path);
+                while let Some(lenient::Key(key)) = access.next_key::<lenient::Key<'de>>()? {
+                    match key.as_ref() {
+                        $( $key => model.$field = f.take(&mut access, $key, $read)?, )*
+                        _ => f.unknown(&mut access, key.into_owned())?,
+                    }
                 }
+                model.extra = f.finish();
+                Ok(model)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct ModelVisitor;
+                impl<'de> Visitor<'de> for ModelVisitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<$name, A::Error> {
+                        <$name as lenient::Model>::visit(access, Path::Root)
+                    }
+                }
+                deserializer.deserialize_map(ModelVisitor)
             }
         }
 
@@ -97,7 +124,7 @@ model! {
         /// Whether it is on sale.
         status: ProductStatus = "status", lenient::wire(ProductStatus::from_wire), plain;
         /// Price and interval.
-        price_details: PriceDetails = "priceDetails", |v, p| lenient::object(v, p, PriceDetails::read), plain;
+        price_details: PriceDetails = "priceDetails", lenient::nested::<PriceDetails>(), plain;
     }
 }
 
@@ -158,7 +185,7 @@ model! {
         /// Whether the plan is on sale.
         status: ProductStatus = "status", lenient::wire(ProductStatus::from_wire), plain;
         /// Price and interval.
-        price_details: PriceDetails = "priceDetails", |v, p| lenient::object(v, p, PriceDetails::read), plain;
+        price_details: PriceDetails = "priceDetails", lenient::nested::<PriceDetails>(), plain;
     }
 }
 
@@ -174,24 +201,6 @@ model! {
     }
 }
 
-/// `Deserialize` for the nested models, through the same tolerant reader.
-macro_rules! deserialize_object {
-    ($($name:ident),*) => {$(
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                match Value::deserialize(deserializer)? {
-                    Value::Object(map) => Ok(Self::read(Fields::new(map, Path::Root))),
-                    other => Err(serde::de::Error::custom(format_args!(
-                        "expected an object, found {}",
-                        kind(&other)
-                    ))),
-                }
-            }
-        }
-    )*};
-}
-deserialize_object!(Product, PriceDetails, Plan, Payment);
-
 /// A price: the documented hex string, or a plain decimal number (`0.16`),
 /// which is read as that decimal amount.
 fn read_price(value: Value, _: Path<'_>) -> Read<Price> {
@@ -202,17 +211,5 @@ fn read_price(value: Value, _: Path<'_>) -> Read<Price> {
             Err(_) => Read::Unreadable(value),
         },
         other => Read::Unreadable(other),
-    }
-}
-
-/// The JSON type of a value, for messages.
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

@@ -7,12 +7,14 @@
 
 use std::fmt;
 
-use serde::de::{MapAccess, Visitor};
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::lenient::{self, Fields, Path, Read, Writer};
+use crate::lenient::{self, FieldRead, Fields, NestedSeed, Path, Read, Writer};
 use crate::product::write_field;
 use crate::{
     CheckoutSessionId, Metadata, Mode, OrderId, OrderStatus, PaylinkType, Payment, Plan, Product,
@@ -121,45 +123,6 @@ impl CheckoutSession {
     pub fn metadata_value(&self, key: &str) -> Option<&str> {
         self.metadata.as_ref()?.get(key)
     }
-
-    /// Builds a session from its fields, `metadata` already read in order.
-    fn from_parts(
-        map: Map<String, Value>,
-        metadata: Option<Read<Metadata>>,
-    ) -> Result<Self, String> {
-        let mut f = Fields::new(map, Path::Root);
-        let id = f
-            .take("id", lenient::parsed(|s: &str| CheckoutSessionId::new(s)))
-            .ok_or("the session has no usable `id`")?;
-        let status = f
-            .take("status", lenient::wire(SessionStatus::from_wire))
-            .ok_or("the session has no usable `status` (a string)")?;
-        let metadata = metadata.and_then(|read| f.keep("metadata", read));
-        Ok(Self {
-            id,
-            mode: f.take("mode", lenient::wire(Mode::from_wire)),
-            status,
-            order_id: f.take("orderId", lenient::parsed(|s: &str| OrderId::new(s))),
-            order_status: f.take("orderStatus", lenient::wire(OrderStatus::from_wire)),
-            created_at: f.take("createdAt", lenient::timestamp),
-            updated_at: f.take("updatedAt", lenient::timestamp),
-            expires_at: f.take("expiresAt", lenient::timestamp),
-            started_at: f.take("startedAt", lenient::timestamp),
-            end_at: f.take("endAt", lenient::timestamp),
-            name: f.take("name", lenient::string),
-            paylink_type: f.take("paylinkType", lenient::wire(PaylinkType::from_wire)),
-            payment_link: f.take("paymentLink", lenient::string),
-            success_url: f.take("successUrl", lenient::string),
-            cancel_url: f.take("cancelUrl", lenient::string),
-            failure_url: f.take("failureUrl", lenient::string),
-            url: f.take("url", lenient::string),
-            metadata,
-            plan: f.take("plan", |v, p| lenient::object(v, p, Plan::read)),
-            payment: f.take("payment", |v, p| lenient::object(v, p, Payment::read)),
-            products: f.take("products", read_products).unwrap_or_default(),
-            extra: f.finish(),
-        })
-    }
 }
 
 const SESSION_KEYS: &[&str] = &[
@@ -224,6 +187,32 @@ impl Serialize for CheckoutSession {
     }
 }
 
+/// A session's fields as read, before its `id` and `status` are checked.
+#[derive(Default)]
+struct Draft {
+    id: Option<CheckoutSessionId>,
+    mode: Option<Mode>,
+    status: Option<SessionStatus>,
+    order_id: Option<OrderId>,
+    order_status: Option<OrderStatus>,
+    created_at: Option<OffsetDateTime>,
+    updated_at: Option<OffsetDateTime>,
+    expires_at: Option<OffsetDateTime>,
+    started_at: Option<OffsetDateTime>,
+    end_at: Option<OffsetDateTime>,
+    name: Option<String>,
+    paylink_type: Option<PaylinkType>,
+    payment_link: Option<String>,
+    success_url: Option<String>,
+    cancel_url: Option<String>,
+    failure_url: Option<String>,
+    url: Option<String>,
+    metadata: Option<Metadata>,
+    plan: Option<Plan>,
+    payment: Option<Payment>,
+    products: Option<Vec<Product>>,
+}
+
 impl<'de> Deserialize<'de> for CheckoutSession {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct SessionVisitor;
@@ -236,19 +225,89 @@ impl<'de> Deserialize<'de> for CheckoutSession {
                 self,
                 mut access: A,
             ) -> Result<CheckoutSession, A::Error> {
-                let mut map = Map::new();
-                let mut metadata = None;
-                while let Some(key) = access.next_key::<String>()? {
-                    // Metadata is read straight from the document, so that its
-                    // keys keep the order they were sent in.
-                    if key == "metadata" {
-                        metadata = access.next_value::<MetadataField>()?.0;
-                    } else {
-                        let value: Value = access.next_value()?;
-                        map.insert(key, value);
+                // Each field is read straight from the document, nested
+                // objects in place, so that nothing is built twice.
+                let mut d = Draft::default();
+                let mut f = Fields::new(Path::Root);
+                let a = &mut access;
+                while let Some(lenient::Key(key)) = a.next_key::<lenient::Key<'de>>()? {
+                    match key.as_ref() {
+                        "id" => {
+                            d.id = f.take(
+                                a,
+                                "id",
+                                lenient::parsed(|s: &str| CheckoutSessionId::new(s)),
+                            )?
+                        }
+                        "mode" => d.mode = f.take(a, "mode", lenient::wire(Mode::from_wire))?,
+                        "status" => {
+                            d.status =
+                                f.take(a, "status", lenient::wire(SessionStatus::from_wire))?
+                        }
+                        "orderId" => {
+                            d.order_id =
+                                f.take(a, "orderId", lenient::parsed(|s: &str| OrderId::new(s)))?
+                        }
+                        "orderStatus" => {
+                            d.order_status =
+                                f.take(a, "orderStatus", lenient::wire(OrderStatus::from_wire))?
+                        }
+                        "createdAt" => d.created_at = f.take(a, "createdAt", lenient::timestamp)?,
+                        "updatedAt" => d.updated_at = f.take(a, "updatedAt", lenient::timestamp)?,
+                        "expiresAt" => d.expires_at = f.take(a, "expiresAt", lenient::timestamp)?,
+                        "startedAt" => d.started_at = f.take(a, "startedAt", lenient::timestamp)?,
+                        "endAt" => d.end_at = f.take(a, "endAt", lenient::timestamp)?,
+                        "name" => d.name = f.take(a, "name", lenient::string)?,
+                        "paylinkType" => {
+                            d.paylink_type =
+                                f.take(a, "paylinkType", lenient::wire(PaylinkType::from_wire))?
+                        }
+                        "paymentLink" => {
+                            d.payment_link = f.take(a, "paymentLink", lenient::string)?
+                        }
+                        "successUrl" => d.success_url = f.take(a, "successUrl", lenient::string)?,
+                        "cancelUrl" => d.cancel_url = f.take(a, "cancelUrl", lenient::string)?,
+                        "failureUrl" => d.failure_url = f.take(a, "failureUrl", lenient::string)?,
+                        "url" => d.url = f.take(a, "url", lenient::string)?,
+                        // Metadata keeps the order its keys were sent in.
+                        "metadata" => d.metadata = f.take(a, "metadata", MetadataReader)?,
+                        "plan" => d.plan = f.take(a, "plan", lenient::nested::<Plan>())?,
+                        "payment" => {
+                            d.payment = f.take(a, "payment", lenient::nested::<Payment>())?
+                        }
+                        "products" => d.products = f.take(a, "products", ProductsReader)?,
+                        _ => f.unknown(a, key.into_owned())?,
                     }
                 }
-                CheckoutSession::from_parts(map, metadata).map_err(serde::de::Error::custom)
+                let id =
+                    d.id.ok_or_else(|| de::Error::custom("the session has no usable `id`"))?;
+                let status = d.status.ok_or_else(|| {
+                    de::Error::custom("the session has no usable `status` (a string)")
+                })?;
+                Ok(CheckoutSession {
+                    id,
+                    mode: d.mode,
+                    status,
+                    order_id: d.order_id,
+                    order_status: d.order_status,
+                    created_at: d.created_at,
+                    updated_at: d.updated_at,
+                    expires_at: d.expires_at,
+                    started_at: d.started_at,
+                    end_at: d.end_at,
+                    name: d.name,
+                    paylink_type: d.paylink_type,
+                    payment_link: d.payment_link,
+                    success_url: d.success_url,
+                    cancel_url: d.cancel_url,
+                    failure_url: d.failure_url,
+                    url: d.url,
+                    metadata: d.metadata,
+                    plan: d.plan,
+                    payment: d.payment,
+                    products: d.products.unwrap_or_default(),
+                    extra: f.finish(),
+                })
             }
         }
         deserializer.deserialize_map(SessionVisitor)
@@ -275,8 +334,20 @@ impl Serialize for MetadataAsSent<'_> {
     }
 }
 
-/// A session's `metadata` as read: `None` for null, else what
-/// [`Metadata::read_lenient`] made of it.
+/// A session's `metadata`: what [`Metadata::read_lenient`] makes of it.
+struct MetadataReader;
+
+impl FieldRead<Metadata> for MetadataReader {
+    fn read<'de, A: MapAccess<'de>>(
+        self,
+        access: &mut A,
+        _: Path<'_>,
+    ) -> Result<Option<Read<Metadata>>, A::Error> {
+        Ok(access.next_value::<MetadataField>()?.0)
+    }
+}
+
+/// `None` for null, else what [`Metadata::read_lenient`] made of the value.
 struct MetadataField(Option<Read<Metadata>>);
 
 impl<'de> Deserialize<'de> for MetadataField {
@@ -285,27 +356,93 @@ impl<'de> Deserialize<'de> for MetadataField {
     }
 }
 
-/// The products: elements that are not objects are skipped, and then the
-/// array as sent is kept.
-fn read_products(value: Value, path: Path<'_>) -> Read<Vec<Product>> {
-    let Value::Array(items) = value else {
-        return Read::Unreadable(value);
-    };
-    let raw = if items.iter().all(Value::is_object) {
-        None
-    } else {
-        Some(Value::Array(items.clone()))
-    };
-    let products = items
-        .into_iter()
-        .enumerate()
-        .filter_map(|(index, item)| match item {
-            Value::Object(map) => Some(Product::read(Fields::new(map, Path::Index(&path, index)))),
-            _ => None,
-        })
-        .collect();
-    match raw {
-        None => Read::Exact(products),
-        Some(raw) => Read::Coerced(products, raw),
+/// The products: each object is read in place; when an element is not an
+/// object, it is skipped and the array as sent is kept.
+struct ProductsReader;
+
+impl FieldRead<Vec<Product>> for ProductsReader {
+    fn read<'de, A: MapAccess<'de>>(
+        self,
+        access: &mut A,
+        path: Path<'_>,
+    ) -> Result<Option<Read<Vec<Product>>>, A::Error> {
+        access.next_value_seed(ProductsSeed { path })
+    }
+}
+
+struct ProductsSeed<'p> {
+    path: Path<'p>,
+}
+
+impl<'de> DeserializeSeed<'de> for ProductsSeed<'_> {
+    type Value = Option<Read<Vec<Product>>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ProductsSeed<'_> {
+    type Value = Option<Read<Vec<Product>>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let path = self.path;
+        // Each element, read as a product, or as sent when it is not an object.
+        let mut items: Vec<Result<Product, Value>> = Vec::new();
+        while let Some(item) = seq.next_element_seed(NestedSeed::<Product> {
+            path: Path::Index(&path, items.len()),
+            model: PhantomData,
+        })? {
+            items.push(match item {
+                Some(Read::Exact(product) | Read::Coerced(product, _)) => Ok(product),
+                Some(Read::Unreadable(raw)) => Err(raw),
+                None => Err(Value::Null),
+            });
+        }
+        if items.iter().all(Result::is_ok) {
+            return Ok(Some(Read::Exact(items.into_iter().flatten().collect())));
+        }
+        // A product re-serialises to what was sent, so the array as sent can
+        // be rebuilt around the elements that were not objects.
+        let raw = items
+            .iter()
+            .map(|item| match item {
+                Ok(product) => serde_json::to_value(product).unwrap_or(Value::Null),
+                Err(raw) => raw.clone(),
+            })
+            .collect();
+        let products = items.into_iter().flatten().collect();
+        Ok(Some(Read::Coerced(products, Value::Array(raw))))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Some(Read::Unreadable(value)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(Read::Unreadable(v.into())))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(Read::Unreadable(v.into())))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(Read::Unreadable(v.into())))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(Read::Unreadable(v.into())))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Read::Unreadable(v.into())))
     }
 }
