@@ -350,13 +350,18 @@ fn package() -> Result<()> {
     step("package (with verification)", package)
 }
 
-/// Removes earlier unpacked copies of this workspace's crates from Cargo's
+/// Removes the last run's packages and their unpacked copies in Cargo's
 /// registry cache. Verification unpacks each package from a local registry
 /// whose path does not change between runs, and Cargo does not unpack a
 /// version it already holds, so a second run would otherwise verify the
 /// first run's sources. These crates come from no other registry, so
 /// nothing else is lost.
 fn forget_packaged_copies() -> Result<()> {
+    // The local registry itself, with the .crate files of the last run.
+    let packaged = crate::target_dir().join("package");
+    if packaged.exists() {
+        std::fs::remove_dir_all(&packaged)?;
+    }
     let home = std::env::var_os("CARGO_HOME").map_or_else(
         || {
             std::env::var_os("HOME")
