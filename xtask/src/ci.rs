@@ -343,11 +343,24 @@ fn collect_sources(dir: &Path, into: &mut String) -> Result<()> {
 fn package() -> Result<()> {
     forget_packaged_copies()?;
     let mut package = cargo();
-    package.args(["package", "--quiet", "--allow-dirty"]);
+    package
+        .args(["package", "--quiet", "--allow-dirty"])
+        .env("CARGO_TARGET_DIR", verify_dir());
     for name in PUBLISHED {
         package.args(["-p", name]);
     }
     step("package (with verification)", package)
+}
+
+/// Where packaging and its verification build, apart from everything else.
+fn verify_dir() -> std::path::PathBuf {
+    let target = crate::target_dir();
+    let absolute = if target.is_absolute() {
+        target
+    } else {
+        std::env::current_dir().unwrap_or_default().join(target)
+    };
+    absolute.join("package-verify")
 }
 
 /// Removes the last run's packages and their unpacked copies in Cargo's
@@ -357,10 +370,12 @@ fn package() -> Result<()> {
 /// first run's sources. These crates come from no other registry, so
 /// nothing else is lost.
 fn forget_packaged_copies() -> Result<()> {
-    // The local registry itself, with the .crate files of the last run.
-    let packaged = crate::target_dir().join("package");
-    if packaged.exists() {
-        std::fs::remove_dir_all(&packaged)?;
+    // The last run's packages, local registry and verification builds: Cargo
+    // takes a registry crate of the same name and version as unchanged, so it
+    // would reuse the last run's compiled copy too.
+    let verify = verify_dir();
+    if verify.exists() {
+        std::fs::remove_dir_all(&verify)?;
     }
     let home = std::env::var_os("CARGO_HOME").map_or_else(
         || {
