@@ -212,6 +212,39 @@ impl<M: Model> FieldRead<M> for Nested<M> {
     }
 }
 
+/// The visitor methods, for a value that should be an object or an array,
+/// that read null as absent and keep any scalar as sent (unreadable). The
+/// visitor's `Value` is `Option<Read<T>>`.
+macro_rules! scalars_as_sent {
+    () => {
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(Read::Unreadable(v.into())))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(Read::Unreadable(v.into())))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(Read::Unreadable(v.into())))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(Read::Unreadable(v.into())))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Read::Unreadable(v.into())))
+        }
+    };
+}
+pub(crate) use scalars_as_sent;
+
 /// Reads one value as a nested model, or keeps it as sent.
 pub(crate) struct NestedSeed<'p, M> {
     pub(crate) path: Path<'p>,
@@ -239,30 +272,7 @@ impl<'de, M: Model> Visitor<'de> for NestedSeed<'_, M> {
         let value = Value::deserialize(SeqAccessDeserializer::new(seq))?;
         Ok(Some(Read::Unreadable(value)))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(Read::Unreadable(v.into())))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(Read::Unreadable(v.into())))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(Read::Unreadable(v.into())))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(Read::Unreadable(v.into())))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(Read::Unreadable(v.into())))
-    }
+    scalars_as_sent!();
 }
 
 /// An open enum from its wire string; anything but a string is unreadable.
