@@ -64,7 +64,7 @@ pub use api_key::ApiKey;
 pub use builder::{ClientBuilder, DEFAULT_BASE_URL};
 pub use client::Client;
 pub use error::{ApiError, Error, Result};
-pub use wait::WaitOptions;
+pub use wait::{Poll, WaitOptions};
 
 /// The transport layer, for plugging in a custom or mock transport. Each
 /// item has one path: [`RetryPolicy`] is at the crate root.

@@ -47,6 +47,17 @@ impl WaitOptions {
     }
 }
 
+/// What one poll of a wait gave, for
+/// [`Client::wait_for_completion_with_progress`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Poll<'a> {
+    /// The session as fetched.
+    Session(&'a CheckoutSession),
+    /// A failure the wait goes on after (a 5xx, a timeout, a dropped connection).
+    Failed(&'a Error),
+}
+
 /// `start + span`, or `None` when that is beyond what the clock can represent
 /// (which is no deadline at all).
 fn deadline_after(start: Instant, span: Duration) -> Option<Instant> {
@@ -79,7 +90,9 @@ impl Client {
             .await
     }
 
-    /// As [`Client::wait_for_completion`], calling `on_poll` with every session fetched.
+    /// As [`Client::wait_for_completion`], calling `on_poll` with every poll:
+    /// each session fetched, and each failure the wait goes on after (a 5xx,
+    /// a timeout, a dropped connection).
     ///
     /// # Errors
     ///
@@ -88,7 +101,7 @@ impl Client {
         &self,
         id: &CheckoutSessionId,
         options: WaitOptions,
-        mut on_poll: impl FnMut(&CheckoutSession) + Send,
+        mut on_poll: impl FnMut(Poll<'_>) + Send,
     ) -> Result<CheckoutSession> {
         let start = Instant::now();
         // `None` inside: no representable deadline, so wait until the status is final.
@@ -99,7 +112,7 @@ impl Client {
         loop {
             match self.get_session(id).await {
                 Ok(session) => {
-                    on_poll(&session);
+                    on_poll(Poll::Session(&session));
                     if session.is_terminal() {
                         return Ok(session);
                     }
@@ -118,6 +131,7 @@ impl Client {
                 }
                 Err(error) if error.is_retryable() => {
                     tracing::warn!(error = %error, "polling the session failed; polling on");
+                    on_poll(Poll::Failed(&error));
                     last_error = Some(Box::new(error));
                 }
                 Err(error) => return Err(error),

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use actalink_checkout::{
     CheckoutSession, CheckoutSessionId, Client, CreateCheckoutSession, DEFAULT_BASE_URL, Error,
+    Poll, WaitOptions,
 };
-use actalink_types::{Mode, SessionStatus};
+use actalink_types::Mode;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use crate::{Failure, Globals, Outcome, output};
@@ -197,7 +197,18 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
                 .transpose()?;
             let client = client(globals)?;
             let mut progress = Progress::new(&id, !globals.json);
-            let result = wait(&client, &id, interval, timeout, &mut progress).await;
+            let mut options = WaitOptions::new().interval(interval);
+            if let Some(timeout) = timeout {
+                options = options.timeout(timeout);
+            }
+            let start = Instant::now();
+            let result = client
+                .wait_for_completion_with_progress(&id, options, |poll| match poll {
+                    Poll::Session(session) => progress.polled(session, start.elapsed()),
+                    Poll::Failed(error) => progress.failed(error),
+                    _ => {}
+                })
+                .await;
             progress.finish();
             let session = result.map_err(api_failure)?;
             output::session(&session, globals.json)?;
@@ -214,74 +225,8 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
     }
 }
 
-/// How long a wait lasts when neither `--timeout` nor the session's `expiresAt` says.
-const DEFAULT_WAIT: Duration = Duration::from_secs(3600);
-
 /// Every how many polls an unchanged open session is mentioned again.
 const REMIND_EVERY: u32 = 10;
-
-/// Polls a session until its status is final, as
-/// `Client::wait_for_completion` does, telling `progress` about every poll,
-/// failed ones included.
-///
-/// Final means `success`, `failure` or `timeout`; an unknown status is not
-/// final. Until `timeout`, or else the session's `expiresAt` (an hour when it
-/// has none), with a last poll at the deadline. Errors that may pass (5xx,
-/// timeouts, connection failures) are shown and polling goes on; others
-/// (401, 404) end the wait at once.
-async fn wait(
-    client: &Client,
-    id: &CheckoutSessionId,
-    interval: Duration,
-    timeout: Option<Duration>,
-    progress: &mut Progress,
-) -> Result<CheckoutSession, Error> {
-    let start = Instant::now();
-    // The outer `None`: not known yet. The inner `None`: beyond what the
-    // clock can represent, so no deadline at all.
-    let mut deadline: Option<Option<Instant>> = timeout.map(|t| start.checked_add(t));
-    let mut last_status: Option<SessionStatus> = None;
-    let mut last_error: Option<Box<Error>>;
-    loop {
-        match client.get_session(id).await {
-            Ok(session) => {
-                progress.polled(&session, start.elapsed());
-                if session.is_terminal() {
-                    return Ok(session);
-                }
-                if deadline.is_none() {
-                    let left = session.expires_at.map_or(DEFAULT_WAIT, |at| {
-                        (at - OffsetDateTime::now_utc())
-                            .try_into()
-                            .unwrap_or(Duration::ZERO)
-                    });
-                    deadline = Some(Instant::now().checked_add(left));
-                }
-                last_status = Some(session.status);
-                last_error = None;
-            }
-            Err(error) if error.is_retryable() => {
-                progress.failed(&error);
-                last_error = Some(Box::new(error));
-            }
-            Err(error) => return Err(error),
-        }
-        let deadline = *deadline.get_or_insert_with(|| start.checked_add(DEFAULT_WAIT));
-        let now = Instant::now();
-        let pause = match deadline {
-            Some(deadline) if now >= deadline => {
-                return Err(Error::WaitTimedOut {
-                    session_id: id.clone(),
-                    last_status,
-                    last_error,
-                });
-            }
-            Some(deadline) => interval.min(deadline - now),
-            None => interval,
-        };
-        tokio::time::sleep(pause).await;
-    }
-}
 
 /// What a wait shows on stderr: a spinner on a terminal, lines elsewhere,
 /// nothing with `--json` (whose stderr holds only a failure's JSON).

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use actalink_checkout::transport::ReplayTransport;
-use actalink_checkout::{CheckoutSessionId, Error, SessionStatus, WaitOptions};
+use actalink_checkout::{CheckoutSessionId, Error, Poll, SessionStatus, WaitOptions};
 use tokio::time::Instant;
 
 use crate::{client, paid, status, with_status};
@@ -24,8 +24,10 @@ async fn open_open_success_returns_the_paid_session() {
         .wait_for_completion_with_progress(
             &id(),
             WaitOptions::new().timeout(Duration::from_secs(60)),
-            |s| {
-                seen.push(s.status.clone());
+            |poll| {
+                if let Poll::Session(s) = poll {
+                    seen.push(s.status.clone());
+                }
             },
         )
         .await
@@ -110,11 +112,27 @@ async fn transient_errors_do_not_end_the_wait_but_a_404_does() {
         .respond(status(503, ""))
         .respond(status(503, ""))
         .respond(paid());
+    let mut failed = Vec::new();
     let session = client(&t)
-        .wait_for_completion(&id(), WaitOptions::new().timeout(Duration::from_secs(60)))
+        .wait_for_completion_with_progress(
+            &id(),
+            WaitOptions::new().timeout(Duration::from_secs(60)),
+            |poll| {
+                if let Poll::Failed(error) = poll {
+                    failed.push(error.status());
+                }
+            },
+        )
         .await
         .unwrap();
     assert!(session.is_paid());
+    // Each 503 (after the client's own retries) is reported, and polling went on.
+    assert!(!failed.is_empty(), "failed polls are reported");
+    assert!(
+        failed
+            .iter()
+            .all(|s| *s == Some(http::StatusCode::SERVICE_UNAVAILABLE))
+    );
 
     let t = ReplayTransport::new().respond(status(404, r#"{"message":"no such session"}"#));
     let e = client(&t)
