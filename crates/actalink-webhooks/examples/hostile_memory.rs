@@ -65,31 +65,13 @@ const CLASSES: &[(&str, &str)] = &[
     ),
 ];
 
-fn repeat_to(prefix: &str, item: &str, sep: &str, suffix: &str) -> Vec<u8> {
-    let mut s = String::with_capacity(SIZE);
-    s.push_str(prefix);
-    let mut first = true;
-    while s.len() + sep.len() + item.len() + suffix.len() <= SIZE {
-        if !first {
-            s.push_str(sep);
-        }
-        first = false;
-        s.push_str(item);
-    }
-    s.push_str(suffix);
-    s.into_bytes()
-}
+#[path = "../tests/support/bodies.rs"]
+mod bodies;
 
-/// Base-62 text of `i`, 4 characters.
-fn short_key(mut i: usize) -> String {
-    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    (0..4)
-        .map(|_| {
-            let c = char::from(DIGITS[i % 62]);
-            i /= 62;
-            c
-        })
-        .collect()
+use bodies::short_key;
+
+fn repeat_to(prefix: &str, item: &str, sep: &str, suffix: &str) -> Vec<u8> {
+    bodies::repeat_to(SIZE, prefix, item, sep, suffix)
 }
 
 /// A signed event with `keys` metadata keys, each `"kXXXX":"v"` or `"XXXX":0`.
@@ -102,9 +84,9 @@ fn metadata_event(keys: usize, long: bool) -> Vec<u8> {
             s.push(',');
         }
         if long {
-            s.push_str(&format!("\"k{}\":\"v\"", short_key(i)));
+            s.push_str(&format!("\"k{}\":\"v\"", short_key(i, 4)));
         } else {
-            s.push_str(&format!("\"{}\":0", short_key(i)));
+            s.push_str(&format!("\"{}\":0", short_key(i, 4)));
         }
     }
     s.push_str("}}}}");

@@ -11,32 +11,10 @@ const TIMESTAMP: &str = "1756481736348";
 const SECRET: &str = "whsec_bounded";
 const MIB: usize = 1024 * 1024;
 
-/// `prefix item sep item sep … suffix`, as long as fits in `size` bytes.
-fn repeat_to(size: usize, prefix: &str, item: &str, sep: &str, suffix: &str) -> Vec<u8> {
-    let mut s = String::with_capacity(size);
-    s.push_str(prefix);
-    let mut first = true;
-    while s.len() + sep.len() + item.len() + suffix.len() <= size {
-        if !first {
-            s.push_str(sep);
-        }
-        first = false;
-        s.push_str(item);
-    }
-    s.push_str(suffix);
-    s.into_bytes()
-}
+#[path = "../support/bodies.rs"]
+mod bodies;
 
-/// Base-62 text of `i`, at least `width` characters.
-fn short_key(mut i: usize, width: usize) -> String {
-    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut s = Vec::new();
-    while i > 0 || s.len() < width {
-        s.push(DIGITS[i % 62]);
-        i /= 62;
-    }
-    String::from_utf8(s).unwrap()
-}
+use bodies::{repeat_to, short_key};
 
 /// The hostile bodies of about `size` bytes, by name.
 fn hostile(size: usize) -> Vec<(&'static str, Vec<u8>)> {
