@@ -62,20 +62,27 @@ fn decode(name: &str) -> actalink_webhooks::Event {
     actalink_webhooks::Event::parse_unverified(&data(name)).unwrap()
 }
 
+/// Decodes a fixture event and checks its type and its subject's id.
+fn decode_as(name: &str, event_type: EventType, subject: &str) -> actalink_webhooks::Event {
+    let e = decode(name);
+    assert_eq!(e.event_type, Some(event_type), "{name}");
+    assert_eq!(e.data.id.as_deref(), Some(subject), "{name}");
+    e
+}
+
 #[test]
 fn billing_due_decodes() {
-    let e = decode("webhook-subscription-billing-due.json");
+    let e = decode_as(
+        "webhook-subscription-billing-due.json",
+        EventType::SubscriptionBillingDue,
+        "sub_jeRBLFCOuK2jE8Q1209xnPh5g3ELmfnP",
+    );
     assert_eq!(
         e.id.as_deref(),
         Some("c837a151-a962-44e0-b3e3-b4f61743d7bb")
     );
     assert!(e.is_recognised());
     assert_eq!(e.dedup_key(), "c837a151-a962-44e0-b3e3-b4f61743d7bb");
-    assert_eq!(e.event_type, Some(EventType::SubscriptionBillingDue));
-    assert_eq!(
-        e.data.id.as_deref(),
-        Some("sub_jeRBLFCOuK2jE8Q1209xnPh5g3ELmfnP")
-    );
     let token = e.data.token.as_ref().unwrap();
     assert_eq!(token.name.as_deref(), Some("USD Coin"));
     assert_eq!(token.symbol.as_deref(), Some("USDC"));
@@ -93,11 +100,10 @@ fn billing_due_decodes() {
 
 #[test]
 fn billing_scheduled_decodes() {
-    let e = decode("webhook-subscription-billing-scheduled.json");
-    assert_eq!(e.event_type, Some(EventType::SubscriptionBillingScheduled));
-    assert_eq!(
-        e.data.id.as_deref(),
-        Some("sub_7M9lH66tShtMfLtDyz38WCuoWCuJnBt7")
+    let e = decode_as(
+        "webhook-subscription-billing-scheduled.json",
+        EventType::SubscriptionBillingScheduled,
+        "sub_7M9lH66tShtMfLtDyz38WCuoWCuJnBt7",
     );
     assert_eq!(
         e.data.token.unwrap().amount.unwrap().base_units().unwrap(),
@@ -107,15 +113,14 @@ fn billing_scheduled_decodes() {
 
 #[test]
 fn onetime_executed_decodes() {
-    let e = decode("webhook-onetime-executed.json");
+    let e = decode_as(
+        "webhook-onetime-executed.json",
+        EventType::OnetimeExecuted,
+        "txn_WiBf4VPq2wlSprD1hZFKNKirIo426Q3p",
+    );
     assert_eq!(
         e.id.as_deref(),
         Some("event_pJMZK1AFhyX1YiZkVgTjVWg3ctLEdcXP")
-    );
-    assert_eq!(e.event_type, Some(EventType::OnetimeExecuted));
-    assert_eq!(
-        e.data.id.as_deref(),
-        Some("txn_WiBf4VPq2wlSprD1hZFKNKirIo426Q3p")
     );
     let amount = e.data.token.unwrap().decimal(6).unwrap().unwrap();
     assert_eq!(amount, actalink_types::Decimal::new(11, 2));
