@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use actalink_testkit::{StubReply, StubServer};
-use actalink_transport::{ErrorKind, Request, ReqwestTransport, Transport};
+use actalink_transport::{Error, ErrorKind, Request, ReqwestTransport, Response, Transport};
 use http::{HeaderValue, Method, StatusCode};
+
+use crate::{send, send_to_a_closed_port};
 
 #[tokio::test]
 async fn sends_method_headers_and_body_and_reads_the_response() {
@@ -39,32 +41,26 @@ async fn sends_method_headers_and_body_and_reads_the_response() {
     assert_eq!(received[0].body, br#"{"k":"v"}"#);
 }
 
-#[tokio::test]
-async fn a_body_over_the_cap_is_an_error() {
-    let stub = StubServer::start(vec![StubReply::json(200, vec![b'x'; 2048])]).await;
+/// A GET of a `len`-byte body through a transport capped at 1024 bytes.
+async fn get_through_a_1024_byte_cap(len: usize) -> Result<Response, Error> {
+    let stub = StubServer::start(vec![StubReply::json(200, vec![b'x'; len])]).await;
     let transport = ReqwestTransport::builder()
         .max_body_bytes(1024)
         .build()
         .unwrap();
-    let err = transport
-        .send(Request::new(Method::GET, stub.url()))
-        .await
-        .unwrap_err();
+    send(&transport, Method::GET, stub.url()).await
+}
+
+#[tokio::test]
+async fn a_body_over_the_cap_is_an_error() {
+    let err = get_through_a_1024_byte_cap(2048).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BodyTooLarge { limit: 1024 });
     assert!(err.to_string().contains("1024-byte limit"), "{err}");
 }
 
 #[tokio::test]
 async fn a_body_at_the_cap_is_accepted() {
-    let stub = StubServer::start(vec![StubReply::json(200, vec![b'x'; 1024])]).await;
-    let transport = ReqwestTransport::builder()
-        .max_body_bytes(1024)
-        .build()
-        .unwrap();
-    let response = transport
-        .send(Request::new(Method::GET, stub.url()))
-        .await
-        .unwrap();
+    let response = get_through_a_1024_byte_cap(1024).await.unwrap();
     assert_eq!(response.body.len(), 1024);
 }
 
@@ -84,19 +80,7 @@ async fn a_slow_response_times_out() {
 
 #[tokio::test]
 async fn a_refused_connection_is_a_connect_error_that_was_not_sent() {
-    // Bind then drop a listener so the port is very likely closed.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let transport = ReqwestTransport::new().unwrap();
-    let err = transport
-        .send(Request::new(
-            Method::POST,
-            format!("http://127.0.0.1:{port}/"),
-        ))
-        .await
-        .unwrap_err();
+    let (_, err) = send_to_a_closed_port(Method::POST, "/").await;
     assert!(err.is_connect(), "{err:?}");
     assert!(!err.was_sent());
 }
@@ -105,8 +89,7 @@ async fn a_refused_connection_is_a_connect_error_that_was_not_sent() {
 async fn a_dropped_connection_is_an_io_error_that_may_have_been_sent() {
     let stub = StubServer::start(vec![StubReply::Drop]).await;
     let transport = ReqwestTransport::new().unwrap();
-    let err = transport
-        .send(Request::new(Method::POST, stub.url()))
+    let err = send(&transport, Method::POST, stub.url())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io, "{err:?}");
@@ -122,9 +105,6 @@ async fn a_truncated_body_is_an_io_error() {
     }])
     .await;
     let transport = ReqwestTransport::new().unwrap();
-    let err = transport
-        .send(Request::new(Method::GET, stub.url()))
-        .await
-        .unwrap_err();
+    let err = send(&transport, Method::GET, stub.url()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io, "{err:?}");
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use actalink_transport::{
-    Error, Idempotency, MockTransport, ReplayTransport, Request, Response, RetryPolicy,
+    Error, Idempotency, MockTransport, Outcome, ReplayTransport, Request, Response, RetryPolicy,
 };
 use http::{HeaderValue, Method, StatusCode};
 use tokio::time::Instant;
@@ -21,57 +21,61 @@ fn post() -> Request {
     Request::new(Method::POST, "http://stub.invalid/x")
 }
 
+/// A transport that answers with these statuses, in order.
+fn replay(codes: &[u16]) -> ReplayTransport {
+    codes
+        .iter()
+        .fold(ReplayTransport::new(), |t, &code| t.respond(status(code)))
+}
+
+/// An idempotent GET through the default policy, without a deadline.
+async fn send_get(t: &ReplayTransport) -> Outcome {
+    RetryPolicy::default()
+        .send(t, get(), Idempotency::Idempotent, None)
+        .await
+}
+
+/// A non-idempotent POST through the default policy, without a deadline.
+async fn send_post(t: &ReplayTransport) -> Outcome {
+    RetryPolicy::default()
+        .send(t, post(), Idempotency::NotIdempotent, None)
+        .await
+}
+
+/// Asserts that the loop made `attempts` attempts and ended with a response of `status`.
+fn assert_answered(outcome: Outcome, attempts: u32, status: StatusCode) {
+    assert_eq!(outcome.attempts, attempts);
+    assert_eq!(outcome.result.unwrap().status, status);
+}
+
 #[tokio::test(start_paused = true)]
 async fn idempotent_503_twice_then_200_makes_three_attempts() {
-    let t = ReplayTransport::new()
-        .respond(status(503))
-        .respond(status(503))
-        .respond(status(200));
-    let outcome = RetryPolicy::default()
-        .send(&t, get(), Idempotency::Idempotent, None)
-        .await;
-    assert_eq!(outcome.attempts, 3);
-    assert_eq!(outcome.result.unwrap().status, StatusCode::OK);
+    let t = replay(&[503, 503, 200]);
+    let outcome = send_get(&t).await;
+    assert_answered(outcome, 3, StatusCode::OK);
     assert_eq!(t.requests().len(), 3);
 }
 
 #[tokio::test(start_paused = true)]
 async fn retries_stop_at_the_limit_and_return_the_last_response() {
-    let t = ReplayTransport::new()
-        .respond(status(500))
-        .respond(status(502))
-        .respond(status(504))
-        .respond(status(200));
-    let outcome = RetryPolicy::default()
-        .send(&t, get(), Idempotency::Idempotent, None)
-        .await;
-    assert_eq!(outcome.attempts, 3);
-    assert_eq!(outcome.result.unwrap().status, StatusCode::GATEWAY_TIMEOUT);
+    let t = replay(&[500, 502, 504, 200]);
+    let outcome = send_get(&t).await;
+    assert_answered(outcome, 3, StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(t.remaining(), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_non_idempotent_500_is_sent_once() {
-    let t = ReplayTransport::new()
-        .respond(status(500))
-        .respond(status(200));
-    let outcome = RetryPolicy::default()
-        .send(&t, post(), Idempotency::NotIdempotent, None)
-        .await;
-    assert_eq!(outcome.attempts, 1);
-    assert_eq!(
-        outcome.result.unwrap().status,
-        StatusCode::INTERNAL_SERVER_ERROR
-    );
+    let t = replay(&[500, 200]);
+    let outcome = send_post(&t).await;
+    assert_answered(outcome, 1, StatusCode::INTERNAL_SERVER_ERROR);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_non_idempotent_timeout_or_io_error_is_not_retried() {
     for error in [Error::timeout(), Error::io("reset by peer")] {
         let t = ReplayTransport::new().fail(error).respond(status(201));
-        let outcome = RetryPolicy::default()
-            .send(&t, post(), Idempotency::NotIdempotent, None)
-            .await;
+        let outcome = send_post(&t).await;
         assert_eq!(outcome.attempts, 1);
         assert!(outcome.result.is_err());
     }
@@ -82,11 +86,8 @@ async fn a_non_idempotent_connect_failure_is_retried() {
     let t = ReplayTransport::new()
         .fail(Error::connect("refused"))
         .respond(status(201));
-    let outcome = RetryPolicy::default()
-        .send(&t, post(), Idempotency::NotIdempotent, None)
-        .await;
-    assert_eq!(outcome.attempts, 2);
-    assert_eq!(outcome.result.unwrap().status, StatusCode::CREATED);
+    let outcome = send_post(&t).await;
+    assert_answered(outcome, 2, StatusCode::CREATED);
 }
 
 #[tokio::test(start_paused = true)]
@@ -94,11 +95,8 @@ async fn a_429_waits_exactly_its_retry_after() {
     let limited = status(429).with_header(http::header::RETRY_AFTER, HeaderValue::from_static("3"));
     let t = ReplayTransport::new().respond(limited).respond(status(201));
     let start = Instant::now();
-    let outcome = RetryPolicy::default()
-        .send(&t, post(), Idempotency::NotIdempotent, None)
-        .await;
-    assert_eq!(outcome.attempts, 2);
-    assert_eq!(outcome.result.unwrap().status, StatusCode::CREATED);
+    let outcome = send_post(&t).await;
+    assert_answered(outcome, 2, StatusCode::CREATED);
     assert_eq!(start.elapsed(), Duration::from_secs(3));
 }
 
@@ -108,11 +106,7 @@ async fn backoff_waits_stay_under_the_doubling_ceiling() {
         .max_retries(3)
         .initial_backoff(Duration::from_millis(100))
         .max_backoff(Duration::from_secs(10));
-    let t = ReplayTransport::new()
-        .respond(status(503))
-        .respond(status(503))
-        .respond(status(503))
-        .respond(status(200));
+    let t = replay(&[503, 503, 503, 200]);
     let start = Instant::now();
     let outcome = policy.send(&t, get(), Idempotency::Idempotent, None).await;
     assert_eq!(outcome.attempts, 4);
@@ -145,11 +139,7 @@ async fn a_retry_after_past_the_deadline_returns_the_429() {
     let outcome = RetryPolicy::default()
         .send(&t, get(), Idempotency::Idempotent, Some(deadline))
         .await;
-    assert_eq!(outcome.attempts, 1);
-    assert_eq!(
-        outcome.result.unwrap().status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    assert_answered(outcome, 1, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test(start_paused = true)]
@@ -166,14 +156,8 @@ async fn an_unbounded_retry_after_cap_with_a_huge_header_does_not_panic() {
         .max_retry_after(Duration::MAX)
         .send(&t, get(), Idempotency::Idempotent, Some(deadline))
         .await;
-    assert_eq!(
-        outcome.attempts, 1,
-        "a wait past the deadline returns the 429"
-    );
-    assert_eq!(
-        outcome.result.unwrap().status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    // A wait past the deadline returns the 429.
+    assert_answered(outcome, 1, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]

@@ -3,13 +3,26 @@
 
 use std::sync::Arc;
 
-use actalink_transport::{ErrorKind, Request, ReqwestTransport, Transport};
+use actalink_transport::{Error, ErrorKind, ReqwestTransport, Response};
 use http::{Method, StatusCode};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
+
+use crate::{send, send_to_a_closed_port};
+
+/// The error and each of its causes, joined with `: `.
+fn chain(error: &Error) -> String {
+    let mut chain = format!("{error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        chain.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    chain
+}
 
 /// A CA's PEM, and an HTTPS server for `localhost` signed by it that answers
 /// every request `200 ok` (one request per connection).
@@ -64,6 +77,11 @@ async fn private_ca_server() -> (String, u16) {
     (ca_cert.pem(), port)
 }
 
+/// A GET of `https://localhost:{port}/`.
+async fn get_root(transport: &ReqwestTransport, port: u16) -> Result<Response, Error> {
+    send(transport, Method::GET, format!("https://localhost:{port}/")).await
+}
+
 #[tokio::test]
 async fn a_private_root_is_trusted_only_when_added() {
     let (ca_pem, port) = private_ca_server().await;
@@ -73,18 +91,12 @@ async fn a_private_root_is_trusted_only_when_added() {
         .add_root_certificate_pem(ca_pem.clone())
         .build()
         .unwrap();
-    let response = trusting
-        .send(Request::new(Method::GET, url.clone()))
-        .await
-        .unwrap();
+    let response = send(&trusting, Method::GET, url.clone()).await.unwrap();
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(&response.body[..], b"ok");
 
     let default = ReqwestTransport::new().unwrap();
-    let error = default
-        .send(Request::new(Method::GET, url))
-        .await
-        .unwrap_err();
+    let error = send(&default, Method::GET, url).await.unwrap_err();
     assert!(
         matches!(error.kind(), ErrorKind::Connect | ErrorKind::Io),
         "an unknown CA must fail the handshake: {error:?}"
@@ -103,21 +115,8 @@ async fn a_bad_root_is_a_configuration_error() {
 
 #[tokio::test]
 async fn a_connect_failure_names_the_host_and_port_only() {
-    // Bind and drop, so that the port is very likely closed.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let transport = ReqwestTransport::new().unwrap();
-    let error = transport
-        .send(Request::new(
-            Method::GET,
-            format!("http://127.0.0.1:{port}/secret/path?checkoutSessionId=x"),
-        ))
-        .await
-        .unwrap_err();
+    let (port, error) =
+        send_to_a_closed_port(Method::GET, "/secret/path?checkoutSessionId=x").await;
     assert_eq!(error.kind(), ErrorKind::Connect);
     assert_eq!(
         error.to_string(),
@@ -135,23 +134,12 @@ async fn a_client_of_your_own_can_be_wrapped() {
         .build()
         .unwrap();
     let transport = ReqwestTransport::from_client(client).with_max_body_bytes(1);
-    let error = transport
-        .send(Request::new(
-            Method::GET,
-            format!("https://localhost:{port}/"),
-        ))
-        .await
-        .unwrap_err();
-    let mut chain = format!("{error}");
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        chain.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
+    let error = get_root(&transport, port).await.unwrap_err();
     assert_eq!(
         error.kind(),
         ErrorKind::BodyTooLarge { limit: 1 },
-        "the cap applies: {chain}"
+        "the cap applies: {}",
+        chain(&error)
     );
 }
 
@@ -164,12 +152,7 @@ async fn native_tls_trusts_an_added_root_too() {
         .add_root_certificate_pem(ca_pem)
         .build()
         .unwrap();
-    let result = transport
-        .send(Request::new(
-            Method::GET,
-            format!("https://localhost:{port}/"),
-        ))
-        .await;
+    let result = get_root(&transport, port).await;
     let error = match result {
         Ok(response) => {
             assert_eq!(response.status, StatusCode::OK);
@@ -177,11 +160,5 @@ async fn native_tls_trusts_an_added_root_too() {
         }
         Err(error) => error,
     };
-    let mut chain = format!("{error}");
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        chain.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    panic!("{chain}");
+    panic!("{}", chain(&error));
 }
