@@ -150,36 +150,24 @@ async fn a_2xx_that_is_not_the_expected_json_is_a_decode_error_with_its_path() {
 
 #[tokio::test]
 async fn configuration_errors_are_loud() {
-    let t = ReplayTransport::new();
-    let err = Client::builder().transport(t.clone()).build().unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "invalid configuration: no API key was given"
-    );
-    let err = Client::builder()
-        .api_key("  ")
-        .transport(t.clone())
-        .build()
-        .unwrap_err();
-    assert!(matches!(err, Error::Config { .. }));
-    let err = Client::builder()
-        .api_key(KEY)
-        .base_url("ftp://x")
-        .transport(t.clone())
-        .build()
-        .unwrap_err();
-    assert!(err.to_string().contains("must be http or https"), "{err}");
-    let err = Client::builder()
-        .api_key(KEY)
-        .base_url("not a url")
-        .transport(t.clone())
-        .build()
-        .unwrap_err();
-    assert!(err.to_string().contains("is not a URL"), "{err}");
-    let err = Client::builder()
-        .api_key("bad\nkey")
-        .transport(t)
-        .build()
-        .unwrap_err();
-    assert!(err.to_string().contains("cannot carry"), "{err}");
+    // The API key, the base URL, and what the error must say.
+    let cases = [
+        (None, None, "invalid configuration: no API key was given"),
+        (Some("  "), None, "invalid configuration: "),
+        (Some(KEY), Some("ftp://x"), "must be http or https"),
+        (Some(KEY), Some("not a url"), "is not a URL"),
+        (Some("bad\nkey"), None, "cannot carry"),
+    ];
+    for (key, url, says) in cases {
+        let mut builder = Client::builder().transport(ReplayTransport::new());
+        if let Some(key) = key {
+            builder = builder.api_key(key);
+        }
+        if let Some(url) = url {
+            builder = builder.base_url(url);
+        }
+        let err = builder.build().unwrap_err();
+        assert!(matches!(err, Error::Config { .. }), "{err:?}");
+        assert!(err.to_string().contains(says), "{key:?}, {url:?}: {err}");
+    }
 }

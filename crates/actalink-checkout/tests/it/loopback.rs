@@ -5,6 +5,15 @@ use actalink_testkit::{StubReply, StubServer};
 
 use crate::{KEY, create_request, fixture};
 
+/// A client of the stub, through the real reqwest transport.
+fn client_of(stub: &StubServer) -> Client {
+    Client::builder()
+        .api_key(KEY)
+        .base_url(stub.url())
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn create_then_get_over_a_real_socket() {
     let stub = StubServer::start(vec![
@@ -14,11 +23,7 @@ async fn create_then_get_over_a_real_socket() {
         StubReply::json(200, fixture("session-status-success.200.json")),
     ])
     .await;
-    let client = Client::builder()
-        .api_key(KEY)
-        .base_url(stub.url())
-        .build()
-        .unwrap();
+    let client = client_of(&stub);
     let created = client.create_session(&create_request()).await.unwrap();
     assert!(created.is_open());
     let paid = client
@@ -53,11 +58,7 @@ async fn a_non_json_500_over_a_real_socket_is_a_server_error() {
         body: b"<h1>oops</h1>".to_vec(),
     }])
     .await;
-    let client = Client::builder()
-        .api_key(KEY)
-        .base_url(stub.url())
-        .build()
-        .unwrap();
+    let client = client_of(&stub);
     let e = client.create_session(&create_request()).await.unwrap_err();
     let Error::MaybeCreated { source, .. } = e else {
         panic!("{e:?}")

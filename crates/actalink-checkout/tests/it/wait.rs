@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use actalink_checkout::transport::ReplayTransport;
-use actalink_checkout::{CheckoutSessionId, Error, Poll, SessionStatus, WaitOptions};
+use actalink_checkout::transport::{ReplayTransport, Response};
+use actalink_checkout::{
+    CheckoutSession, CheckoutSessionId, Error, Poll, SessionStatus, WaitOptions,
+};
 use tokio::time::Instant;
 
 use crate::{client, paid, status, with_status};
@@ -12,26 +14,58 @@ fn id() -> CheckoutSessionId {
     CheckoutSessionId::new("checkout_mfUL0qrS9IhRXJXBu42JkdhO4tdLeqpX").unwrap()
 }
 
-#[tokio::test(start_paused = true)]
-async fn open_open_success_returns_the_paid_session() {
-    let t = ReplayTransport::new()
-        .respond(with_status("open"))
-        .respond(with_status("open"))
-        .respond(paid());
-    let start = Instant::now();
-    let mut seen = Vec::new();
-    let session = client(&t)
+/// A transport that gives `response()` `times` times.
+fn repeating(times: usize, response: impl Fn() -> Response) -> ReplayTransport {
+    (0..times).fold(ReplayTransport::new(), |t, _| t.respond(response()))
+}
+
+/// A transport that gives the session in these statuses, then paid.
+fn polls_then_paid(statuses: &[&str]) -> ReplayTransport {
+    statuses
+        .iter()
+        .fold(ReplayTransport::new(), |t, status| {
+            t.respond(with_status(status))
+        })
+        .respond(paid())
+}
+
+/// A wait of up to 60 s at the default interval, reporting each poll.
+async fn wait_a_minute(
+    t: &ReplayTransport,
+    on_poll: impl FnMut(Poll<'_>) + Send,
+) -> Result<CheckoutSession, Error> {
+    client(t)
         .wait_for_completion_with_progress(
             &id(),
             WaitOptions::new().timeout(Duration::from_secs(60)),
-            |poll| {
-                if let Poll::Session(s) = poll {
-                    seen.push(s.status.clone());
-                }
-            },
+            on_poll,
         )
         .await
-        .unwrap();
+}
+
+/// A wait of 5 s, polling every 2 s, that must time out.
+async fn wait_five_seconds_in_vain(t: &ReplayTransport) -> Error {
+    let options = WaitOptions::new()
+        .interval(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5));
+    client(t)
+        .wait_for_completion(&id(), options)
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test(start_paused = true)]
+async fn open_open_success_returns_the_paid_session() {
+    let t = polls_then_paid(&["open", "open"]);
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    let session = wait_a_minute(&t, |poll| {
+        if let Poll::Session(s) = poll {
+            seen.push(s.status.clone());
+        }
+    })
+    .await
+    .unwrap();
     assert!(session.is_paid());
     assert_eq!(
         seen,
@@ -62,17 +96,8 @@ async fn a_failed_session_is_returned_unpaid() {
 
 #[tokio::test(start_paused = true)]
 async fn the_deadline_gives_a_timeout_naming_the_last_status() {
-    let mut t = ReplayTransport::new();
-    for _ in 0..10 {
-        t = t.respond(with_status("open"));
-    }
-    let options = WaitOptions::new()
-        .interval(Duration::from_secs(2))
-        .timeout(Duration::from_secs(5));
-    let e = client(&t)
-        .wait_for_completion(&id(), options)
-        .await
-        .unwrap_err();
+    let t = repeating(10, || with_status("open"));
+    let e = wait_five_seconds_in_vain(&t).await;
     assert_eq!(
         e.to_string(),
         "session checkout_mfUL0qrS9IhRXJXBu42JkdhO4tdLeqpX was still open when the wait timed out"
@@ -85,9 +110,7 @@ async fn the_deadline_gives_a_timeout_naming_the_last_status() {
 #[tokio::test(start_paused = true)]
 async fn the_default_deadline_is_the_sessions_expiry() {
     // The fixture expired in 2025, so the first poll is also the last.
-    let t = ReplayTransport::new()
-        .respond(with_status("open"))
-        .respond(with_status("open"));
+    let t = repeating(2, || with_status("open"));
     let e = client(&t)
         .wait_for_completion(&id(), WaitOptions::new())
         .await
@@ -107,24 +130,15 @@ async fn the_default_deadline_is_the_sessions_expiry() {
 
 #[tokio::test(start_paused = true)]
 async fn transient_errors_do_not_end_the_wait_but_a_404_does() {
-    let t = ReplayTransport::new()
-        .respond(status(503, ""))
-        .respond(status(503, ""))
-        .respond(status(503, ""))
-        .respond(paid());
+    let t = repeating(3, || status(503, "")).respond(paid());
     let mut failed = Vec::new();
-    let session = client(&t)
-        .wait_for_completion_with_progress(
-            &id(),
-            WaitOptions::new().timeout(Duration::from_secs(60)),
-            |poll| {
-                if let Poll::Failed(error) = poll {
-                    failed.push(error.status());
-                }
-            },
-        )
-        .await
-        .unwrap();
+    let session = wait_a_minute(&t, |poll| {
+        if let Poll::Failed(error) = poll {
+            failed.push(error.status());
+        }
+    })
+    .await
+    .unwrap();
     assert!(session.is_paid());
     // Each 503 (after the client's own retries) is reported, and polling went on.
     assert!(!failed.is_empty(), "failed polls are reported");
@@ -144,10 +158,7 @@ async fn transient_errors_do_not_end_the_wait_but_a_404_does() {
 
 #[tokio::test(start_paused = true)]
 async fn an_unknown_status_is_not_final_and_polling_goes_on() {
-    let t = ReplayTransport::new()
-        .respond(with_status("processing"))
-        .respond(with_status("confirming"))
-        .respond(paid());
+    let t = polls_then_paid(&["processing", "confirming"]);
     let session = client(&t)
         .wait_for_completion(&id(), WaitOptions::new().timeout(Duration::from_secs(60)))
         .await
@@ -158,17 +169,8 @@ async fn an_unknown_status_is_not_final_and_polling_goes_on() {
     );
     assert_eq!(t.requests().len(), 3);
 
-    let mut t = ReplayTransport::new();
-    for _ in 0..10 {
-        t = t.respond(with_status("processing"));
-    }
-    let options = WaitOptions::new()
-        .interval(Duration::from_secs(2))
-        .timeout(Duration::from_secs(5));
-    let e = client(&t)
-        .wait_for_completion(&id(), options)
-        .await
-        .unwrap_err();
+    let t = repeating(10, || with_status("processing"));
+    let e = wait_five_seconds_in_vain(&t).await;
     assert!(
         matches!(&e, Error::WaitTimedOut { last_status: Some(SessionStatus::Unknown(s)), .. } if s == "processing"),
         "{e:?}"
@@ -178,17 +180,8 @@ async fn an_unknown_status_is_not_final_and_polling_goes_on() {
 
 #[tokio::test(start_paused = true)]
 async fn a_wait_that_ends_in_errors_carries_the_last_one() {
-    let mut t = ReplayTransport::new();
-    for _ in 0..40 {
-        t = t.respond(status(503, r#"{"message":"maintenance"}"#));
-    }
-    let options = WaitOptions::new()
-        .interval(Duration::from_secs(2))
-        .timeout(Duration::from_secs(5));
-    let e = client(&t)
-        .wait_for_completion(&id(), options)
-        .await
-        .unwrap_err();
+    let t = repeating(40, || status(503, r#"{"message":"maintenance"}"#));
+    let e = wait_five_seconds_in_vain(&t).await;
     let Error::WaitTimedOut {
         last_status,
         last_error,
