@@ -15,6 +15,11 @@ fn pairs(max: usize) -> impl Strategy<Value = Vec<(String, String)>> {
     })
 }
 
+/// `int`, followed by `.frac` when there is a fraction.
+fn decimal_text(int: &str, frac: Option<&str>) -> String {
+    frac.map_or_else(|| int.to_owned(), |frac| format!("{int}.{frac}"))
+}
+
 proptest! {
     #[test]
     fn up_to_fifty_keys_are_accepted_and_round_trip_in_order(pairs in pairs(50)) {
@@ -68,10 +73,7 @@ proptest! {
 
     #[test]
     fn price_encoding_round_trips(int in "[0-9]{1,14}", frac in proptest::option::of("[0-9]{1,14}")) {
-        let decimal = match &frac {
-            Some(frac) => format!("{int}.{frac}"),
-            None => int.clone(),
-        };
+        let decimal = decimal_text(&int, frac.as_deref());
         let price = Price::from_decimal_str(&decimal).unwrap();
         prop_assert_eq!(price.decimal_str().unwrap(), decimal.clone());
         let exact = price.decimal().unwrap();
@@ -80,10 +82,7 @@ proptest! {
 
     #[test]
     fn price_strings_of_any_length_round_trip(int in "[0-9]{1,80}", frac in proptest::option::of("[0-9]{1,80}")) {
-        let decimal = match &frac {
-            Some(frac) => format!("{int}.{frac}"),
-            None => int.clone(),
-        };
+        let decimal = decimal_text(&int, frac.as_deref());
         let price = Price::from_decimal_str(&decimal).unwrap();
         prop_assert_eq!(price.decimal_str().unwrap(), decimal);
         // Beyond 28 significant digits the exact decimal type cannot hold it: a typed error, not a wrong value.
