@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{cargo, step, target_dir};
+use crate::{cargo, output_of, step, target_dir};
 
 /// The mean time of a criterion benchmark, in nanoseconds, from its saved estimates.
 fn criterion_mean_ns(group: &str, function: &str, input: &str) -> Result<f64> {
@@ -42,34 +42,12 @@ pub(crate) fn bench(build_cost: bool, build_cost_only: bool) -> Result<()> {
 
     println!("==> node reference (the provider's documented verification) on the same payloads");
     let payloads = std::env::temp_dir().join("actalink-bench");
-    let output = Command::new("node")
-        .arg("crates/actalink-webhooks/benches/node-verify.js")
-        .arg(&payloads)
-        .output()
-        .context("could not run node")?;
-    if !output.status.success() {
-        bail!(
-            "the node reference failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let node = String::from_utf8(output.stdout)?;
+    let mut node = Command::new("node");
+    node.arg("crates/actalink-webhooks/benches/node-verify.js")
+        .arg(&payloads);
+    let node = output_of("the node reference", node)?;
 
-    let mut memory = cargo();
-    memory.args([
-        "build",
-        "--quiet",
-        "--release",
-        "-p",
-        "actalink-bench",
-        "--bin",
-        "memory",
-    ]);
-    step("build the memory probe", memory)?;
-    let probe = Command::new(target_dir().join("release/memory"))
-        .output()
-        .context("could not run the memory probe")?;
-    let probe = String::from_utf8(probe.stdout)?;
+    let probe = run_probe("memory", "the memory probe")?;
     let rss = |label: &str| -> Option<f64> {
         probe
             .lines()
@@ -114,22 +92,8 @@ pub(crate) fn bench(build_cost: bool, build_cost_only: bool) -> Result<()> {
         );
     }
 
-    let mut overhead = cargo();
-    overhead.args([
-        "build",
-        "--quiet",
-        "--release",
-        "-p",
-        "actalink-bench",
-        "--bin",
-        "overhead",
-    ]);
-    step("build the interleaved overhead probe", overhead)?;
     println!("==> client overhead, interleaved");
-    let probe_out = Command::new(target_dir().join("release/overhead"))
-        .output()
-        .context("could not run the overhead probe")?;
-    let probe_out = String::from_utf8(probe_out.stdout)?;
+    let probe_out = run_probe("overhead", "the interleaved overhead probe")?;
     println!(
         "\n## Client overhead (get_session on loopback, interleaved rounds; servers: the sandbox, and a minimal keep-alive responder)\n"
     );
@@ -195,6 +159,26 @@ pub(crate) fn bench(build_cost: bool, build_cost_only: bool) -> Result<()> {
     Ok(())
 }
 
+/// Builds the `actalink-bench` binary `bin` in release mode, runs it and
+/// returns what it printed (whatever its exit status: a probe reports what it can).
+fn run_probe(bin: &str, name: &str) -> Result<String> {
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "actalink-bench",
+        "--bin",
+        bin,
+    ]);
+    step(&format!("build {name}"), build)?;
+    let output = Command::new(target_dir().join("release").join(bin))
+        .output()
+        .with_context(|| format!("could not run {name}"))?;
+    Ok(String::from_utf8(output.stdout)?)
+}
+
 /// Clean debug builds, each in a fresh target directory, one after another.
 fn build_costs() -> Result<()> {
     let scratch = std::env::temp_dir().join(format!("actalink-build-cost-{}", std::process::id()));
@@ -231,18 +215,16 @@ fn build_costs() -> Result<()> {
     // This workspace optimises its dependencies in dev builds (for the tests);
     // a merchant's build does not inherit that, so measure with the default.
     let as_user = "profile.dev.package.\"*\".opt-level=0";
-    let types = timed(
-        "actalink-types",
-        &root,
-        &["-p", "actalink-types", "--config", as_user],
-        scratch.join("t-types"),
-    )?;
-    let checkout = timed(
-        "actalink-checkout",
-        &root,
-        &["-p", "actalink-checkout", "--config", as_user],
-        scratch.join("t-checkout"),
-    )?;
+    let sdk = |package: &str| {
+        timed(
+            package,
+            &root,
+            &["-p", package, "--config", as_user],
+            scratch.join(package),
+        )
+    };
+    let types = sdk("actalink-types")?;
+    let checkout = sdk("actalink-checkout")?;
     let bare_time = timed(
         "bare reqwest + tokio + serde",
         &bare,

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::{cargo, docs, step};
+use crate::{cargo, docs, fail_on_findings, output_of, step};
 
 /// The crates users depend on: packaged in CI, held to the architecture rules.
 pub(crate) const PUBLISHED: &[&str] = &[
@@ -95,17 +95,12 @@ fn count(summary: &str, label: &str) -> u64 {
 
 /// The workspace's packages as `cargo metadata` reports them (without resolving registries).
 fn metadata() -> Result<Value> {
-    let output = cargo()
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()
-        .context("could not run cargo metadata")?;
-    if !output.status.success() {
-        bail!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(serde_json::from_slice(&output.stdout)?)
+    let mut metadata = cargo();
+    metadata.args(["metadata", "--format-version", "1", "--no-deps"]);
+    Ok(serde_json::from_str(&output_of(
+        "cargo metadata",
+        metadata,
+    )?)?)
 }
 
 /// A package's normal (not dev, not build) dependencies, by package name.
@@ -155,20 +150,12 @@ fn invariants() -> Result<()> {
         ("actalink-webhooks", &["--all-features"], &http_clients),
     ];
     for (package, flags, forbidden) in rules {
-        let output = cargo()
-            .args([
-                "tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}",
-            ])
-            .args(*flags)
-            .output()
-            .context("could not run cargo tree")?;
-        if !output.status.success() {
-            bail!(
-                "cargo tree -p {package} failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        let tree = String::from_utf8_lossy(&output.stdout);
+        let mut tree = cargo();
+        tree.args([
+            "tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}",
+        ])
+        .args(*flags);
+        let tree = output_of(&format!("cargo tree -p {package}"), tree)?;
         for line in tree.lines() {
             let name = line.split_whitespace().next().unwrap_or("");
             if forbidden.contains(&name) {
@@ -245,20 +232,11 @@ fn one_reqwest() -> Result<()> {
         ),
     )?;
     std::fs::write(project.join("src/lib.rs"), "//! A merchant's crate.\n")?;
-    let output = cargo()
-        .current_dir(&project)
-        .args([
-            "tree", "-e", "normal", "--prefix", "none", "--format", "{p}",
-        ])
-        .output()
-        .context("could not run cargo tree for the merchant probe")?;
-    if !output.status.success() {
-        bail!(
-            "cargo tree for the merchant probe failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let versions: BTreeSet<String> = String::from_utf8_lossy(&output.stdout)
+    let mut tree = cargo();
+    tree.current_dir(&project).args([
+        "tree", "-e", "normal", "--prefix", "none", "--format", "{p}",
+    ]);
+    let versions: BTreeSet<String> = output_of("cargo tree for the merchant probe", tree)?
         .lines()
         .filter(|l| l.starts_with("reqwest v"))
         .map(|l| l.split_whitespace().nth(1).unwrap_or_default().to_owned())
@@ -310,12 +288,7 @@ fn unused_dependencies() -> Result<()> {
             }
         }
     }
-    if !unused.is_empty() {
-        for entry in &unused {
-            println!("unused dependency: {entry}");
-        }
-        bail!("{} unused dependencies", unused.len());
-    }
+    fail_on_findings("unused dependency", &unused, "unused dependencies")?;
     println!("ok: unused dependencies: none");
     Ok(())
 }

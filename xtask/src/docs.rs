@@ -67,12 +67,11 @@ fn check_links(src: &Path) -> Result<()> {
             }
         }
     }
-    if !broken.is_empty() {
-        for link in &broken {
-            println!("broken link: {link}");
-        }
-        bail!("{} broken internal link(s) in the book", broken.len());
-    }
+    crate::fail_on_findings(
+        "broken link",
+        &broken,
+        "broken internal link(s) in the book",
+    )?;
     println!("links: {pages} pages, no broken internal link");
     Ok(())
 }

@@ -111,6 +111,30 @@ fn step(name: &str, mut command: Command) -> Result<()> {
     Ok(())
 }
 
+/// Runs `command` to completion and returns what it printed; fails with its
+/// stderr when it exits unsuccessfully.
+fn output_of(what: &str, mut command: Command) -> Result<String> {
+    let output = command
+        .output()
+        .with_context(|| format!("could not run {what}"))?;
+    if !output.status.success() {
+        bail!("{what} failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    String::from_utf8(output.stdout).with_context(|| format!("{what} printed other than UTF-8"))
+}
+
+/// Prints each finding as `{kind}: {finding}`, then fails with the count and
+/// `summary` when there is any.
+fn fail_on_findings(kind: &str, findings: &[String], summary: &str) -> Result<()> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    for finding in findings {
+        println!("{kind}: {finding}");
+    }
+    bail!("{} {summary}", findings.len())
+}
+
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
 }
