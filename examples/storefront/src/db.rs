@@ -100,6 +100,14 @@ pub(crate) mod tests {
         }
     }
 
+    /// An in-memory database with user `u1` and their pending order `id`.
+    pub(crate) fn with_order(id: &str) -> Db {
+        let db = Db::in_memory().unwrap();
+        db.ensure_user("u1", "Ada").unwrap();
+        db.create_order(&order(id)).unwrap();
+        db
+    }
+
     #[test]
     fn migrations_run_once_and_keep_data() {
         let dir = std::env::temp_dir().join(format!("storefront-db-{}", std::process::id()));

@@ -68,14 +68,11 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
-    use crate::db::Db;
-    use crate::db::tests::order;
+    use crate::db::tests::with_order;
 
     #[test]
     fn events_are_recorded_once_per_key() {
-        let db = Db::in_memory().unwrap();
-        db.ensure_user("u1", "Ada").unwrap();
-        db.create_order(&order("ORD-1")).unwrap();
+        let db = with_order("ORD-1");
         assert!(!db.event_seen("evt_1").unwrap());
         assert!(
             db.record_event("evt_1", "onetime.executed", Some("ORD-1"), "paid")

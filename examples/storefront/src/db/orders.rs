@@ -275,14 +275,11 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
-    use crate::db::Db;
-    use crate::db::tests::order;
+    use crate::db::tests::{order, with_order};
 
     #[test]
     fn status_changes_happen_once_and_only_from_pending() {
-        let db = Db::in_memory().unwrap();
-        db.ensure_user("u1", "Ada").unwrap();
-        db.create_order(&order("ORD-1")).unwrap();
+        let db = with_order("ORD-1");
         db.attach_session("ORD-1", "checkout_1", None).unwrap();
         assert!(
             !db.mark_paid("ORD-1", "checkout_other", "webhook").unwrap(),
