@@ -25,6 +25,9 @@ use crate::{Error, ErrorKind, Request, Response, Transport};
 pub struct ReqwestTransport {
     client: reqwest::Client,
     max_body_bytes: usize,
+    /// The timeout the client applies to a request that sets none, when
+    /// known: a request whose timeout equals it needs no timer of its own.
+    client_timeout: Option<Duration>,
 }
 
 /// Configures a [`ReqwestTransport`].
@@ -130,6 +133,7 @@ impl ReqwestTransportBuilder {
         Ok(ReqwestTransport {
             client,
             max_body_bytes: self.max_body_bytes,
+            client_timeout: Some(self.timeout),
         })
     }
 }
@@ -233,6 +237,7 @@ impl ReqwestTransport {
         Self {
             client,
             max_body_bytes: ReqwestTransportBuilder::default().max_body_bytes,
+            client_timeout: None,
         }
     }
 
@@ -259,27 +264,22 @@ impl ReqwestTransport {
 }
 
 /// `host:port` of a URL, for messages; never its path, query or credentials.
-fn target(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(url) => match (url.host_str(), url.port_or_known_default()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_owned(),
-            _ => "the server".to_owned(),
-        },
-        Err(_) => "the server".to_owned(),
+fn target(url: &reqwest::Url) -> String {
+    match (url.host_str(), url.port_or_known_default()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        _ => "the server".to_owned(),
     }
 }
 
-async fn next_chunk(
-    response: &mut reqwest::Response,
-    url: &str,
-) -> Result<Option<bytes::Bytes>, Error> {
-    response.chunk().await.map_err(|e| map_error(e, url))
+async fn next_chunk(response: &mut reqwest::Response) -> Result<Option<bytes::Bytes>, Error> {
+    response.chunk().await.map_err(map_error)
 }
 
-fn map_error(error: reqwest::Error, url: &str) -> Error {
+fn map_error(error: reqwest::Error) -> Error {
     if error.is_connect() {
-        Error::connect_to(&target(url), error.without_url())
+        let target = error.url().map_or_else(|| "the server".to_owned(), target);
+        Error::connect_to(&target, error.without_url())
     } else if error.is_timeout() {
         Error::new(
             ErrorKind::Timeout,
@@ -300,19 +300,27 @@ fn map_error(error: reqwest::Error, url: &str) -> Error {
 #[async_trait]
 impl Transport for ReqwestTransport {
     async fn send(&self, request: Request) -> Result<Response, Error> {
-        let url = request.url;
-        let mut builder = self
-            .client
-            .request(request.method, &url)
-            .headers(request.headers);
+        // The request is assembled directly rather than through
+        // `RequestBuilder`: the header map moves in whole instead of being
+        // re-inserted entry by entry.
+        let url = reqwest::Url::parse(&request.url).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidRequest,
+                "the request URL is not valid",
+                Some(e.into()),
+            )
+        })?;
+        let mut http = reqwest::Request::new(request.method, url);
+        *http.headers_mut() = request.headers;
         // A GET carries no body: attaching an empty one would add `content-length: 0`.
         if !request.body.is_empty() {
-            builder = builder.body(request.body);
+            *http.body_mut() = Some(request.body.into());
         }
-        if let Some(timeout) = request.timeout {
-            builder = builder.timeout(timeout);
+        // The client's own timeout needs no second timer per request.
+        if request.timeout.is_some() && request.timeout != self.client_timeout {
+            *http.timeout_mut() = request.timeout;
         }
-        let mut response = builder.send().await.map_err(|e| map_error(e, &url))?;
+        let mut response = self.client.execute(http).await.map_err(map_error)?;
         let limit = self.max_body_bytes;
         let too_large = || {
             Error::new(
@@ -331,11 +339,11 @@ impl Transport for ReqwestTransport {
         let headers = std::mem::take(response.headers_mut());
         // Most bodies arrive in one chunk: keep it as it is, and copy into a
         // buffer only when a second one follows.
-        let first = next_chunk(&mut response, &url).await?.unwrap_or_default();
+        let first = next_chunk(&mut response).await?.unwrap_or_default();
         if first.len() > limit {
             return Err(too_large());
         }
-        let Some(second) = next_chunk(&mut response, &url).await? else {
+        let Some(second) = next_chunk(&mut response).await? else {
             return Ok(Response {
                 status,
                 headers,
@@ -349,12 +357,74 @@ impl Transport for ReqwestTransport {
                 return Err(too_large());
             }
             body.extend_from_slice(&chunk);
-            next = next_chunk(&mut response, &url).await?;
+            next = next_chunk(&mut response).await?;
         }
         Ok(Response {
             status,
             headers,
             body: body.freeze(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use actalink_testkit::{StubReply, StubServer};
+    use http::Method;
+
+    use super::*;
+
+    /// A request timeout equal to the client's sets no timer of its own, and
+    /// the client's timer still applies.
+    #[tokio::test]
+    async fn a_timeout_equal_to_the_clients_still_applies() {
+        let stub = StubServer::start(vec![StubReply::Delay(
+            Duration::from_secs(5),
+            Box::new(StubReply::json(200, "{}")),
+        )])
+        .await;
+        let limit = Duration::from_millis(200);
+        let transport = ReqwestTransport::builder().timeout(limit).build().unwrap();
+        let request = Request::new(Method::GET, stub.url()).with_timeout(limit);
+        let started = tokio::time::Instant::now();
+        let err = transport.send(request).await.unwrap_err();
+        assert!(err.is_timeout(), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(4));
+    }
+
+    /// A connect error names the host and port, never the path or query.
+    #[tokio::test]
+    async fn a_connect_error_names_host_and_port_only() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let transport = ReqwestTransport::new().unwrap();
+        let url =
+            format!("http://{addr}/billing/api/v1/paysession/status?checkoutSessionId=secret");
+        let err = transport
+            .send(Request::new(Method::GET, url))
+            .await
+            .unwrap_err();
+        assert!(err.is_connect(), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains(&addr.to_string()), "{message}");
+        assert!(
+            !message.contains("secret") && !message.contains("/billing"),
+            "{message}"
+        );
+    }
+
+    /// A URL that does not parse is refused before anything is sent.
+    #[tokio::test]
+    async fn an_invalid_url_is_an_invalid_request() {
+        let transport = ReqwestTransport::new().unwrap();
+        let err = transport
+            .send(Request::new(Method::GET, "not a url"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{err:?}");
+        assert!(!err.was_sent());
     }
 }

@@ -68,6 +68,9 @@ pub(crate) enum Read<T> {
 /// An object being read field by field, straight from the document.
 pub(crate) struct Fields<'p> {
     extra: Map<String, Value>,
+    /// Whether `extra` holds the raw value of a modelled field: only then can
+    /// a repeated key have something earlier to drop.
+    kept_modelled: bool,
     path: Path<'p>,
 }
 
@@ -75,6 +78,7 @@ impl<'p> Fields<'p> {
     pub(crate) fn new(path: Path<'p>) -> Self {
         Self {
             extra: Map::new(),
+            kept_modelled: false,
             path,
         }
     }
@@ -88,34 +92,54 @@ impl<'p> Fields<'p> {
         reader: impl FieldRead<T>,
     ) -> Result<Option<T>, A::Error> {
         match reader.read(access, Path::Key(&self.path, key))? {
+            // The documented shape, nearly always: no call out of line.
+            Some(Read::Exact(value)) => {
+                // A repeated key: the last value wins.
+                self.forget(key);
+                Ok(Some(value))
+            }
             Some(read) => Ok(self.keep(key, read)),
             None => {
                 // Null is absent, even after an earlier value for the same key.
-                self.extra.remove(key);
+                self.forget(key);
                 Ok(None)
             }
         }
     }
 
-    /// Records what reading `key` gave, keeping the raw value where there is one.
-    pub(crate) fn keep<T>(&mut self, key: &'static str, read: Read<T>) -> Option<T> {
+    /// Records what reading `key` gave, keeping the raw value where there is
+    /// one. Reached for exact values only through repeated code paths; cold
+    /// because documented responses never coerce.
+    #[cold]
+    fn keep<T>(&mut self, key: &'static str, read: Read<T>) -> Option<T> {
         let path = Path::Key(&self.path, key);
         match read {
             Read::Exact(value) => {
-                // A repeated key: the last value wins, so drop what an earlier one kept.
-                self.extra.remove(key);
+                // A repeated key: the last value wins.
+                self.forget(key);
                 Some(value)
             }
             Read::Coerced(value, raw) => {
                 tracing::debug!(path = %path, "actalink: read a field given in an undocumented shape");
                 self.extra.insert(key.to_owned(), raw);
+                self.kept_modelled = true;
                 Some(value)
             }
             Read::Unreadable(raw) => {
                 tracing::debug!(path = %path, "actalink: kept an unreadable field as sent");
                 self.extra.insert(key.to_owned(), raw);
+                self.kept_modelled = true;
                 None
             }
+        }
+    }
+
+    /// Drops what an earlier value of `key` kept. Nearly always nothing was
+    /// kept for a modelled field, and the search is skipped.
+    #[inline]
+    fn forget(&mut self, key: &str) {
+        if self.kept_modelled {
+            self.extra.remove(key);
         }
     }
 
@@ -521,5 +545,46 @@ mod tests {
         assert_eq!(read("yesterday"), None);
         assert_eq!(read(""), None);
         assert_eq!(read("2025-08-29\u{e9}15"), None);
+    }
+}
+
+#[cfg(test)]
+mod repeated_keys {
+    use crate::CheckoutSession;
+
+    fn decode_and_print(json: &str) -> (CheckoutSession, serde_json::Value) {
+        let session: CheckoutSession = serde_json::from_str(json).unwrap();
+        let printed = serde_json::to_value(&session).unwrap();
+        (session, printed)
+    }
+
+    /// The last value of a repeated key wins, and whatever an earlier,
+    /// undocumented value kept is dropped, also after unmodelled fields.
+    #[test]
+    fn the_last_value_wins_and_nothing_earlier_is_kept() {
+        let (session, printed) = decode_and_print(
+            r#"{"id":"checkout_1","status":"open","other":1,
+                "createdAt":"2025-08-29 15:36:36","createdAt":"2025-08-29T15:36:36.346Z"}"#,
+        );
+        assert_eq!(printed["createdAt"], "2025-08-29T15:36:36.346Z");
+        assert_eq!(printed["other"], 1);
+        assert!(session.created_at.is_some());
+
+        let (session, printed) = decode_and_print(
+            r#"{"id":"checkout_1","status":"open","createdAt":[1],"createdAt":null}"#,
+        );
+        assert!(
+            printed
+                .get("createdAt")
+                .is_none_or(serde_json::Value::is_null)
+        );
+        assert!(session.created_at.is_none());
+
+        // An exact value first, then an unreadable one: the unreadable one is kept as sent.
+        let (session, printed) = decode_and_print(
+            r#"{"id":"checkout_1","status":"open","createdAt":"2025-08-29T15:36:36.346Z","createdAt":[1]}"#,
+        );
+        assert_eq!(printed["createdAt"], serde_json::json!([1]));
+        assert!(session.created_at.is_none());
     }
 }
