@@ -6,14 +6,14 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 use actalink_checkout::{CheckoutSession, CheckoutSessionId, Client, CreateCheckoutSession};
-use actalink_sandbox::{DEFAULT_API_KEY, RunningSandbox, Sandbox};
+use actalink_sandbox::{DEFAULT_API_KEY, Sandbox};
 use serde::Deserialize;
 
 /// A running server holding one session, and the clients that fetch it.
 #[derive(Debug)]
 pub struct Setup {
     /// The sandbox, when it is the server.
-    pub sandbox: Option<RunningSandbox>,
+    pub sandbox: Option<Sandbox>,
     /// The SDK client.
     pub client: Client,
     /// A bare reqwest client, configured like the SDK's default transport.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use actalink_checkout::{Client, CreateCheckoutSession, WaitOptions};
-use actalink_sandbox::{DEFAULT_API_KEY, PRO_PAYLINK, RunningSandbox, Sandbox, WebhookEndpoint};
+use actalink_sandbox::{DEFAULT_API_KEY, PRO_PAYLINK, Sandbox, WebhookEndpoint};
 use actalink_transport::{Request, ReqwestTransport, Transport};
 use actalink_webhooks::{Event, VerifiedEvent, Verifier};
 use axum::Router;
@@ -199,7 +199,7 @@ pub(crate) async fn run(globals: &Globals, args: Args) -> Outcome {
 
 async fn walk(
     steps: &mut Steps,
-    sandbox: &RunningSandbox,
+    sandbox: &Sandbox,
     mut merchant: Merchant,
     interactive: bool,
 ) -> Outcome {

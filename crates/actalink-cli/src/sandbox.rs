@@ -286,7 +286,7 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
         let paylinks: Vec<String> = Catalogue::default()
             .paylinks()
             .iter()
-            .map(|p| p.id.clone())
+            .map(|p| p.id().to_string())
             .collect();
         let catalogue = match &args.catalogue {
             Some(path) => path.display().to_string(),

@@ -6,8 +6,8 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
-#[path = "../tests/support/load.rs"]
-mod harness;
+use actalink_testkit::SandboxControl;
+use actalink_testkit::load as harness;
 
 #[tokio::main]
 async fn main() {
@@ -17,17 +17,8 @@ async fn main() {
     let concurrency: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(64);
     let receiver = harness::receiver(0).await;
     // Register the receiver with the sandbox.
-    let transport = actalink_transport::ReqwestTransport::new().unwrap();
-    let body = serde_json::json!({"url": receiver.url, "secret": harness::SECRET}).to_string();
-    // The control API takes JSON bodies only.
-    let request =
-        actalink_transport::Request::new(http::Method::POST, format!("{url}/__sandbox/webhooks"))
-            .with_header(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json"),
-            )
-            .with_body(body);
-    actalink_transport::Transport::send(&transport, request)
+    SandboxControl::new(&url)
+        .add_webhook(&receiver.url, harness::SECRET)
         .await
         .unwrap();
 

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use actalink_types::{CreateCheckoutSession, Metadata};
+use actalink_types::{
+    CheckoutSessionId, CreateCheckoutSession, OrderId, OrderStatus, SessionStatus,
+};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State as AxumState};
@@ -128,19 +130,13 @@ fn validate(
         None | Some(Value::Null) => {}
         Some(Value::Object(_)) => {
             // `body` holds the metadata sorted; read it again in its order.
+            // Its limits (50 keys, none empty) are the builder's to check.
             let Ok(MetadataInOrder {
                 metadata: Ordered(members),
             }) = serde_json::from_slice(raw)
             else {
                 return Err(bad("the body must hold one metadata object".into()));
             };
-            if members.len() > Metadata::MAX_KEYS {
-                return Err(bad(format!(
-                    "metadata may hold at most {} keys, not {}",
-                    Metadata::MAX_KEYS,
-                    members.len()
-                )));
-            }
             for (key, value) in members {
                 let Value::String(value) = value else {
                     return Err(bad(format!("metadata value for {key:?} must be a string")));
@@ -217,11 +213,17 @@ pub(crate) async fn create(
             "the session lifetime reaches past the representable dates",
         );
     };
+    let (Some(id), Some(order_id)) = (
+        ids::typed::<CheckoutSessionId>("checkout"),
+        ids::typed::<OrderId>("ord"),
+    ) else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "could not make an id");
+    };
     let mut record = SessionRecord {
-        id: ids::new_id("checkout"),
-        order_id: ids::new_id("ord"),
-        status: "open".into(),
-        order_status: "PENDING".into(),
+        id,
+        order_id,
+        status: SessionStatus::Open,
+        order_status: OrderStatus::Pending,
         paylink,
         metadata: request.metadata().cloned(),
         success_url: request.success_url().map(|u| u.to_string()),
@@ -235,7 +237,10 @@ pub(crate) async fn create(
         hash: None,
     };
     while !state.store.insert(record.clone()) {
-        record.id = ids::new_id("checkout");
+        let Some(id) = ids::typed("checkout") else {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "could not make an id");
+        };
+        record.id = id;
     }
     // Assumption: create answers 201, the only success code the provider's
     // demo accepts; the documented page does not show the code.

@@ -1,11 +1,14 @@
 //! Webhook delivery: signed exactly as the provider signs, retried with backoff.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use actalink_transport::{Request, Transport};
-use actalink_types::{Metadata, TokenAmount};
+use actalink_transport::{
+    Error as TransportError, ErrorKind, Idempotency, Request, Response, RetryPolicy, Transport,
+};
+use actalink_types::{CheckoutSessionId, Metadata, OrderId, PaylinkId, SessionStatus, TokenAmount};
+use actalink_webhooks::{EventType, WebhookSecret};
 use http::{HeaderValue, Method, header};
 use serde::Serialize;
 
@@ -20,7 +23,7 @@ use crate::{ids, wire};
 #[serde(rename_all = "camelCase")]
 struct WireEvent<'a> {
     id: String,
-    event_type: &'static str,
+    event_type: EventType,
     event_data: WireEventData<'a>,
 }
 
@@ -33,10 +36,10 @@ struct WireEventData<'a> {
 #[serde(rename_all = "camelCase")]
 struct WireSubject<'a> {
     id: String,
-    checkout_session_id: &'a str,
-    order_id: &'a str,
-    paylink_id: &'a str,
-    status: &'a str,
+    checkout_session_id: &'a CheckoutSessionId,
+    order_id: &'a OrderId,
+    paylink_id: &'a PaylinkId,
+    status: &'a SessionStatus,
     metadata: Option<&'a Metadata>,
     token: WireToken,
 }
@@ -67,16 +70,16 @@ fn payment_event(session: &SessionRecord) -> WireEvent<'_> {
         // Billing examples show UUIDs); undocumented by the provider.
         id: ids::new_id("event"),
         event_type: if subscription {
-            "subscription.billing.scheduled"
+            EventType::SubscriptionBillingScheduled
         } else {
-            "onetime.executed"
+            EventType::OnetimeExecuted
         },
         event_data: WireEventData {
             data: WireSubject {
                 id: ids::new_id(if subscription { "sub" } else { "txn" }),
                 checkout_session_id: &session.id,
                 order_id: &session.order_id,
-                paylink_id: &session.paylink.id,
+                paylink_id: session.paylink.id(),
                 status: &session.status,
                 metadata: session.metadata.as_ref(),
                 token: WireToken {
@@ -121,12 +124,98 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// The retry policy of webhook delivery: `attempts` in all, the wait before
+/// retry n (from 0) drawn from `[0, backoff × 2^n]` (at most 16 doublings),
+/// as the SDK's own [`RetryPolicy`] waits.
+pub(crate) fn policy(attempts: u32, backoff: Duration) -> RetryPolicy {
+    let cap = backoff.saturating_mul(1 << 16);
+    RetryPolicy::default()
+        .max_retries(attempts.saturating_sub(1))
+        .initial_backoff(backoff)
+        .max_backoff(cap)
+        .max_retry_after(cap)
+}
+
+/// One endpoint's delivery of one event, as a [`Transport`] for
+/// [`RetryPolicy::send_with`]: each attempt goes out through the sandbox's
+/// transport and is recorded in the delivery log, and any answer but a 2xx
+/// comes back as an error, so that the policy retries it as a failed delivery.
+#[derive(Debug)]
+struct Attempts<'a> {
+    state: &'a State,
+    event_id: &'a str,
+    session_id: &'a CheckoutSessionId,
+    url: &'a str,
+    made: AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl Transport for Attempts<'_> {
+    async fn send(&self, request: Request) -> Result<Response, TransportError> {
+        let attempt = self.made.fetch_add(1, Ordering::AcqRel).saturating_add(1);
+        let result = self.state.transport.send(request).await;
+        let (status, error) = match &result {
+            Ok(r) if r.status.is_success() => (Some(r.status.as_u16()), None),
+            Ok(r) => (
+                Some(r.status.as_u16()),
+                Some(format!("HTTP {}", r.status.as_u16())),
+            ),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let delivered = error.is_none();
+        self.record(attempt, status, error.clone(), delivered);
+        match (result, error) {
+            (Ok(response), None) => Ok(response),
+            (Err(e), _) => Err(e),
+            (Ok(_), Some(error)) => Err(TransportError::new(ErrorKind::Io, error, None)),
+        }
+    }
+}
+
+impl Attempts<'_> {
+    fn record(&self, attempt: u32, status: Option<u16>, error: Option<String>, delivered: bool) {
+        self.state.store.record_delivery(DeliveryRecord {
+            event_id: self.event_id.to_owned(),
+            session_id: self.session_id.clone(),
+            url: self.url.to_owned(),
+            attempt,
+            status,
+            error,
+            delivered,
+        });
+    }
+}
+
+/// One signed POST of `body` to `url`, signed anew with the current time.
+fn signed_request(url: &str, secret: &WebhookSecret, body: &str) -> Request {
+    let mut request = Request::new(Method::POST, url.to_owned())
+        .with_header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )
+        .with_header(
+            header::USER_AGENT,
+            HeaderValue::from_static("actalink-sandbox"),
+        )
+        .with_body(body.to_owned())
+        .with_timeout(Duration::from_secs(10));
+    // Signing re-reads `body`, JSON the sandbox wrote itself, so it does not
+    // fail; were it to, the request would go unsigned and be refused.
+    if let Ok(signed) = actalink_webhooks::sign(body.as_bytes(), secret, now_ms()) {
+        for (name, value) in &signed.to_header_map() {
+            request.headers.insert(name.clone(), value.clone());
+        }
+    }
+    request
+}
+
 /// Starts delivering the payment event to every endpoint, in the background.
 ///
 /// Assumption: each endpoint gets up to `delivery_attempts` POSTs (default 5),
 /// any 2xx counts as delivered, each attempt times out after 10 s, and the
-/// wait before attempt n+1 is `delivery_backoff` × 2^(n-1) (default 500 ms,
-/// doubling); undocumented by the provider, which states no retry policy.
+/// wait before attempt n+1 is drawn at random up to `delivery_backoff` ×
+/// 2^(n-1) (default 500 ms, doubling), the SDK's own full-jitter backoff;
+/// undocumented by the provider, which states no retry policy.
 /// Assumption: the body is compact `JSON.stringify` output (the signature is
 /// documented over a re-serialisation, not over the body's bytes), sent with
 /// `User-Agent: actalink-sandbox`, each attempt signed anew with the current
@@ -149,18 +238,18 @@ pub(crate) fn deliver_payment(state: &Arc<State>, session: &SessionRecord) {
     for endpoint in endpoints {
         let Some(slot) = take_slot(state) else {
             tracing::warn!(event = %event_id, "webhook delivery dropped: too many in flight");
-            state.store.record_delivery(DeliveryRecord {
-                event_id: event_id.clone(),
-                session_id: session.id.clone(),
-                url: endpoint.url.clone(),
-                attempt: 0,
-                status: None,
-                error: Some(format!(
-                    "not attempted: {} deliveries were already in flight",
-                    crate::limits::MAX_PENDING_DELIVERIES
-                )),
-                delivered: false,
-            });
+            let attempts = Attempts {
+                state,
+                event_id: &event_id,
+                session_id: &session.id,
+                url: &endpoint.url,
+                made: AtomicU32::new(0),
+            };
+            let why = format!(
+                "not attempted: {} deliveries were already in flight",
+                crate::limits::MAX_PENDING_DELIVERIES
+            );
+            attempts.record(0, None, Some(why), false);
             continue;
         };
         let state = Arc::clone(state);
@@ -169,55 +258,21 @@ pub(crate) fn deliver_payment(state: &Arc<State>, session: &SessionRecord) {
         let session_id = session.id.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let attempts = state.delivery_attempts;
-            for attempt in 1..=attempts {
-                let Ok(signed) =
-                    actalink_webhooks::sign(body.as_bytes(), &endpoint.secret, now_ms())
-                else {
-                    return;
-                };
-                let mut request = Request::new(Method::POST, endpoint.url.clone())
-                    .with_header(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/json"),
-                    )
-                    .with_header(
-                        header::USER_AGENT,
-                        HeaderValue::from_static("actalink-sandbox"),
-                    )
-                    .with_body(body.clone())
-                    .with_timeout(Duration::from_secs(10));
-                for (name, value) in &signed.to_header_map() {
-                    request.headers.insert(name.clone(), value.clone());
-                }
-                let result = state.transport.send(request).await;
-                let (status, error, delivered) = match &result {
-                    Ok(r) if r.status.is_success() => (Some(r.status.as_u16()), None, true),
-                    Ok(r) => (
-                        Some(r.status.as_u16()),
-                        Some(format!("HTTP {}", r.status.as_u16())),
-                        false,
-                    ),
-                    Err(e) => (None, Some(e.to_string()), false),
-                };
-                state.store.record_delivery(DeliveryRecord {
-                    event_id: event_id.clone(),
-                    session_id: session_id.clone(),
-                    url: endpoint.url.clone(),
-                    attempt,
-                    status,
-                    error,
-                    delivered,
-                });
-                if delivered {
-                    return;
-                }
-                if attempt < attempts {
-                    let doublings = attempt.saturating_sub(1).min(16);
-                    tokio::time::sleep(state.delivery_backoff.saturating_mul(1 << doublings)).await;
-                }
+            let attempts = Attempts {
+                state: &state,
+                event_id: &event_id,
+                session_id: &session_id,
+                url: &endpoint.url,
+                made: AtomicU32::new(0),
+            };
+            let make = || signed_request(&endpoint.url, &endpoint.secret, &body);
+            let outcome = state
+                .delivery
+                .send_with(&attempts, make, Idempotency::Idempotent, None)
+                .await;
+            if outcome.result.is_err() {
+                tracing::warn!(event = %event_id, url = %endpoint.url, "webhook delivery gave up");
             }
-            tracing::warn!(event = %event_id, url = %endpoint.url, "webhook delivery gave up");
         });
     }
 }

@@ -8,12 +8,12 @@ use axum::extract::{Request, State as AxumState};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::state::State;
 
 /// A fault to inject, as posted to `POST /__sandbox/faults`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Fault {
@@ -23,10 +23,10 @@ pub enum Fault {
         /// The status code.
         status: u16,
         /// The body (default: a JSON message).
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         body: Option<String>,
         /// A `Retry-After` value, as sent.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after: Option<String>,
     },
     /// Wait this long, then process the request normally.

@@ -9,6 +9,13 @@ pub(crate) fn new_id(prefix: &str) -> String {
     id
 }
 
+/// A new id of a typed kind (`CheckoutSessionId`, `OrderId`); `None` never
+/// happens in practice (the id is a prefix and alphanumerics, which every id
+/// type accepts), but is the caller's to answer rather than a panic.
+pub(crate) fn typed<T: TryFrom<String>>(prefix: &str) -> Option<T> {
+    T::try_from(new_id(prefix)).ok()
+}
+
 /// A random 20-byte EVM address, lowercase hex.
 pub(crate) fn address() -> String {
     let mut a = String::from("0x");

@@ -5,12 +5,13 @@
 //!
 //! The principal types:
 //!
-//! - [`Sandbox`] configures an emulator (accepted API keys, the [`Catalogue`]
-//!   of [`Paylink`]s, [`WebhookEndpoint`]s, the session lifetime, a [`Store`])
-//!   and [`start`](SandboxBuilder::start)s it on an address.
-//! - [`RunningSandbox`] is the server: its [`url`](RunningSandbox::url) is the
-//!   base URL to give `actalink-checkout`, and it shuts down gracefully.
-//! - [`Store`] keeps sessions and the delivery log; [`MemoryStore`] is the default.
+//! - [`Sandbox::builder`] configures an emulator (accepted API keys, the
+//!   [`Catalogue`] of [`Paylink`]s, [`WebhookEndpoint`]s, the session
+//!   lifetime, the bounds of [`limits`]) and [`start`](SandboxBuilder::start)s
+//!   it on an address.
+//! - [`Sandbox`] is the running server: its [`url`](Sandbox::url) is the base
+//!   URL to give `actalink-checkout`, it shows the sessions' statuses and the
+//!   [`DeliveryRecord`]s of the webhook log, and it shuts down gracefully.
 //!
 //! What it serves:
 //!
@@ -54,6 +55,7 @@
 //! ```
 
 mod api;
+mod builder;
 mod catalogue;
 mod control;
 mod delivery;
@@ -61,26 +63,23 @@ mod faults;
 mod ids;
 pub mod limits;
 mod page;
+mod paylink;
 mod state;
 mod store;
 mod wire;
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::sync::Arc;
 
-use actalink_transport::ReqwestTransport;
-use axum::Router;
-use axum::routing::{get, post};
-use tokio::net::{TcpListener, ToSocketAddrs};
+use actalink_types::SessionStatus;
 use tokio::sync::oneshot;
 
-pub use catalogue::{Catalogue, EBOOK_PAYLINK, PRO_PAYLINK, Paylink};
+pub use builder::SandboxBuilder;
+pub use catalogue::{Catalogue, EBOOK_PAYLINK, PRO_PAYLINK};
 pub use faults::Fault;
+pub use paylink::Paylink;
 pub use state::WebhookEndpoint;
-pub use store::{DeliveryRecord, MemoryStore, SessionRecord, Store};
+pub use store::DeliveryRecord;
 
 use state::State;
 
@@ -108,273 +107,11 @@ pub enum Error {
     Refused(String),
 }
 
-/// The entry point: [`Sandbox::builder`].
+/// A sandbox serving in the background: [`Sandbox::builder`] configures one,
+/// [`SandboxBuilder::start`] starts it. Dropping it stops the server;
+/// [`shutdown`](Self::shutdown) also waits for it to end.
 #[derive(Debug)]
-pub struct Sandbox;
-
-impl Sandbox {
-    /// Starts configuring a sandbox.
-    pub fn builder() -> SandboxBuilder {
-        SandboxBuilder::default()
-    }
-}
-
-/// Configures a sandbox. Its `Debug` output redacts the API keys.
-#[must_use]
-pub struct SandboxBuilder {
-    api_keys: Vec<String>,
-    catalogue: Catalogue,
-    webhooks: Vec<WebhookEndpoint>,
-    session_ttl: Duration,
-    delivery_attempts: u32,
-    delivery_backoff: Duration,
-    max_body_bytes: usize,
-    max_sessions: usize,
-    max_deliveries: usize,
-    store: Option<Arc<dyn Store>>,
-    public_url: Option<String>,
-}
-
-impl std::fmt::Debug for SandboxBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SandboxBuilder")
-            .field(
-                "api_keys",
-                &format_args!("[{} redacted]", self.api_keys.len()),
-            )
-            .field("catalogue", &self.catalogue)
-            .field("webhooks", &self.webhooks)
-            .field("session_ttl", &self.session_ttl)
-            .field("delivery_attempts", &self.delivery_attempts)
-            .field("delivery_backoff", &self.delivery_backoff)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("max_sessions", &self.max_sessions)
-            .field("max_deliveries", &self.max_deliveries)
-            .field("store", &self.store)
-            .field("public_url", &self.public_url)
-            .finish()
-    }
-}
-
-impl Default for SandboxBuilder {
-    fn default() -> Self {
-        Self {
-            api_keys: vec![DEFAULT_API_KEY.to_owned()],
-            catalogue: Catalogue::default(),
-            webhooks: Vec::new(),
-            session_ttl: Duration::from_secs(3600),
-            delivery_attempts: 5,
-            delivery_backoff: Duration::from_millis(500),
-            max_body_bytes: 64 * 1024,
-            max_sessions: limits::DEFAULT_MAX_SESSIONS,
-            max_deliveries: limits::DEFAULT_MAX_DELIVERIES,
-            store: None,
-            public_url: None,
-        }
-    }
-}
-
-impl SandboxBuilder {
-    /// Replaces the accepted API keys (default: [`DEFAULT_API_KEY`]).
-    pub fn api_keys(mut self, keys: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.api_keys = keys.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Replaces the catalogue (default: a subscription and a one-time product).
-    pub fn catalogue(mut self, catalogue: Catalogue) -> Self {
-        self.catalogue = catalogue;
-        self
-    }
-
-    /// Adds a webhook endpoint.
-    pub fn webhook(mut self, endpoint: WebhookEndpoint) -> Self {
-        self.webhooks.push(endpoint);
-        self
-    }
-
-    /// How long a session stays open (default one hour, as in the provider's
-    /// examples); at most [`limits::MAX_SESSION_TTL`], or
-    /// [`start`](Self::start) fails with [`Error::Config`].
-    pub fn session_ttl(mut self, ttl: Duration) -> Self {
-        self.session_ttl = ttl;
-        self
-    }
-
-    /// How many times a webhook is attempted, and the backoff before the
-    /// second attempt (doubled after each). Default 5 attempts, 500 ms.
-    pub fn delivery(mut self, attempts: u32, backoff: Duration) -> Self {
-        self.delivery_attempts = attempts.max(1);
-        self.delivery_backoff = backoff;
-        self
-    }
-
-    /// The largest create body accepted (default 64 KiB).
-    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
-        self.max_body_bytes = bytes;
-        self
-    }
-
-    /// How many sessions the default [`MemoryStore`] keeps before evicting the
-    /// oldest (default [`limits::DEFAULT_MAX_SESSIONS`]). Ignored with [`store`](Self::store).
-    pub fn max_sessions(mut self, sessions: usize) -> Self {
-        self.max_sessions = sessions;
-        self
-    }
-
-    /// How many delivery attempts the default [`MemoryStore`] logs before
-    /// evicting the oldest (default [`limits::DEFAULT_MAX_DELIVERIES`]).
-    /// Ignored with [`store`](Self::store).
-    pub fn max_deliveries(mut self, deliveries: usize) -> Self {
-        self.max_deliveries = deliveries;
-        self
-    }
-
-    /// Keeps state in this store instead of memory.
-    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
-        self.store = Some(store);
-        self
-    }
-
-    /// The base URL that session URLs use, when the sandbox is reached
-    /// through another address than the one it listens on.
-    pub fn public_url(mut self, url: impl Into<String>) -> Self {
-        self.public_url = Some(url.into());
-        self
-    }
-
-    /// Binds `addr` and serves in the background until [`RunningSandbox::shutdown`] or drop.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] when a setting is out of range (a session TTL above
-    /// [`limits::MAX_SESSION_TTL`], more than [`limits::MAX_WEBHOOKS`]
-    /// endpoints, a webhook URL that is not http(s), a public URL that is not
-    /// http(s)); [`Error::Bind`] when the address cannot be bound.
-    pub async fn start(self, addr: impl ToSocketAddrs) -> Result<RunningSandbox, Error> {
-        if self.session_ttl > limits::MAX_SESSION_TTL || self.session_ttl.is_zero() {
-            return Err(Error::Config(format!(
-                "session_ttl must be more than 0 and at most {} days, not {:?}",
-                limits::MAX_SESSION_TTL.as_secs() / 86_400,
-                self.session_ttl
-            )));
-        }
-        let session_ttl = time::Duration::try_from(self.session_ttl)
-            .map_err(|e| Error::Config(format!("session_ttl: {e}")))?;
-        if self.webhooks.len() > limits::MAX_WEBHOOKS {
-            return Err(Error::Config(format!(
-                "at most {} webhook endpoints, not {}",
-                limits::MAX_WEBHOOKS,
-                self.webhooks.len()
-            )));
-        }
-        for endpoint in &self.webhooks {
-            control::check_endpoint(endpoint).map_err(Error::Config)?;
-        }
-        if let Some(url) = &self.public_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(Error::Config(format!(
-                "public_url {url:?} must be an http or https URL"
-            )));
-        }
-        let listener = TcpListener::bind(addr).await.map_err(Error::Bind)?;
-        let local = listener.local_addr().map_err(Error::Bind)?;
-        let base_url = self.public_url.map_or_else(
-            || format!("http://{local}"),
-            |u| u.trim_end_matches('/').to_owned(),
-        );
-        // `scheme://authority` of the base URL: the sandbox's own origin.
-        let (scheme, rest) = base_url.split_once("://").unwrap_or(("http", &base_url));
-        let authority = rest.split('/').next().unwrap_or(rest);
-        let origin = format!("{scheme}://{authority}").to_ascii_lowercase();
-        let mut hosts = vec![control::host_of(authority)];
-        if !local.ip().is_unspecified() {
-            hosts.push(control::host_of(&local.to_string()));
-        }
-        let transport = ReqwestTransport::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(Error::Transport)?;
-        let (max_sessions, max_deliveries) = (self.max_sessions, self.max_deliveries);
-        let state = Arc::new(State {
-            base_url: base_url.clone(),
-            origin,
-            hosts,
-            api_keys: self.api_keys,
-            catalogue: self.catalogue,
-            session_ttl,
-            max_body_bytes: self.max_body_bytes,
-            store: self.store.unwrap_or_else(|| {
-                Arc::new(MemoryStore::with_limits(
-                    max_sessions,
-                    limits::DEFAULT_MAX_SESSION_BYTES,
-                    max_deliveries,
-                ))
-            }),
-            webhooks: RwLock::new(self.webhooks),
-            delivery_attempts: self.delivery_attempts,
-            delivery_backoff: self.delivery_backoff,
-            transport,
-            faults: Mutex::new(VecDeque::new()),
-            api_requests: AtomicU64::new(0),
-            pending_deliveries: AtomicUsize::new(0),
-        });
-        let app = router(Arc::clone(&state));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "the sandbox server failed");
-            }
-        });
-        tracing::info!(url = %base_url, "sandbox listening");
-        Ok(RunningSandbox {
-            addr: local,
-            base_url,
-            state,
-            stop: Some(stop),
-            task: Some(task),
-        })
-    }
-}
-
-fn router(state: Arc<State>) -> Router {
-    let api = Router::new()
-        .route("/billing/api/v1/paysession/create", post(api::create))
-        .route("/billing/api/v1/paysession/status", get(api::status))
-        .route_layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            faults::inject,
-        ));
-    let control = Router::new()
-        .route("/__sandbox/sessions/{id}/{action}", post(control::act))
-        .route("/__sandbox/deliveries", get(control::deliveries))
-        .route("/__sandbox/stats", get(control::stats))
-        .route(
-            "/__sandbox/faults",
-            post(control::add_fault).delete(control::clear_faults),
-        )
-        .route("/__sandbox/webhooks", post(control::add_webhook))
-        .route_layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            control::guard,
-        ));
-    Router::new()
-        .merge(api)
-        .merge(control)
-        .route("/payment-link/{id}", get(page::show))
-        .route("/payment-link/{id}/done", get(page::done))
-        .route("/payment-link/{id}/{action}", post(page::act))
-        .fallback(|| async { api::error(http::StatusCode::NOT_FOUND, "no such route") })
-        .with_state(state)
-}
-
-/// A sandbox serving in the background.
-#[derive(Debug)]
-pub struct RunningSandbox {
+pub struct Sandbox {
     addr: SocketAddr,
     base_url: String,
     state: Arc<State>,
@@ -390,7 +127,28 @@ impl std::fmt::Debug for State {
     }
 }
 
-impl RunningSandbox {
+impl Sandbox {
+    /// Starts configuring a sandbox.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
+    }
+
+    fn new(
+        addr: SocketAddr,
+        base_url: String,
+        state: Arc<State>,
+        stop: oneshot::Sender<()>,
+        task: tokio::task::JoinHandle<()>,
+    ) -> Self {
+        Self {
+            addr,
+            base_url,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
     /// The base URL: give it to `ClientBuilder::base_url`.
     #[must_use]
     pub fn url(&self) -> &str {
@@ -454,10 +212,23 @@ impl RunningSandbox {
             .map_err(Error::Refused)
     }
 
-    /// The store, to inspect sessions and deliveries.
+    /// How many sessions the sandbox holds (evicted ones no longer count).
     #[must_use]
-    pub fn store(&self) -> &dyn Store {
-        self.state.store.as_ref()
+    pub fn session_count(&self) -> usize {
+        self.state.store.count()
+    }
+
+    /// A session's status as the API would report it now (an open session
+    /// past its expiry reads `timeout`); `None` for an unknown or evicted id.
+    #[must_use]
+    pub fn session_status(&self, session_id: &str) -> Option<SessionStatus> {
+        self.state.session(session_id).map(|s| s.status)
+    }
+
+    /// The delivery log, oldest first: one record per webhook attempt.
+    #[must_use]
+    pub fn deliveries(&self) -> Vec<DeliveryRecord> {
+        self.state.store.deliveries()
     }
 
     /// Stops accepting connections, lets requests in flight finish, and waits for the server to end.
@@ -471,7 +242,7 @@ impl RunningSandbox {
     }
 }
 
-impl Drop for RunningSandbox {
+impl Drop for Sandbox {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

@@ -5,8 +5,8 @@
 //!
 //! | what | bound | beyond the bound |
 //! |---|---|---|
-//! | sessions ([`MemoryStore`](crate::MemoryStore)) | [`DEFAULT_MAX_SESSIONS`] and about [`DEFAULT_MAX_SESSION_BYTES`] | the oldest session is **evicted** (then answers 404) |
-//! | the delivery log ([`MemoryStore`](crate::MemoryStore)) | [`DEFAULT_MAX_DELIVERIES`] records | the oldest record is **evicted** |
+//! | sessions ([`SandboxBuilder::max_sessions`](crate::SandboxBuilder::max_sessions)) | [`DEFAULT_MAX_SESSIONS`] and about [`DEFAULT_MAX_SESSION_BYTES`] | the oldest session is **evicted** (then answers 404) |
+//! | the delivery log ([`SandboxBuilder::max_deliveries`](crate::SandboxBuilder::max_deliveries)) | [`DEFAULT_MAX_DELIVERIES`] records | the oldest record is **evicted** |
 //! | webhook endpoints | [`MAX_WEBHOOKS`] | a new endpoint is **refused** (400, or [`Error::Config`](crate::Error::Config) / [`Error::Refused`](crate::Error::Refused)) |
 //! | queued faults | [`MAX_QUEUED_FAULTS`] entries, each for at most [`MAX_FAULT_COUNT`] requests | a new fault is **refused** (400, or [`Error::Refused`](crate::Error::Refused)) |
 //! | a `delay` fault | [`MAX_FAULT_DELAY`] | **refused** |
@@ -22,14 +22,14 @@
 
 use std::time::Duration;
 
-/// The default number of sessions a [`MemoryStore`](crate::MemoryStore) keeps.
+/// The default number of sessions a sandbox keeps.
 pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
 
-/// The default approximate memory a [`MemoryStore`](crate::MemoryStore) spends
+/// The approximate memory a sandbox spends
 /// on sessions (256 MiB): sessions with large metadata are evicted sooner.
 pub const DEFAULT_MAX_SESSION_BYTES: usize = 256 * 1024 * 1024;
 
-/// The default number of delivery attempts a [`MemoryStore`](crate::MemoryStore) logs.
+/// The default number of delivery attempts a sandbox logs.
 pub const DEFAULT_MAX_DELIVERIES: usize = 100_000;
 
 /// The most webhook endpoints a sandbox delivers to.

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use actalink_types::SessionStatus;
 use axum::extract::{Path, State as AxumState};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use http::StatusCode;
@@ -57,10 +58,10 @@ fn not_found() -> Response {
 
 fn interval_text(session: &SessionRecord) -> String {
     match (
-        session.paylink.interval_count,
-        session.paylink.interval_unit.as_deref(),
+        session.paylink.interval_count(),
+        session.paylink.interval_unit(),
     ) {
-        (Some(count), Some(unit)) => format!(" every {count} × {}", escape(unit)),
+        (Some(count), Some(unit)) => format!(" every {count} × {}", escape(unit.as_str())),
         _ => " once".into(),
     }
 }
@@ -77,13 +78,13 @@ pub(crate) async fn show(
     let head = format!(
         r#"<h1 id="product">{name}</h1><p class="muted">{description}</p>
 <div class="price" id="price">{price} USDC<span class="muted">{interval}</span></div>"#,
-        name = escape(&paylink.name),
-        description = escape(&paylink.description),
-        price = escape(&paylink.price),
+        name = escape(paylink.name()),
+        description = escape(paylink.description()),
+        price = escape(paylink.price_decimal()),
         interval = interval_text(&session),
     );
-    let body = if session.status == "open" {
-        let id = escape(&session.id);
+    let body = if session.status.is_open() {
+        let id = escape(session.id.as_str());
         format!(
             r#"{head}
 <p class="muted">Session <code>{id}</code>, open until {expires}.</p>
@@ -91,15 +92,15 @@ pub(crate) async fn show(
 <form method="post" action="/payment-link/{id}/cancel"><button id="cancel" type="submit">Cancel</button></form>
 <form method="post" action="/payment-link/{id}/fail"><button id="fail" type="submit">Simulate a failed payment</button></form>"#,
             expires = crate::wire::timestamp(session.expires_at),
-            price = escape(&paylink.price),
+            price = escape(paylink.price_decimal()),
         )
     } else {
         format!(
             r#"{head}<p id="status">This checkout session is <strong>{}</strong>.</p>"#,
-            escape(&session.status)
+            escape(session.status.as_str())
         )
     };
-    Html(page(&paylink.name, &body)).into_response()
+    Html(page(paylink.name(), &body)).into_response()
 }
 
 /// `POST /payment-link/{id}/{action}`: the buttons. Redirects (303) to the
@@ -138,7 +139,7 @@ pub(crate) async fn act(
                 "Cannot be paid",
                 &format!(
                     r#"<h1>This checkout session cannot be paid</h1><p id="status">It is <strong>{}</strong>.</p>"#,
-                    escape(&session.status)
+                    escape(session.status.as_str())
                 ),
             )),
         )
@@ -175,17 +176,17 @@ pub(crate) async fn done(
     let Some(session) = state.session(&id) else {
         return not_found();
     };
-    let message = match session.status.as_str() {
-        "success" => "Payment received. You can close this page.",
-        "open" => "Checkout cancelled. You can close this page.",
-        "failure" => "The payment failed.",
+    let message = match session.status {
+        SessionStatus::Success => "Payment received. You can close this page.",
+        SessionStatus::Open => "Checkout cancelled. You can close this page.",
+        SessionStatus::Failure => "The payment failed.",
         _ => "This checkout session has ended.",
     };
     Html(page(
-        &session.paylink.name,
+        session.paylink.name(),
         &format!(
             r#"<h1>{}</h1><p id="status">{message}</p>"#,
-            escape(&session.paylink.name)
+            escape(session.paylink.name())
         ),
     ))
     .into_response()

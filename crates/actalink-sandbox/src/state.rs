@@ -3,14 +3,14 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Duration;
 
-use actalink_transport::ReqwestTransport;
+use actalink_transport::{ReqwestTransport, RetryPolicy};
+use actalink_types::{OrderStatus, SessionStatus};
 use actalink_webhooks::WebhookSecret;
 use time::OffsetDateTime;
 
 use crate::faults::Fault;
-use crate::store::{SessionRecord, Store};
+use crate::store::{MemoryStore, SessionRecord};
 use crate::{Catalogue, ids};
 
 /// A webhook endpoint the sandbox delivers to.
@@ -45,10 +45,10 @@ pub(crate) struct State {
     /// Validated at start: at most `MAX_SESSION_TTL`.
     pub(crate) session_ttl: time::Duration,
     pub(crate) max_body_bytes: usize,
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: MemoryStore,
     pub(crate) webhooks: RwLock<Vec<WebhookEndpoint>>,
-    pub(crate) delivery_attempts: u32,
-    pub(crate) delivery_backoff: Duration,
+    /// Webhook delivery's attempts and backoff (`SandboxBuilder::delivery`).
+    pub(crate) delivery: RetryPolicy,
     pub(crate) transport: ReqwestTransport,
     pub(crate) faults: Mutex<VecDeque<(Fault, u32)>>,
     pub(crate) api_requests: AtomicU64,
@@ -99,8 +99,8 @@ pub(crate) enum Outcome {
 /// undocumented by the provider, which shows neither the status after expiry
 /// nor when it changes.
 pub(crate) fn expire_if_due(session: &mut SessionRecord, now: OffsetDateTime) {
-    if session.status == "open" && now >= session.expires_at {
-        session.status = "timeout".into();
+    if session.status == SessionStatus::Open && now >= session.expires_at {
+        session.status = SessionStatus::Timeout;
     }
 }
 
@@ -114,28 +114,27 @@ pub(crate) fn transition(
     let mut s = current.clone();
     expire_if_due(&mut s, now);
     let mut paid_now = false;
-    match (action, s.status.as_str()) {
-        (Action::Pay, "open") => {
+    match (action, &s.status) {
+        (Action::Pay, SessionStatus::Open) => {
             // Computed first: the only step that can fail.
-            let end_at = match s.paylink.checked_period()? {
+            let end_at = match s.paylink.period() {
                 Some(period) => Some(now.checked_add(period).ok_or_else(|| {
                     format!(
                         "the paid period of paylink {:?} ends beyond the representable dates",
-                        s.paylink.id
+                        s.paylink.id().as_str()
                     )
                 })?),
                 None => None,
             };
-            s.status = "success".into();
+            s.status = SessionStatus::Success;
             // Assumption: a paid one-time order is `COMPLETED`; undocumented by
             // the provider, whose examples show only `PENDING` (open) and
-            // `ONGOING` (a paid subscription).
+            // `ONGOING` (a paid subscription), so `OrderStatus` has no variant for it.
             s.order_status = if s.paylink.is_subscription() {
-                "ONGOING"
+                OrderStatus::Ongoing
             } else {
-                "COMPLETED"
-            }
-            .into();
+                OrderStatus::from_wire("COMPLETED")
+            };
             s.started_at = Some(now);
             // Assumption: `endAt` is `startedAt` plus one billing period, and
             // null for a one-time payment; the provider documents only the
@@ -151,13 +150,13 @@ pub(crate) fn transition(
         // Assumption: paying twice is harmless (the same redirect, no second
         // charge or webhook), and cancelling leaves the session `open` so the
         // customer may come back and pay; undocumented by the provider.
-        (Action::Pay, "success") | (Action::Cancel, "open") => {}
+        (Action::Pay, SessionStatus::Success) | (Action::Cancel, SessionStatus::Open) => {}
         // Assumption: a failed payment ends the session as `failure` (a value
         // from the provider's demo schema); undocumented by the provider.
-        (Action::Fail, "open") => s.status = "failure".into(),
-        (Action::Expire, "open") => {
+        (Action::Fail, SessionStatus::Open) => s.status = SessionStatus::Failure,
+        (Action::Expire, SessionStatus::Open) => {
             s.expires_at = now;
-            s.status = "timeout".into();
+            s.status = SessionStatus::Timeout;
         }
         _ => return Ok(None),
     }
@@ -185,7 +184,7 @@ impl State {
         let now = OffsetDateTime::now_utc();
         let session = self.store.get(id)?;
         // Take the store's write path only when there is something to change.
-        if session.status == "open" && now >= session.expires_at {
+        if session.status == SessionStatus::Open && now >= session.expires_at {
             return self.store.update(id, &mut |s| expire_if_due(s, now));
         }
         Some(session)
@@ -230,44 +229,30 @@ impl State {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-
     use super::*;
-    use crate::{MemoryStore, Paylink};
+    use crate::Paylink;
 
     fn session(paylink: Paylink) -> SessionRecord {
-        let now = OffsetDateTime::now_utc();
-        SessionRecord {
-            id: "checkout_1".into(),
-            order_id: "ord_1".into(),
-            status: "open".into(),
-            order_status: "PENDING".into(),
-            paylink,
-            metadata: None,
-            success_url: None,
-            cancel_url: None,
-            failure_url: None,
-            created_at: now,
-            expires_at: now + time::Duration::HOUR,
-            started_at: None,
-            end_at: None,
-            sender_address: None,
-            hash: None,
-        }
+        SessionRecord::open_for_test("checkout_1", paylink)
+    }
+
+    fn store() -> MemoryStore {
+        MemoryStore::with_limits(10, 1 << 20, 10)
     }
 
     #[test]
-    fn an_out_of_range_period_is_an_error_and_changes_nothing() {
-        // Built directly, bypassing catalogue validation, which refuses it.
-        let huge = Paylink::subscription("paylink_x", "prod_x", "X", "1", 10_000, "year");
-        let open = session(huge);
-        let err = transition(&open, Action::Pay, OffsetDateTime::now_utc()).unwrap_err();
-        assert!(err.contains("longer than"), "{err}");
-        let store = MemoryStore::default();
+    fn a_period_past_the_last_date_is_an_error_and_changes_nothing() {
+        let decade = Paylink::subscription("paylink_x", "prod_x", "X", "1", 10, "year").unwrap();
+        let mut open = session(decade);
+        open.expires_at = time::PrimitiveDateTime::MAX.assume_utc();
+        let late = open.expires_at - time::Duration::days(1);
+        let err = transition(&open, Action::Pay, late).unwrap_err();
+        assert!(err.contains("beyond the representable dates"), "{err}");
+        let store = store();
         assert!(store.insert(open.clone()));
         let mut failed = None;
         store.update("checkout_1", &mut |s| {
-            if let Err(e) = transition(s, Action::Pay, OffsetDateTime::now_utc()) {
+            if let Err(e) = transition(s, Action::Pay, late) {
                 failed = Some(e);
             }
         });
@@ -277,12 +262,12 @@ mod tests {
 
     #[test]
     fn a_panicking_change_leaves_the_stored_session_whole() {
-        let store = MemoryStore::default();
-        let open = session(Paylink::onetime("paylink_y", "prod_y", "Y", "1"));
+        let store = store();
+        let open = session(Paylink::onetime("paylink_y", "prod_y", "Y", "1").unwrap());
         assert!(store.insert(open.clone()));
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             store.update("checkout_1", &mut |s| {
-                s.status = "success".into();
+                s.status = SessionStatus::Success;
                 panic!("half way through a change");
             });
         }));
@@ -296,26 +281,20 @@ mod tests {
                 }
             })
             .unwrap();
-        assert_eq!(paid.status, "success");
-        assert_eq!(paid.order_status, "COMPLETED");
+        assert_eq!(paid.status, SessionStatus::Success);
+        assert_eq!(paid.order_status.as_str(), "COMPLETED");
         assert!(paid.started_at.is_some() && paid.end_at.is_none());
     }
 
     #[test]
     fn a_subscription_payment_sets_every_field_at_once() {
         let now = OffsetDateTime::now_utc();
-        let open = session(Paylink::subscription(
-            "paylink_z",
-            "prod_z",
-            "Z",
-            "1",
-            3,
-            "5mins",
-        ));
+        let open =
+            session(Paylink::subscription("paylink_z", "prod_z", "Z", "1", 3, "5mins").unwrap());
         let (paid, paid_now) = transition(&open, Action::Pay, now).unwrap().unwrap();
         assert!(paid_now);
-        assert_eq!(paid.status, "success");
-        assert_eq!(paid.order_status, "ONGOING");
+        assert_eq!(paid.status, SessionStatus::Success);
+        assert_eq!(paid.order_status, OrderStatus::Ongoing);
         assert_eq!(paid.started_at, Some(now));
         assert_eq!(paid.end_at, Some(now + time::Duration::minutes(15)));
         assert!(paid.sender_address.is_some() && paid.hash.is_none());

@@ -4,57 +4,46 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt::Debug;
 use std::sync::{Mutex, PoisonError, RwLock};
 
-use actalink_types::Metadata;
-use serde::Serialize;
+use actalink_types::{CheckoutSessionId, Metadata, OrderId, OrderStatus, SessionStatus};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::Paylink;
 
 /// The state of one checkout session.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SessionRecord {
-    /// `checkout_…`.
-    pub id: String,
-    /// `ord_…`.
-    pub order_id: String,
-    /// `open`, `success`, `failure` or `timeout`.
-    pub status: String,
-    /// `PENDING`, `ONGOING` or `COMPLETED`.
-    pub order_status: String,
+pub(crate) struct SessionRecord {
+    pub(crate) id: CheckoutSessionId,
+    pub(crate) order_id: OrderId,
+    pub(crate) status: SessionStatus,
+    pub(crate) order_status: OrderStatus,
     /// The paylink bought.
-    pub paylink: Paylink,
-    /// The merchant's metadata.
-    pub metadata: Option<Metadata>,
-    /// Redirect after payment.
-    pub success_url: Option<String>,
-    /// Redirect after cancelling.
-    pub cancel_url: Option<String>,
-    /// Redirect after a failed payment.
-    pub failure_url: Option<String>,
-    /// Creation time.
-    pub created_at: OffsetDateTime,
-    /// Expiry time.
-    pub expires_at: OffsetDateTime,
-    /// When the paid period started.
-    pub started_at: Option<OffsetDateTime>,
-    /// When the paid period ends.
-    pub end_at: Option<OffsetDateTime>,
-    /// The payer's wallet, once paid.
-    pub sender_address: Option<String>,
-    /// The transaction hash, once paid.
-    pub hash: Option<String>,
+    pub(crate) paylink: Paylink,
+    /// The merchant's metadata, in the order it was sent.
+    pub(crate) metadata: Option<Metadata>,
+    /// Redirect after payment, cancelling, a failed payment.
+    pub(crate) success_url: Option<String>,
+    pub(crate) cancel_url: Option<String>,
+    pub(crate) failure_url: Option<String>,
+    pub(crate) created_at: OffsetDateTime,
+    pub(crate) expires_at: OffsetDateTime,
+    /// When the paid period started and ends.
+    pub(crate) started_at: Option<OffsetDateTime>,
+    pub(crate) end_at: Option<OffsetDateTime>,
+    /// The payer's wallet and the transaction hash, once paid.
+    pub(crate) sender_address: Option<String>,
+    pub(crate) hash: Option<String>,
 }
 
 /// One webhook delivery attempt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct DeliveryRecord {
     /// The event delivered.
     pub event_id: String,
     /// The session it is about.
-    pub session_id: String,
+    pub session_id: CheckoutSessionId,
     /// The endpoint.
     pub url: String,
     /// 1 for the first attempt; 0 when the delivery was not attempted
@@ -69,35 +58,10 @@ pub struct DeliveryRecord {
     pub delivered: bool,
 }
 
-/// Storage for the sandbox. The in-memory [`MemoryStore`] is the default;
-/// implement this to keep state elsewhere. Every method must be safe to call
-/// concurrently, and an implementation should bound what it keeps, as
-/// [`MemoryStore`] does.
-pub trait Store: Send + Sync + Debug + 'static {
-    /// Saves a new session; returns false (and saves nothing) when the id is taken.
-    fn insert(&self, session: SessionRecord) -> bool;
-    /// A session by id.
-    fn get(&self, id: &str) -> Option<SessionRecord>;
-    /// Applies `change` to a session atomically and returns the result. If
-    /// `change` panics, the stored session must stay as it was (change a copy,
-    /// then commit it).
-    fn update(&self, id: &str, change: &mut dyn FnMut(&mut SessionRecord))
-    -> Option<SessionRecord>;
-    /// How many sessions exist.
-    fn count(&self) -> usize;
-    /// Appends a delivery attempt to the log.
-    fn record_delivery(&self, record: DeliveryRecord);
-    /// The delivery log, oldest first.
-    fn deliveries(&self) -> Vec<DeliveryRecord>;
-    /// How many delivery attempts are logged. Override it when the log is large.
-    fn delivery_count(&self) -> usize {
-        self.deliveries().len()
-    }
-}
-
-/// A [`Store`] in memory, bounded: beyond its limits the oldest sessions and
-/// the oldest delivery records are evicted (see [`crate::limits`]).
-pub struct MemoryStore {
+/// The sessions and the delivery log, in memory and bounded: beyond its
+/// limits the oldest sessions and the oldest delivery records are evicted
+/// (see [`crate::limits`]). Every method is safe to call concurrently.
+pub(crate) struct MemoryStore {
     max_sessions: usize,
     max_session_bytes: usize,
     max_deliveries: usize,
@@ -111,16 +75,6 @@ struct Sessions {
     by_id: HashMap<String, (SessionRecord, usize)>,
     order: VecDeque<String>,
     bytes: usize,
-}
-
-impl Default for MemoryStore {
-    fn default() -> Self {
-        Self::with_limits(
-            crate::limits::DEFAULT_MAX_SESSIONS,
-            crate::limits::DEFAULT_MAX_SESSION_BYTES,
-            crate::limits::DEFAULT_MAX_DELIVERIES,
-        )
-    }
 }
 
 impl Debug for MemoryStore {
@@ -145,16 +99,17 @@ fn approximate_size(s: &SessionRecord) -> usize {
         .map_or(0, |m| m.iter().map(|(k, v)| k.len() + v.len() + 48).sum());
     [
         512,
-        s.id.len(),
-        s.order_id.len(),
-        s.status.len(),
-        s.order_status.len(),
-        paylink.id.len(),
-        paylink.product_id.len(),
-        paylink.name.len(),
-        paylink.description.len(),
-        paylink.price.len(),
-        text(&paylink.interval_unit),
+        s.id.as_str().len(),
+        s.order_id.as_str().len(),
+        s.status.as_str().len(),
+        s.order_status.as_str().len(),
+        paylink.id().as_str().len(),
+        paylink.product_id().as_str().len(),
+        paylink.name().len(),
+        paylink.description().len(),
+        paylink.price().raw().len(),
+        paylink.price_decimal().len(),
+        paylink.interval_unit().map_or(0, |u| u.as_str().len()),
         metadata,
         text(&s.success_url),
         text(&s.cancel_url),
@@ -167,17 +122,11 @@ fn approximate_size(s: &SessionRecord) -> usize {
 }
 
 impl MemoryStore {
-    /// A store in memory with the default limits.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// A store that keeps at most `max_sessions` sessions taking about
     /// `max_session_bytes` of memory, and at most `max_deliveries` delivery
     /// records; beyond them the oldest are evicted. Each limit is at least 1.
     #[must_use]
-    pub fn with_limits(
+    pub(crate) fn with_limits(
         max_sessions: usize,
         max_session_bytes: usize,
         max_deliveries: usize,
@@ -190,23 +139,24 @@ impl MemoryStore {
             deliveries: Mutex::default(),
         }
     }
-}
 
-// Every lock below recovers from poisoning: a panic can only happen before a
-// change is committed (each change is computed on a copy first), so the data
-// behind a poisoned lock is whole.
-impl Store for MemoryStore {
-    fn insert(&self, session: SessionRecord) -> bool {
+    // Every lock below recovers from poisoning: a panic can only happen before
+    // a change is committed (each change is computed on a copy first), so the
+    // data behind a poisoned lock is whole.
+
+    /// Saves a new session; false (and nothing saved) when the id is taken.
+    pub(crate) fn insert(&self, session: SessionRecord) -> bool {
         let mut sessions = self
             .sessions
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if sessions.by_id.contains_key(&session.id) {
+        if sessions.by_id.contains_key(session.id.as_str()) {
             return false;
         }
         let size = approximate_size(&session);
-        sessions.order.push_back(session.id.clone());
-        sessions.by_id.insert(session.id.clone(), (session, size));
+        let id = session.id.as_str().to_owned();
+        sessions.order.push_back(id.clone());
+        sessions.by_id.insert(id, (session, size));
         sessions.bytes = sessions.bytes.saturating_add(size);
         // Evict the oldest, but never the session just inserted.
         while sessions.by_id.len() > 1
@@ -222,7 +172,8 @@ impl Store for MemoryStore {
         true
     }
 
-    fn get(&self, id: &str) -> Option<SessionRecord> {
+    /// A session by id.
+    pub(crate) fn get(&self, id: &str) -> Option<SessionRecord> {
         self.sessions
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -231,7 +182,10 @@ impl Store for MemoryStore {
             .map(|(session, _)| session.clone())
     }
 
-    fn update(
+    /// Applies `change` to a session atomically and returns the result. If
+    /// `change` panics, the stored session stays as it was: a copy is changed,
+    /// then committed.
+    pub(crate) fn update(
         &self,
         id: &str,
         change: &mut dyn FnMut(&mut SessionRecord),
@@ -256,7 +210,8 @@ impl Store for MemoryStore {
         Some(stored.clone())
     }
 
-    fn count(&self) -> usize {
+    /// How many sessions are kept.
+    pub(crate) fn count(&self) -> usize {
         self.sessions
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -264,7 +219,8 @@ impl Store for MemoryStore {
             .len()
     }
 
-    fn record_delivery(&self, record: DeliveryRecord) {
+    /// Appends a delivery attempt to the log.
+    pub(crate) fn record_delivery(&self, record: DeliveryRecord) {
         let mut deliveries = self
             .deliveries
             .lock()
@@ -275,7 +231,8 @@ impl Store for MemoryStore {
         deliveries.push_back(record);
     }
 
-    fn deliveries(&self) -> Vec<DeliveryRecord> {
+    /// The delivery log, oldest first.
+    pub(crate) fn deliveries(&self) -> Vec<DeliveryRecord> {
         self.deliveries
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -284,10 +241,64 @@ impl Store for MemoryStore {
             .collect()
     }
 
-    fn delivery_count(&self) -> usize {
+    /// How many delivery attempts are logged.
+    pub(crate) fn delivery_count(&self) -> usize {
         self.deliveries
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len()
+    }
+}
+
+#[cfg(test)]
+impl SessionRecord {
+    /// An open session of `paylink`, created now, for the unit tests.
+    pub(crate) fn open_for_test(id: &str, paylink: Paylink) -> Self {
+        let now = OffsetDateTime::now_utc();
+        Self {
+            id: CheckoutSessionId::new(id).unwrap(),
+            order_id: OrderId::new("ord_1").unwrap(),
+            status: SessionStatus::Open,
+            order_status: OrderStatus::Pending,
+            paylink,
+            metadata: None,
+            success_url: None,
+            cancel_url: None,
+            failure_url: None,
+            created_at: now,
+            expires_at: now + time::Duration::HOUR,
+            started_at: None,
+            end_at: None,
+            sender_address: None,
+            hash: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_with_large_metadata_are_evicted_by_size() {
+        let store = MemoryStore::with_limits(1_000, 40_000, 10);
+        let paylink = Paylink::onetime("paylink_b", "prod_b", "B", "1").unwrap();
+        let big = "x".repeat(10_000);
+        for i in 0..10 {
+            let mut session =
+                SessionRecord::open_for_test(&format!("checkout_{i}"), paylink.clone());
+            let mut metadata = Metadata::new();
+            metadata.insert("blob", &big).unwrap();
+            metadata.insert("n", i.to_string()).unwrap();
+            session.metadata = Some(metadata);
+            assert!(store.insert(session));
+        }
+        let kept = store.count();
+        assert!(
+            (2..=4).contains(&kept),
+            "about 40 kB of 10 kB sessions: {kept}"
+        );
+        assert!(store.get("checkout_9").is_some(), "the newest is kept");
+        assert!(store.get("checkout_0").is_none(), "the oldest is evicted");
     }
 }

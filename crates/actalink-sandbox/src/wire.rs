@@ -1,8 +1,13 @@
-//! The JSON shapes the sandbox sends, in the documented field order.
+//! The JSON shapes the sandbox sends, in the documented field order, built
+//! from its typed state: every status, id, price and enum below is the SDK's
+//! own type, serialised as the provider writes it.
 
 use std::borrow::Cow;
 
-use actalink_types::Metadata;
+use actalink_types::{
+    CheckoutSessionId, Currency, CurrencyType, IntervalUnit, Metadata, Mode, OrderId, OrderStatus,
+    PaylinkType, PaymentType, Price, ProductId, ProductStatus, SessionStatus,
+};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -46,18 +51,18 @@ pub(crate) struct Data<T> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct WireSession<'a> {
-    id: &'a str,
-    mode: &'static str,
-    status: &'a str,
-    order_id: &'a str,
-    order_status: &'a str,
+    id: &'a CheckoutSessionId,
+    mode: Mode,
+    status: &'a SessionStatus,
+    order_id: &'a OrderId,
+    order_status: &'a OrderStatus,
     created_at: String,
     updated_at: String,
     expires_at: String,
     started_at: Option<String>,
     end_at: Option<String>,
     name: &'a str,
-    paylink_type: &'static str,
+    paylink_type: PaylinkType,
     payment_link: String,
     success_url: Option<&'a str>,
     cancel_url: Option<&'a str>,
@@ -75,25 +80,25 @@ pub(crate) struct WireSession<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct WirePriceDetails<'a> {
-    price: String,
-    currency: &'static str,
+    price: &'a Price,
+    currency: Currency,
     #[serde(skip_serializing_if = "Option::is_none")]
     interval_count: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    interval_unit: Option<&'a str>,
-    currency_type: &'static str,
+    interval_unit: Option<&'a IntervalUnit>,
+    currency_type: CurrencyType,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct WireProduct<'a> {
-    id: &'a str,
+    id: &'a ProductId,
     created_at: String,
     name: &'a str,
     description: &'a str,
     image_url: &'static str,
-    payment_type: &'static str,
-    status: &'static str,
+    payment_type: PaymentType,
+    status: ProductStatus,
     price_details: WirePriceDetails<'a>,
 }
 
@@ -101,15 +106,15 @@ struct WireProduct<'a> {
 #[serde(rename_all = "camelCase")]
 struct WirePlan<'a> {
     id: String,
-    public_id: &'a str,
+    public_id: &'a ProductId,
     created_at: String,
     updated_at: String,
     name: &'a str,
     description: &'a str,
     image_url: &'static str,
-    payment_type: &'static str,
+    payment_type: PaymentType,
     payment_type_id: String,
-    status: &'static str,
+    status: ProductStatus,
     price_details: WirePriceDetails<'a>,
 }
 
@@ -160,29 +165,29 @@ pub(crate) fn session<'a>(
         .checked_sub(time::Duration::minutes(13))
         .unwrap_or(record.created_at);
     let details = || WirePriceDetails {
-        price: paylink.encoded_price(),
-        currency: "USDC",
-        interval_count: paylink.interval_count,
-        interval_unit: paylink.interval_unit.as_deref(),
-        currency_type: "crypto",
+        price: paylink.price(),
+        currency: Currency::Usdc,
+        interval_count: paylink.interval_count(),
+        interval_unit: paylink.interval_unit(),
+        currency_type: CurrencyType::Crypto,
     };
-    let payment_type = if paylink.is_subscription() {
-        "recurring"
+    let (paylink_type, payment_type) = if paylink.is_subscription() {
+        (PaylinkType::Subscription, PaymentType::Recurring)
     } else {
-        "onetime"
+        (PaylinkType::Onetime, PaymentType::Onetime)
     };
-    let paid = record.status == "success";
-    let plan = paid.then(|| WirePlan {
-        id: uuid_like(&paylink.product_id, 1),
-        public_id: &paylink.product_id,
+    let product_id = paylink.product_id();
+    let plan = record.status.is_paid().then(|| WirePlan {
+        id: uuid_like(product_id.as_str(), 1),
+        public_id: product_id,
         created_at: timestamp(product_created),
         updated_at: timestamp(product_created),
-        name: &paylink.name,
-        description: &paylink.description,
+        name: paylink.name(),
+        description: paylink.description(),
         image_url: "",
-        payment_type,
-        payment_type_id: uuid_like(&paylink.product_id, 2),
-        status: "ACTIVE",
+        payment_type: payment_type.clone(),
+        payment_type_id: uuid_like(product_id.as_str(), 2),
+        status: ProductStatus::Active,
         price_details: details(),
     });
     let payment = record.sender_address.as_deref().map(|sender| WirePayment {
@@ -196,7 +201,7 @@ pub(crate) fn session<'a>(
     // documented create example; undocumented by the provider otherwise.
     WireSession {
         id: &record.id,
-        mode: "paylink",
+        mode: Mode::Paylink,
         status: &record.status,
         order_id: &record.order_id,
         order_status: &record.order_status,
@@ -207,13 +212,9 @@ pub(crate) fn session<'a>(
         expires_at: timestamp(record.expires_at),
         started_at: record.started_at.map(timestamp),
         end_at: record.end_at.map(timestamp),
-        name: &paylink.name,
-        paylink_type: if paylink.is_subscription() {
-            "subscription"
-        } else {
-            "onetime"
-        },
-        payment_link: format!("{base_url}/payment-link/{}", paylink.id),
+        name: paylink.name(),
+        paylink_type,
+        payment_link: format!("{base_url}/payment-link/{}", paylink.id()),
         success_url: record.success_url.as_deref(),
         cancel_url: record.cancel_url.as_deref(),
         failure_url: record.failure_url.as_deref(),
@@ -230,13 +231,13 @@ pub(crate) fn session<'a>(
         plan: (shape == Shape::Status).then_some(plan),
         payment: (shape == Shape::Status).then_some(payment),
         products: [WireProduct {
-            id: &paylink.product_id,
+            id: product_id,
             created_at: timestamp(product_created),
-            name: &paylink.name,
-            description: &paylink.description,
+            name: paylink.name(),
+            description: paylink.description(),
             image_url: "",
             payment_type,
-            status: "ACTIVE",
+            status: ProductStatus::Active,
             price_details: details(),
         }],
     }

@@ -8,11 +8,26 @@
 //! - [`LogCapture`] collects everything `tracing` writes, so that a test can
 //!   assert that no secret reaches a log line.
 //! - [`rss_kib`] reads this process's resident memory.
+//! - `SandboxControl` (feature `sandbox`) is a typed client for a sandbox's
+//!   `/__sandbox/` control API: act on a session, read the counters and the
+//!   delivery log, queue faults, add webhook endpoints.
+//! - `load` (feature `load`) is the load harness of the sandbox's load test
+//!   and of `cargo xtask load`.
+//!
+//! Without features it depends on no Actalink crate, so that any crate's
+//! tests may use it; the features depend on `actalink-sandbox` and, for
+//! `load`, on `actalink-checkout` and `actalink-webhooks`.
 
 mod capture;
+#[cfg(feature = "sandbox")]
+mod control;
+#[cfg(feature = "load")]
+pub mod load;
 mod stub;
 
 pub use capture::LogCapture;
+#[cfg(feature = "sandbox")]
+pub use control::{Action, ControlError, SandboxControl, Stats};
 pub use stub::{StubReply, StubRequest, StubServer};
 
 /// This process's resident set size in KiB, from `/proc/self/status` (0 where

@@ -105,7 +105,7 @@ async fn bad_input_exits_2_before_any_request() {
     assert_eq!(code(&run(&["session", "create"]).await), 2);
     assert_eq!(code(&run(&["frobnicate"]).await), 2);
     assert_eq!(code(&run(&["--help"]).await), 0);
-    assert_eq!(sandbox.store().count(), 0, "nothing reached the sandbox");
+    assert_eq!(sandbox.session_count(), 0, "nothing reached the sandbox");
 }
 
 #[tokio::test]

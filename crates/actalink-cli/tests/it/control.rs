@@ -1,12 +1,12 @@
 //! `actalink sandbox pay|cancel|fail|expire ID`: driving sessions on a
 //! running sandbox through its control API.
 
-use actalink_sandbox::{RunningSandbox, Sandbox, WebhookEndpoint};
+use actalink_sandbox::{Sandbox, WebhookEndpoint};
 use actalink_testkit::{StubReply, StubServer};
 
 use crate::support::*;
 
-async fn act(sandbox: &RunningSandbox, action: &str, id: &str, json: bool) -> std::process::Output {
+async fn act(sandbox: &Sandbox, action: &str, id: &str, json: bool) -> std::process::Output {
     let mut args = vec!["--base-url", sandbox.url()];
     if json {
         args.push("--json");
@@ -36,7 +36,7 @@ async fn each_action_prints_the_resulting_state() {
         assert_exit_for(&output, 0, action);
         assert_eq!(status_row(&output), status, "{}", stdout(&output));
         assert!(stdout(&output).contains(&id));
-        assert_eq!(sandbox.store().get(&id).unwrap().status, status);
+        assert_eq!(sandbox.session_status(&id).unwrap().as_str(), status);
 
         let id = open_session(&sandbox).await;
         let output = act(&sandbox, action, &id, true).await;
@@ -96,7 +96,7 @@ async fn the_sandbox_saying_no_exits_1() {
         assert_eq!(error["kind"], "conflict", "{action}");
         assert_eq!(error["status"], 409);
     }
-    assert_eq!(sandbox.store().get(&id).unwrap().status, "success");
+    assert!(sandbox.session_status(&id).unwrap().is_paid());
 }
 
 #[tokio::test]

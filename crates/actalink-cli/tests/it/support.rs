@@ -6,8 +6,8 @@ use std::process::{Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use actalink_sandbox::{DEFAULT_API_KEY, PRO_PAYLINK, RunningSandbox, Sandbox};
-use actalink_testkit::StubServer;
+use actalink_sandbox::{DEFAULT_API_KEY, PRO_PAYLINK, Sandbox};
+use actalink_testkit::{Action, SandboxControl, StubServer};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -67,12 +67,12 @@ pub(crate) fn at<'a>(key: &'a str, url: &'a str, rest: &[&'a str]) -> Vec<&'a st
 }
 
 /// `--api-key K --base-url URL` for a sandbox, ahead of `rest`.
-pub(crate) fn api<'a>(sandbox: &'a RunningSandbox, rest: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn api<'a>(sandbox: &'a Sandbox, rest: &[&'a str]) -> Vec<&'a str> {
     at(DEFAULT_API_KEY, sandbox.url(), rest)
 }
 
 /// Runs `rest` against a sandbox with its default key.
-pub(crate) async fn run_api(sandbox: &RunningSandbox, rest: &[&str]) -> Output {
+pub(crate) async fn run_api(sandbox: &Sandbox, rest: &[&str]) -> Output {
     run(&api(sandbox, rest)).await
 }
 
@@ -125,7 +125,7 @@ pub(crate) fn assert_fails(output: &Output, expected: i32, needle: &str) {
     assert_stderr_has(output, needle);
 }
 
-pub(crate) async fn sandbox() -> RunningSandbox {
+pub(crate) async fn sandbox() -> Sandbox {
     Sandbox::builder().start("127.0.0.1:0").await.unwrap()
 }
 
@@ -141,66 +141,34 @@ pub(crate) fn session_id(created: &Output) -> String {
 }
 
 /// `--json session create --paylink PRO_PAYLINK` and `extra` on a sandbox.
-pub(crate) async fn create(sandbox: &RunningSandbox, extra: &[&str]) -> Output {
+pub(crate) async fn create(sandbox: &Sandbox, extra: &[&str]) -> Output {
     let mut args = vec!["--json", "session", "create", "--paylink", PRO_PAYLINK];
     args.extend_from_slice(extra);
     run_api(sandbox, &args).await
 }
 
 /// A new open session's id.
-pub(crate) async fn open_session(sandbox: &RunningSandbox) -> String {
+pub(crate) async fn open_session(sandbox: &Sandbox) -> String {
     let created = create(sandbox, &[]).await;
     assert_exit(&created, 0);
     session_id(&created)
 }
 
-/// Sends a request to the sandbox's control API; the response's body.
-async fn control_api(
-    sandbox: &RunningSandbox,
-    method: http::Method,
-    path: &str,
-    body: Option<String>,
-) -> Vec<u8> {
-    let url = format!("{}/__sandbox/{path}", sandbox.url());
-    let mut request = actalink_transport::Request::new(method, url);
-    if let Some(body) = body {
-        request = request
-            .with_header(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json"),
-            )
-            .with_body(body);
-    }
-    let transport = actalink_transport::ReqwestTransport::new().unwrap();
-    let response = actalink_transport::Transport::send(&transport, request)
-        .await
-        .unwrap();
-    assert!(
-        response.status.is_success(),
-        "{path}: {} {:?}",
-        response.status,
-        response.body
-    );
-    response.body.to_vec()
-}
-
-/// Pays, cancels or fails a session through the sandbox's control API.
-pub(crate) async fn control(sandbox: &RunningSandbox, id: &str, action: &str) {
-    let path = format!("sessions/{id}/{action}");
-    control_api(sandbox, http::Method::POST, &path, None).await;
+/// Pays, cancels, fails or expires a session through the sandbox's control API.
+pub(crate) async fn control(sandbox: &Sandbox, id: &str, action: &str) {
+    let action = Action::from_name(action).unwrap();
+    SandboxControl::of(sandbox).act(id, action).await.unwrap();
 }
 
 /// How many API requests a sandbox has served, from its control API.
-pub(crate) async fn api_requests(sandbox: &RunningSandbox) -> u64 {
-    let body = control_api(sandbox, http::Method::GET, "stats", None).await;
-    let stats: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    stats["apiRequests"].as_u64().unwrap()
+pub(crate) async fn api_requests(sandbox: &Sandbox) -> u64 {
+    SandboxControl::of(sandbox).api_requests().await.unwrap()
 }
 
 /// Queues `count` 503 answers (with `Retry-After: 0`, so retries are quick).
-pub(crate) async fn inject_503(sandbox: &RunningSandbox, count: u32) {
-    let body = format!(r#"{{"kind":"status","status":503,"retryAfter":"0","count":{count}}}"#);
-    control_api(sandbox, http::Method::POST, "faults", Some(body)).await;
+pub(crate) async fn inject_503(sandbox: &Sandbox, count: u32) {
+    let control = SandboxControl::of(sandbox);
+    control.inject_status(503, Some("0"), count).await.unwrap();
 }
 
 /// Waits up to five seconds for a stub to have received something.

@@ -3,12 +3,12 @@
 use std::time::{Duration, Instant};
 
 use actalink_checkout::{Client, Error, RetryPolicy};
-use actalink_sandbox::{DEFAULT_API_KEY, Fault, PRO_PAYLINK, RunningSandbox, Sandbox};
-use http::Method;
+use actalink_sandbox::{DEFAULT_API_KEY, Fault, PRO_PAYLINK, Sandbox};
+use actalink_testkit::SandboxControl;
 
-use crate::{client, http, request};
+use crate::{client, request};
 
-async fn sandbox() -> RunningSandbox {
+async fn sandbox() -> Sandbox {
     Sandbox::builder().start("127.0.0.1:0").await.unwrap()
 }
 
@@ -40,7 +40,7 @@ async fn a_503_on_get_is_retried_and_on_create_is_not() {
         "{err:?}"
     );
     assert_eq!(
-        sandbox.store().count(),
+        sandbox.session_count(),
         1,
         "the refused create made nothing and was not repeated"
     );
@@ -61,7 +61,7 @@ async fn a_429_with_retry_after_is_waited_out_even_for_create() {
         "{:?}",
         start.elapsed()
     );
-    assert_eq!(sandbox.store().count(), 1);
+    assert_eq!(sandbox.session_count(), 1);
 }
 
 #[tokio::test]
@@ -104,7 +104,7 @@ async fn a_dropped_connection_after_processing_is_not_retried_for_create() {
     assert!(source.was_sent());
     assert_eq!(*attempts, 1);
     // The server did create it: this is why the order id goes in the metadata.
-    assert_eq!(sandbox.store().count(), 1);
+    assert_eq!(sandbox.session_count(), 1);
 }
 
 #[tokio::test]
@@ -138,40 +138,19 @@ async fn a_truncated_or_non_json_body_is_a_decode_error() {
 async fn faults_can_be_queued_and_cleared_through_the_control_api() {
     let sandbox = sandbox().await;
     let client = client(&sandbox);
-    let queued = http(
-        Method::POST,
-        &format!("{}/__sandbox/faults", sandbox.url()),
-        Some((
-            "application/json",
-            r#"{"kind":"status","status":500,"count":3}"#,
-        )),
-    )
-    .await;
-    assert_eq!(String::from_utf8_lossy(&queued.body), r#"{"queued":3}"#);
-    let bad = http(
-        Method::POST,
-        &format!("{}/__sandbox/faults", sandbox.url()),
-        Some(("application/json", r#"{"kind":"meteor"}"#)),
-    )
-    .await;
-    assert_eq!(bad.status, http::StatusCode::BAD_REQUEST);
-    http(
-        Method::DELETE,
-        &format!("{}/__sandbox/faults", sandbox.url()),
-        None,
-    )
-    .await;
+    let control = SandboxControl::of(&sandbox);
+    let queued = control.post_json("faults", r#"{"kind":"status","status":500,"count":3}"#);
+    assert_eq!(queued.await.unwrap(), (200, r#"{"queued":3}"#.to_owned()));
+    let (status, _) = control
+        .post_json("faults", r#"{"kind":"meteor"}"#)
+        .await
+        .unwrap();
+    assert_eq!(status, 400);
+    control.clear_faults().await.unwrap();
     client
         .create_session(&request(PRO_PAYLINK, "F7"))
         .await
         .unwrap();
-    let stats = http(
-        Method::GET,
-        &format!("{}/__sandbox/stats", sandbox.url()),
-        None,
-    )
-    .await;
-    let stats: serde_json::Value = serde_json::from_slice(&stats.body).unwrap();
-    assert_eq!(stats["sessions"], 1);
-    assert_eq!(stats["apiRequests"], 1);
+    let stats = control.stats().await.unwrap();
+    assert_eq!((stats.sessions, stats.api_requests), (1, 1));
 }

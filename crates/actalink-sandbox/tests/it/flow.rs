@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use actalink_checkout::types::{Decimal, OrderStatus, PaylinkType};
 use actalink_checkout::{Error, SessionStatus};
-use actalink_sandbox::{EBOOK_PAYLINK, PRO_PAYLINK, Sandbox, WebhookEndpoint};
+use actalink_sandbox::{DeliveryRecord, EBOOK_PAYLINK, PRO_PAYLINK, Sandbox, WebhookEndpoint};
+use actalink_testkit::{Action, SandboxControl};
 use actalink_webhooks::EventType;
 use http::{Method, StatusCode};
 
@@ -99,8 +100,8 @@ async fn create_get_pay_on_the_hosted_page_then_get_shows_success_and_a_verified
     );
     assert_eq!(event.metadata_value("internal_order_id"), Some("ORD-1"));
     assert_eq!(
-        event.data.checkout_session_id.as_deref(),
-        Some(created.id.as_str())
+        event.data.checkout_session_id.as_ref(),
+        Some(&created.id)
     );
     assert_eq!(
         event.data.token.unwrap().decimal(6).unwrap().unwrap(),
@@ -128,17 +129,12 @@ async fn a_one_time_payment_through_the_control_api() {
         .create_session(&request(EBOOK_PAYLINK, "ORD-2"))
         .await
         .unwrap();
-    let url = format!("{}/__sandbox/sessions/{}/pay", sandbox.url(), created.id);
-    let response = http(Method::POST, &url, None).await;
-    assert_eq!(response.status, StatusCode::OK);
+    let control = SandboxControl::of(&sandbox);
+    assert!(control.pay(created.id.as_str()).await.unwrap().is_paid());
     // The control API says so when a script pays a paid session again.
-    let again = http(Method::POST, &url, None).await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
-    assert!(
-        String::from_utf8_lossy(&again.body).contains("is already paid"),
-        "{:?}",
-        again.body
-    );
+    let again = control.pay(created.id.as_str()).await.unwrap_err();
+    assert_eq!(again.status, Some(409));
+    assert!(again.message.contains("is already paid"), "{again}");
     let session = client.get_session(&created.id).await.unwrap();
     assert!(session.is_paid());
     assert_eq!(session.end_at, None);
@@ -237,12 +233,8 @@ async fn sessions_past_their_expiry_turn_timeout_and_cannot_be_paid() {
         .create_session(&request(PRO_PAYLINK, "ORD-5"))
         .await
         .unwrap();
-    http(
-        Method::POST,
-        &format!("{}/__sandbox/sessions/{}/expire", sandbox.url(), s.id),
-        None,
-    )
-    .await;
+    let control = SandboxControl::of(&sandbox);
+    control.act(s.id.as_str(), Action::Expire).await.unwrap();
     let ended = client
         .wait_for_completion(&s.id, actalink_checkout::WaitOptions::new())
         .await
@@ -289,14 +281,8 @@ async fn a_failing_receiver_gets_retries_until_it_answers() {
         ]
     );
     // The log is also served by the control API.
-    let listed = http(
-        Method::GET,
-        &format!("{}/__sandbox/deliveries", sandbox.url()),
-        None,
-    )
-    .await;
-    let listed: serde_json::Value = serde_json::from_slice(&listed.body).unwrap();
-    assert_eq!(listed["data"].as_array().unwrap().len(), 3);
+    let listed = SandboxControl::of(&sandbox).deliveries().await.unwrap();
+    assert_eq!(listed, deliveries);
 }
 
 #[tokio::test]
@@ -318,7 +304,7 @@ async fn concurrent_creates_are_all_kept() {
         ids.insert(task.await.unwrap().unwrap().id);
     }
     assert_eq!(ids.len(), 200);
-    assert_eq!(sandbox.store().count(), 200);
+    assert_eq!(sandbox.session_count(), 200);
 }
 
 #[tokio::test]
@@ -339,16 +325,13 @@ async fn after_shutdown_the_port_refuses_connections() {
 
 /// The delivery log once it holds `n` attempts (the receiver answers before
 /// the sandbox records the attempt).
-async fn settled_deliveries(
-    sandbox: &actalink_sandbox::RunningSandbox,
-    n: usize,
-) -> Vec<actalink_sandbox::DeliveryRecord> {
+async fn settled_deliveries(sandbox: &Sandbox, n: usize) -> Vec<DeliveryRecord> {
     for _ in 0..100 {
-        let deliveries = sandbox.store().deliveries();
+        let deliveries = sandbox.deliveries();
         if deliveries.len() >= n {
             return deliveries;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    sandbox.store().deliveries()
+    sandbox.deliveries()
 }

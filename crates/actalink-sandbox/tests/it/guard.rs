@@ -1,12 +1,13 @@
 //! The control API is a local tool's: a web page cannot drive it, while the
 //! hosted page's own buttons, scripts and tests still can.
 
-use actalink_sandbox::{PRO_PAYLINK, RunningSandbox, Sandbox};
+use actalink_checkout::SessionStatus;
+use actalink_sandbox::{PRO_PAYLINK, Sandbox};
 use http::StatusCode;
 
 use crate::{client, raw, request};
 
-async fn open_session(sandbox: &RunningSandbox) -> String {
+async fn open_session(sandbox: &Sandbox) -> String {
     client(sandbox)
         .create_session(&request(PRO_PAYLINK, "G-1"))
         .await
@@ -16,7 +17,7 @@ async fn open_session(sandbox: &RunningSandbox) -> String {
 }
 
 /// POST `path` with these extra header lines and body; the status and the body.
-async fn post(sandbox: &RunningSandbox, path: &str, headers: &str, body: &str) -> (u16, String) {
+async fn post(sandbox: &Sandbox, path: &str, headers: &str, body: &str) -> (u16, String) {
     let host = format!("Host: {}", sandbox.addr());
     let headers = if headers.contains("Host:") {
         headers.to_owned()
@@ -33,8 +34,8 @@ async fn post(sandbox: &RunningSandbox, path: &str, headers: &str, body: &str) -
     .await
 }
 
-fn status_of(sandbox: &RunningSandbox, id: &str) -> String {
-    sandbox.store().get(id).unwrap().status
+fn status_of(sandbox: &Sandbox, id: &str) -> SessionStatus {
+    sandbox.session_status(id).unwrap()
 }
 
 #[tokio::test]
@@ -58,7 +59,11 @@ async fn a_foreign_origin_or_a_cross_site_fetch_is_refused_with_403() {
             "{body}"
         );
     }
-    assert_eq!(status_of(&sandbox, &id), "open", "nothing was paid");
+    assert_eq!(
+        status_of(&sandbox, &id),
+        SessionStatus::Open,
+        "nothing was paid"
+    );
     // GETs are guarded too: the delivery log is not for other origins.
     let (status, _) = raw(
         sandbox.addr(),
@@ -74,7 +79,7 @@ async fn a_foreign_origin_or_a_cross_site_fetch_is_refused_with_403() {
     let own = format!("Origin: {}", sandbox.url());
     let (status, body) = post(&sandbox, &pay, &own, "").await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(status_of(&sandbox, &id), "success");
+    assert_eq!(status_of(&sandbox, &id), SessionStatus::Success);
     let (status, _) = post(&sandbox, "/__sandbox/faults", "", "").await;
     assert_eq!(
         status, 400,
@@ -99,7 +104,7 @@ async fn a_host_that_is_not_loopback_or_the_sandbox_is_refused() {
         assert_eq!(status, 403, "{host}: {body}");
         assert!(body.contains("loopback"), "{body}");
     }
-    assert_eq!(status_of(&sandbox, &id), "open");
+    assert_eq!(status_of(&sandbox, &id), SessionStatus::Open);
     // Loopback names, with or without a port, are fine; so is a same-host Origin.
     for host in [
         format!("Host: localhost:{port}\r\nOrigin: http://localhost:{port}"),
@@ -156,7 +161,7 @@ async fn a_post_body_that_is_not_json_is_refused_with_415() {
         assert_eq!(status, 415, "{headers:?} {body:?}: {text}");
         assert!(text.contains("application/json"), "{text}");
     }
-    assert_eq!(status_of(&sandbox, &id), "open");
+    assert_eq!(status_of(&sandbox, &id), SessionStatus::Open);
     let (status, text) = post(
         &sandbox,
         "/__sandbox/faults",
@@ -178,5 +183,5 @@ async fn the_hosted_pages_own_form_posts_still_work() {
     );
     let (status, _) = post(&sandbox, &format!("/payment-link/{id}/pay"), &headers, "").await;
     assert_eq!(status, StatusCode::SEE_OTHER.as_u16());
-    assert_eq!(status_of(&sandbox, &id), "success");
+    assert_eq!(status_of(&sandbox, &id), SessionStatus::Success);
 }

@@ -1,30 +1,23 @@
 //! Every bound of `actalink_sandbox::limits`, reached and held.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actalink_checkout::Error;
 use actalink_sandbox::limits::{
     MAX_FAULT_COUNT, MAX_PENDING_DELIVERIES, MAX_QUEUED_FAULTS, MAX_SESSION_TTL, MAX_WEBHOOKS,
 };
-use actalink_sandbox::{
-    EBOOK_PAYLINK, Fault, MemoryStore, PRO_PAYLINK, RunningSandbox, Sandbox, WebhookEndpoint,
-};
+use actalink_sandbox::{EBOOK_PAYLINK, Fault, PRO_PAYLINK, Sandbox, WebhookEndpoint};
+use actalink_testkit::SandboxControl;
 use http::Method;
 
-use crate::{client, http, request};
+use crate::{client, request};
 
-async fn control_json(sandbox: &RunningSandbox, path: &str, body: &str) -> (u16, String) {
-    let response = http(
-        Method::POST,
-        &format!("{}{path}", sandbox.url()),
-        Some(("application/json", body)),
-    )
-    .await;
-    (
-        response.status.as_u16(),
-        String::from_utf8_lossy(&response.body).into_owned(),
-    )
+/// POSTs `body` to the control API at `path` (under `/__sandbox/`).
+async fn control_json(sandbox: &Sandbox, path: &str, body: &str) -> (u16, String) {
+    SandboxControl::of(sandbox)
+        .post_json(path, body)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -45,7 +38,7 @@ async fn the_oldest_sessions_are_evicted_beyond_max_sessions() {
                 .id,
         );
     }
-    assert_eq!(sandbox.store().count(), 3);
+    assert_eq!(sandbox.session_count(), 3);
     for (i, id) in ids.iter().enumerate() {
         let got = client.get_session(id).await;
         if i < 2 {
@@ -54,31 +47,6 @@ async fn the_oldest_sessions_are_evicted_beyond_max_sessions() {
             assert!(got.unwrap().is_open(), "{i}");
         }
     }
-}
-
-#[tokio::test]
-async fn sessions_with_large_metadata_are_evicted_by_size() {
-    let store = Arc::new(MemoryStore::with_limits(1_000, 40_000, 10));
-    let sandbox = Sandbox::builder()
-        .store(store.clone())
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
-    let client = client(&sandbox);
-    let big = "x".repeat(10_000);
-    for i in 0..10 {
-        let request = actalink_checkout::CreateCheckoutSession::builder(PRO_PAYLINK)
-            .metadata("blob", &big)
-            .metadata("n", i.to_string())
-            .build()
-            .unwrap();
-        client.create_session(&request).await.unwrap();
-    }
-    let kept = actalink_sandbox::Store::count(store.as_ref());
-    assert!(
-        (2..=4).contains(&kept),
-        "about 40 kB of 10 kB sessions: {kept}"
-    );
 }
 
 #[tokio::test]
@@ -104,19 +72,14 @@ async fn the_delivery_log_keeps_the_newest_records() {
     .await;
     let mut attempts = Vec::new();
     for _ in 0..200 {
-        attempts = sandbox
-            .store()
-            .deliveries()
-            .iter()
-            .map(|d| d.attempt)
-            .collect();
+        attempts = sandbox.deliveries().iter().map(|d| d.attempt).collect();
         if attempts.last() == Some(&5) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(attempts, [4, 5], "the two newest of five attempts");
-    assert_eq!(sandbox.store().delivery_count(), 2);
+    assert_eq!(sandbox.deliveries().len(), 2);
 }
 
 #[tokio::test]
@@ -124,12 +87,12 @@ async fn webhook_endpoints_beyond_the_cap_are_refused() {
     let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
     for i in 0..MAX_WEBHOOKS {
         let body = format!(r#"{{"url":"http://127.0.0.1:9/hook{i}","secret":"s"}}"#);
-        let (status, text) = control_json(&sandbox, "/__sandbox/webhooks", &body).await;
+        let (status, text) = control_json(&sandbox, "webhooks", &body).await;
         assert_eq!(status, 204, "{i}: {text}");
     }
     let (status, text) = control_json(
         &sandbox,
-        "/__sandbox/webhooks",
+        "webhooks",
         r#"{"url":"http://127.0.0.1:9/one-more","secret":"s"}"#,
     )
     .await;
@@ -155,7 +118,7 @@ async fn webhook_endpoints_beyond_the_cap_are_refused() {
             "at most 2048 bytes",
         ),
     ] {
-        let (status, text) = control_json(&fresh, "/__sandbox/webhooks", body).await;
+        let (status, text) = control_json(&fresh, "webhooks", body).await;
         assert_eq!(status, 400, "{text}");
         assert!(text.contains(reason), "{text}");
     }
@@ -189,7 +152,7 @@ async fn faults_beyond_the_caps_are_refused_with_400() {
             "retryAfter",
         ),
     ] {
-        let (status, text) = control_json(&sandbox, "/__sandbox/faults", body).await;
+        let (status, text) = control_json(&sandbox, "faults", body).await;
         assert_eq!(status, 400, "{body}: {text}");
         assert!(text.contains(reason), "{body}: {text}");
     }
@@ -197,20 +160,20 @@ async fn faults_beyond_the_caps_are_refused_with_400() {
         r#"{{"kind":"status","status":500,"body":"{}"}}"#,
         "b".repeat(70_000)
     );
-    let (status, text) = control_json(&sandbox, "/__sandbox/faults", &big).await;
+    let (status, text) = control_json(&sandbox, "faults", &big).await;
     assert_eq!(status, 400);
     assert!(text.contains("body must be at most 65536 bytes"), "{text}");
 
     for i in 0..MAX_QUEUED_FAULTS {
         let (status, text) = control_json(
             &sandbox,
-            "/__sandbox/faults",
+            "faults",
             &format!(r#"{{"kind":"delay","delayMs":1,"count":{MAX_FAULT_COUNT}}}"#),
         )
         .await;
         assert_eq!(status, 200, "{i}: {text}");
     }
-    let (status, text) = control_json(&sandbox, "/__sandbox/faults", r#"{"kind":"drop"}"#).await;
+    let (status, text) = control_json(&sandbox, "faults", r#"{"kind":"drop"}"#).await;
     assert_eq!(status, 400);
     assert!(text.contains("100 faults are already queued"), "{text}");
     let err = sandbox.try_inject(Fault::Drop, 1).unwrap_err();
@@ -232,21 +195,20 @@ async fn faults_beyond_the_caps_are_refused_with_400() {
 
 #[tokio::test]
 async fn deliveries_beyond_the_in_flight_cap_are_logged_not_attempted() {
-    // A closed port: every attempt fails at once, then waits a minute to
-    // retry, holding its slot.
-    let closed = {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        listener.local_addr().unwrap()
-    };
+    // A port that never answers (nothing accepts its connections): every
+    // attempt holds its slot until its 10 s timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
     let mut builder = Sandbox::builder().delivery(2, Duration::from_secs(60));
     for i in 0..MAX_WEBHOOKS {
         builder = builder.webhook(WebhookEndpoint::new(
-            format!("http://{closed}/hook{i}"),
+            format!("http://{silent_addr}/hook{i}"),
             "whsec_cap",
         ));
     }
     let sandbox = builder.start("127.0.0.1:0").await.unwrap();
     let client = client(&sandbox);
+    let control = SandboxControl::of(&sandbox);
     let per_payment = MAX_WEBHOOKS;
     let payments = MAX_PENDING_DELIVERIES / per_payment + 1;
     for i in 0..payments {
@@ -254,12 +216,11 @@ async fn deliveries_beyond_the_in_flight_cap_are_logged_not_attempted() {
             .create_session(&request(EBOOK_PAYLINK, &format!("P-{i}")))
             .await
             .unwrap();
-        let pay = format!("{}/__sandbox/sessions/{}/pay", sandbox.url(), s.id);
-        assert!(http(Method::POST, &pay, None).await.status.is_success());
+        control.pay(s.id.as_str()).await.unwrap();
     }
     let mut dropped = Vec::new();
     for _ in 0..200 {
-        let deliveries = sandbox.store().deliveries();
+        let deliveries = sandbox.deliveries();
         dropped = deliveries.into_iter().filter(|d| d.attempt == 0).collect();
         if dropped.len() >= per_payment {
             break;
@@ -277,6 +238,7 @@ async fn deliveries_beyond_the_in_flight_cap_are_logged_not_attempted() {
         dropped[0]
     );
     assert!(dropped.iter().all(|d| !d.delivered));
+    drop(silent);
 }
 
 #[tokio::test]

@@ -2,14 +2,12 @@
 //! in-process sandbox, every webhook delivered exactly once; and a receiver
 //! that fails the first two attempts of every event still gets them all.
 
-#[path = "../support/load.rs"]
-mod harness;
-
 use std::time::Duration;
 
 use actalink_sandbox::{DEFAULT_API_KEY, Sandbox, WebhookEndpoint};
+use actalink_testkit::load as harness;
 
-async fn sandbox_for(receiver: &harness::Receiver) -> actalink_sandbox::RunningSandbox {
+async fn sandbox_for(receiver: &harness::Receiver) -> Sandbox {
     Sandbox::builder()
         .webhook(WebhookEndpoint::new(receiver.url.clone(), harness::SECRET))
         .delivery(5, Duration::from_millis(20))
@@ -39,7 +37,7 @@ async fn two_thousand_sessions_at_64_concurrent_with_no_loss() {
         (report.webhooks_missing, report.webhooks_duplicated),
         (0, 0)
     );
-    let deliveries = sandbox.store().deliveries();
+    let deliveries = sandbox.deliveries();
     assert_eq!(
         deliveries.len(),
         2_000,
@@ -55,7 +53,7 @@ async fn a_receiver_failing_the_first_two_attempts_loses_nothing() {
     let report = harness::run(sandbox.url(), DEFAULT_API_KEY, &receiver, 200, 64, 200).await;
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.webhooks_exactly_once, 200, "{report:?}");
-    let deliveries = sandbox.store().deliveries();
+    let deliveries = sandbox.deliveries();
     assert_eq!(deliveries.len(), 600, "three attempts each");
     assert!(
         deliveries

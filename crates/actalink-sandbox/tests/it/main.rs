@@ -14,7 +14,7 @@ mod validation;
 use std::time::Duration;
 
 use actalink_checkout::{Client, CreateCheckoutSession, RetryPolicy};
-use actalink_sandbox::{DEFAULT_API_KEY, RunningSandbox};
+use actalink_sandbox::{DEFAULT_API_KEY, Sandbox};
 use actalink_transport::{Request, ReqwestTransport, Response, Transport};
 use actalink_webhooks::{Event, VerifiedEvent, Verifier};
 use axum::Router;
@@ -23,7 +23,7 @@ use axum::routing::post;
 use http::Method;
 use tokio::sync::mpsc;
 
-pub(crate) fn client(sandbox: &RunningSandbox) -> Client {
+pub(crate) fn client(sandbox: &Sandbox) -> Client {
     Client::builder()
         .api_key(DEFAULT_API_KEY)
         .base_url(sandbox.url())

@@ -165,7 +165,7 @@ async fn every_bad_request_is_a_4xx_with_a_message() {
         assert!(text.contains(message), "{name}: {text:?} lacks {message:?}");
     }
     assert_eq!(
-        sandbox.store().count(),
+        sandbox.session_count(),
         0,
         "no bad request created a session"
     );

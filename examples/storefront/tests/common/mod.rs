@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actalink_checkout::CheckoutSessionId;
 use actalink_checkout::types::Decimal;
-use actalink_sandbox::{DEFAULT_API_KEY, RunningSandbox, Sandbox, WebhookEndpoint};
+use actalink_sandbox::{DEFAULT_API_KEY, Sandbox, WebhookEndpoint};
+use actalink_testkit::{Action, SandboxControl};
 use actalink_transport::{Request, ReqwestTransport, Response, Transport};
 use http::{HeaderValue, Method, StatusCode};
 use storefront::{Config, Db, Reconciler, Storefront};
@@ -54,13 +56,13 @@ impl Instance {
 
 /// A sandbox and a storefront wired to each other.
 pub(crate) struct Shop {
-    pub(crate) sandbox: RunningSandbox,
+    pub(crate) sandbox: Sandbox,
     pub(crate) url: String,
     pub(crate) db: Arc<Db>,
     pub(crate) instance: Instance,
 }
 
-pub(crate) async fn sandbox(session_ttl: Option<Duration>) -> RunningSandbox {
+pub(crate) async fn sandbox(session_ttl: Option<Duration>) -> Sandbox {
     let mut builder = Sandbox::builder();
     if let Some(ttl) = session_ttl {
         builder = builder.session_ttl(ttl);
@@ -69,7 +71,7 @@ pub(crate) async fn sandbox(session_ttl: Option<Duration>) -> RunningSandbox {
 }
 
 /// Serves a storefront against `sandbox` with `options`.
-pub(crate) async fn serve(sandbox: &RunningSandbox, options: &Options) -> Instance {
+pub(crate) async fn serve(sandbox: &Sandbox, options: &Options) -> Instance {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let db = Arc::new(match &options.database {
@@ -165,7 +167,7 @@ pub(crate) async fn send(
 pub(crate) async fn checkout_at(
     url: &str,
     db: &Db,
-    sandbox: &RunningSandbox,
+    sandbox: &Sandbox,
     paylink: &str,
 ) -> (String, String) {
     let response = send(
@@ -182,12 +184,15 @@ pub(crate) async fn checkout_at(
     let hosted = response.headers["location"].to_str().unwrap().to_owned();
     assert!(hosted.starts_with(sandbox.url()), "{hosted}");
     let session_id = hosted.rsplit('/').next().unwrap().to_owned();
-    let stored = sandbox.store().get(&session_id).unwrap();
+    let client = actalink_checkout::Client::builder()
+        .api_key(DEFAULT_API_KEY)
+        .base_url(sandbox.url())
+        .build()
+        .unwrap();
+    let id = CheckoutSessionId::new(session_id.as_str()).unwrap();
+    let stored = client.get_session(&id).await.unwrap();
     let order_id = stored
-        .metadata
-        .as_ref()
-        .unwrap()
-        .get("internal_order_id")
+        .metadata_value("internal_order_id")
         .unwrap()
         .to_owned();
     let order = db.order(&order_id).unwrap().unwrap();
@@ -206,15 +211,11 @@ pub(crate) async fn checkout(shop: &Shop, paylink: &str) -> (String, String) {
 
 /// Acts on a session through the sandbox's control API, as the customer
 /// would on the hosted page, without a browser: `pay`, `cancel`, `fail`, `expire`.
-pub(crate) async fn act(sandbox: &RunningSandbox, session_id: &str, action: &str) {
-    let response = send(
-        Method::POST,
-        &format!("{}/__sandbox/sessions/{session_id}/{action}", sandbox.url()),
-        None,
-        &[],
-    )
-    .await;
-    assert_eq!(response.status, StatusCode::OK, "{action} {session_id}");
+pub(crate) async fn act(sandbox: &Sandbox, session_id: &str, action: &str) {
+    let action = Action::from_name(action).unwrap();
+    let control = SandboxControl::of(sandbox);
+    let acted = control.act(session_id, action).await;
+    assert!(acted.is_ok(), "{action:?} {session_id}: {acted:?}");
 }
 
 /// A webhook body carrying the order id in its metadata, like the sandbox sends.

@@ -1,9 +1,9 @@
 //! The load harness: N sessions created, fetched and paid through one shared
 //! `Client` at a fixed concurrency against a sandbox, with every webhook
-//! verified and counted. Shared by `tests/it/load.rs` (small N, in CI) and
-//! `examples/load.rs` (`cargo xtask load`, N = 50,000 by default).
+//! verified and counted. Used by the sandbox's `tests/it/load.rs` (small N,
+//! in CI) and its `examples/load.rs` (`cargo xtask load`, N = 50,000 by default).
 
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::print_stdout)]
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,22 +11,28 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actalink_checkout::{Client, CreateCheckoutSession, RetryPolicy};
-use actalink_transport::{Request, ReqwestTransport, Transport};
 use actalink_webhooks::{VerifiedEvent, Verifier};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
 use tokio::sync::Semaphore;
 
+use crate::{SandboxControl, rss_kib};
+
+/// The webhook secret the [`Receiver`] verifies with.
 pub const SECRET: &str = "whsec_load";
 
 /// A webhook receiver that verifies every event, fails the first `fail_first`
 /// deliveries of each event with 500, and counts the events it accepted per session.
+#[derive(Debug)]
 pub struct Receiver {
+    /// The endpoint to register with the sandbox.
     pub url: String,
+    /// The dedup keys of the events accepted, by checkout session id.
     pub accepted: Arc<Mutex<HashMap<String, Vec<String>>>>,
 }
 
+/// Starts a [`Receiver`] on loopback.
 pub async fn receiver(fail_first: usize) -> Receiver {
     let accepted: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
     let attempts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
@@ -46,7 +52,12 @@ pub async fn receiver(fail_first: usize) -> Receiver {
                     if seen <= fail_first {
                         return StatusCode::INTERNAL_SERVER_ERROR;
                     }
-                    let session = event.data.checkout_session_id.clone().unwrap_or_default();
+                    let session = event
+                        .data
+                        .checkout_session_id
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
                     accepted
                         .lock()
                         .unwrap()
@@ -67,36 +78,34 @@ pub async fn receiver(fail_first: usize) -> Receiver {
 /// What a load run measured.
 #[derive(Debug)]
 pub struct Report {
+    /// Sessions attempted.
     pub sessions: usize,
+    /// API calls made (create, get, get after paying).
     pub calls: usize,
+    /// What went wrong, one line per failed session.
     pub errors: Vec<String>,
+    /// Distinct session ids created.
     pub distinct_ids: usize,
+    /// Sessions the sandbox says it holds.
     pub sandbox_sessions: u64,
+    /// Median call latency.
     pub p50: Duration,
+    /// 99th-percentile call latency.
     pub p99: Duration,
+    /// The whole run.
     pub elapsed: Duration,
+    /// Resident memory at the start, in KiB.
     pub rss_start_kib: u64,
+    /// Resident memory after the first calls, in KiB.
     pub rss_after_first_kib: u64,
+    /// Resident memory at the end, in KiB.
     pub rss_end_kib: u64,
+    /// Sessions whose webhook arrived exactly once.
     pub webhooks_exactly_once: usize,
+    /// Sessions whose webhook never arrived.
     pub webhooks_missing: usize,
+    /// Sessions whose webhook arrived more than once.
     pub webhooks_duplicated: usize,
-}
-
-pub use actalink_testkit::rss_kib;
-
-async fn control(method: http::Method, url: String) -> Result<Vec<u8>, String> {
-    static TRANSPORT: std::sync::OnceLock<ReqwestTransport> = std::sync::OnceLock::new();
-    let transport = TRANSPORT.get_or_init(|| ReqwestTransport::new().unwrap());
-    let response = transport
-        .send(Request::new(method, url))
-        .await
-        .map_err(|e| e.to_string())?;
-    if response.status.is_success() {
-        Ok(response.body.to_vec())
-    } else {
-        Err(format!("HTTP {}", response.status.as_u16()))
-    }
 }
 
 /// Runs `n` sessions at `concurrency` against the sandbox at `base_url`
@@ -117,6 +126,7 @@ pub async fn run(
         .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(50)))
         .build()
         .unwrap();
+    let control = SandboxControl::new(base_url);
     let rss_start_kib = rss_kib();
     let rss_after_first = Arc::new(AtomicUsize::new(0));
     let calls = Arc::new(AtomicUsize::new(0));
@@ -125,12 +135,12 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..n {
         let permit = Arc::clone(&semaphore).acquire_owned().await.unwrap();
-        let (client, calls, rss_after_first) = (
+        let (client, calls, rss_after_first, control) = (
             client.clone(),
             Arc::clone(&calls),
             Arc::clone(&rss_after_first),
+            control.clone(),
         );
-        let base_url = base_url.to_owned();
         tasks.spawn(async move {
             let _permit = permit;
             let mut latencies = Vec::with_capacity(3);
@@ -160,11 +170,10 @@ pub async fn run(
             if fetched.metadata_value("internal_order_id") != Some(format!("LOAD-{i}").as_str()) {
                 return Err(format!("session {i} came back with other metadata"));
             }
-            control(
-                http::Method::POST,
-                format!("{base_url}/__sandbox/sessions/{}/pay", session.id),
-            )
-            .await?;
+            control
+                .pay(session.id.as_str())
+                .await
+                .map_err(|e| format!("pay {i}: {e}"))?;
             let t = Instant::now();
             let paid = client
                 .get_session(&session.id)
@@ -199,12 +208,7 @@ pub async fn run(
             .copied()
             .unwrap_or_default()
     };
-    let stats: serde_json::Value = serde_json::from_slice(
-        &control(http::Method::GET, format!("{base_url}/__sandbox/stats"))
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let stats = control.stats().await.unwrap();
     // Wait for webhook delivery to settle.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -227,7 +231,7 @@ pub async fn run(
         calls: calls.load(Ordering::Relaxed),
         errors,
         distinct_ids: ids.len(),
-        sandbox_sessions: stats["sessions"].as_u64().unwrap_or(0),
+        sandbox_sessions: stats.sessions,
         p50: pick(0.50),
         p99: pick(0.99),
         elapsed,
