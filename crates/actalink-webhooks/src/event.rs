@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use actalink_types::{Metadata, TokenAmount};
+use actalink_types::{CheckoutSessionId, Metadata, TokenAmount};
 use sha2::{Digest, Sha256};
 
 use crate::Error;
@@ -85,8 +85,10 @@ pub struct EventData {
     /// its JSON text, and a lone surrogate in a key or value becomes U+FFFD.
     pub metadata: Option<Metadata>,
     /// The checkout session id, when the sender includes one as
-    /// `eventData.data.checkoutSessionId` (the sandbox does).
-    pub checkout_session_id: Option<String>,
+    /// `eventData.data.checkoutSessionId` (the sandbox does): a string, or a
+    /// number as its text. `None` when it is empty or holds whitespace or a
+    /// control character, which no id does (see [`CheckoutSessionId::new`]).
+    pub checkout_session_id: Option<CheckoutSessionId>,
 }
 
 /// A token and an amount of it.
@@ -175,6 +177,12 @@ fn text(value: Json<'_>) -> Option<(String, usize)> {
         Kind::Number => value.text().map(|t| (t.to_owned(), t.len())),
         _ => None,
     }
+}
+
+/// A checkout session id: [`text`] that is a valid id.
+fn session_id(value: Json<'_>) -> Option<(CheckoutSessionId, usize)> {
+    let (id, len) = text(value)?;
+    Some((CheckoutSessionId::new(id).ok()?, len))
 }
 
 /// The non-negative integer a JSON number's text spells, below 2^128; `None`
@@ -292,7 +300,8 @@ fn subject(value: Json<'_>) -> Option<(EventData, usize)> {
             "token" => data.token = take(m, "eventData.data.token", value, token),
             "metadata" => data.metadata = take(m, "eventData.data.metadata", value, metadata),
             "checkoutSessionId" => {
-                data.checkout_session_id = take(m, "eventData.data.checkoutSessionId", value, text);
+                data.checkout_session_id =
+                    take(m, "eventData.data.checkoutSessionId", value, session_id);
             }
             _ => {}
         }

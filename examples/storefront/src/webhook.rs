@@ -21,8 +21,8 @@ fn order_of(state: &AppState, event: &Event) -> rusqlite::Result<Option<Order>> 
     {
         return Ok(Some(order));
     }
-    match event.data.checkout_session_id.as_deref() {
-        Some(session_id) => state.db.order_by_session(session_id),
+    match &event.data.checkout_session_id {
+        Some(session_id) => state.db.order_by_session(session_id.as_str()),
         None => Ok(None),
     }
 }

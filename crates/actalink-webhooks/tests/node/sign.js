@@ -26,6 +26,13 @@ function text(v) {
   if (typeof v === "number") return Number.isFinite(v) ? String(v) : null;
   return null;
 }
+// A checkout session id: text that is non-empty, with no White_Space and no
+// control character (Unicode's properties, as Rust's char::is_whitespace and
+// char::is_control read them).
+function sessionId(v) {
+  const t = text(v);
+  return t !== null && t !== "" && !/[\p{White_Space}\p{Cc}]/u.test(t) ? t : null;
+}
 // The hex string as sent, or a whole number of base units below 2^128: the
 // integer that the number's JSON text (JavaScript's shortest form) spells.
 function amount(v) {
@@ -64,7 +71,7 @@ function decode(p) {
   const d = eventData.data;
   if (isObject(d)) {
     e.dataId = text(d.id);
-    e.csid = text(d.checkoutSessionId);
+    e.csid = sessionId(d.checkoutSessionId);
     if (isObject(d.token)) {
       e.token = { name: text(d.token.name), amount: amount(d.token.amount), decimals: decimals(d.token.decimals) };
     }

@@ -101,12 +101,29 @@ impl Gen {
                 }
             });
         };
+        // Ids with the characters where whitespace and control rules differ
+        // between definitions (NEL, BOM, the Mongolian vowel separator, zero
+        // width space, C1 controls), to pin both sides to the same rule.
+        let session_id = |g: &mut Self| {
+            if g.rng.bool() {
+                return g.string();
+            }
+            let inside = g.pick(&[
+                "", "\\u0085", "\\u00a0", "\\u1680", "\\u180e", "\\u200b", "\\u2028", "\\u3000",
+                "\\ufeff", "\\u007f", "\\u009f", "\\u0000", " ", "\\t", "é",
+            ]);
+            let id = format!(
+                "\"{}checkout_{inside}x\"",
+                if g.rng.u8(..) < 20 { inside } else { "" }
+            );
+            g.out.extend_from_slice(id.as_bytes());
+        };
         let subject = |g: &mut Self| {
             g.object_of(&|g, first| {
                 g.member(first, "id", &text);
                 g.member(first, "token", &token);
                 g.member(first, "metadata", &metadata);
-                g.member(first, "checkoutSessionId", &text);
+                g.member(first, "checkoutSessionId", &session_id);
             });
         };
         let event_data = |g: &mut Self| {

@@ -24,7 +24,11 @@ pub(super) fn same_reading(event: &Event, node: &serde_json::Value) -> Result<()
     check("data.id", event.data.id.clone(), s(&node["dataId"]))?;
     check(
         "data.checkoutSessionId",
-        event.data.checkout_session_id.clone(),
+        event
+            .data
+            .checkout_session_id
+            .as_ref()
+            .map(ToString::to_string),
         s(&node["csid"]),
     )?;
     match (&event.data.token, &node["token"]) {
