@@ -81,15 +81,7 @@ impl Price {
     /// [`Error::InvalidHex`] for odd length, empty or non-hex input;
     /// [`Error::InvalidPrice`] when the bytes are not a plain decimal.
     pub fn decimal_str(&self) -> Result<String, Error> {
-        let digits = strip_hex_prefix(&self.raw);
-        let invalid = |reason| Error::InvalidHex {
-            what: "price",
-            raw: self.raw.clone(),
-            reason,
-        };
-        if digits.is_empty() {
-            return Err(invalid("it has no digits"));
-        }
+        let (digits, invalid) = hex_digits("price", &self.raw)?;
         if !digits.len().is_multiple_of(2) {
             return Err(invalid("it has an odd number of digits"));
         }
@@ -129,6 +121,24 @@ impl fmt::Debug for Price {
             Err(_) => write!(f, "Price({:?})", self.raw),
         }
     }
+}
+
+/// The digits of a hex string after its prefix, and the error for it; an
+/// error when there are no digits.
+fn hex_digits<'a>(
+    what: &'static str,
+    raw: &'a str,
+) -> Result<(&'a str, impl Fn(&'static str) -> Error + 'a), Error> {
+    let invalid = move |reason| Error::InvalidHex {
+        what,
+        raw: raw.to_owned(),
+        reason,
+    };
+    let digits = strip_hex_prefix(raw);
+    if digits.is_empty() {
+        return Err(invalid("it has no digits"));
+    }
+    Ok((digits, invalid))
 }
 
 fn hex_value(byte: u8) -> Option<u8> {
@@ -175,15 +185,7 @@ impl TokenAmount {
     /// [`Error::InvalidHex`] for empty or non-hex input; [`Error::Overflow`]
     /// beyond `u128`.
     pub fn base_units(&self) -> Result<u128, Error> {
-        let digits = strip_hex_prefix(&self.raw);
-        let invalid = |reason| Error::InvalidHex {
-            what: "token amount",
-            raw: self.raw.clone(),
-            reason,
-        };
-        if digits.is_empty() {
-            return Err(invalid("it has no digits"));
-        }
+        let (digits, invalid) = hex_digits("token amount", &self.raw)?;
         let mut value: u128 = 0;
         for byte in digits.bytes() {
             let digit = hex_value(byte).ok_or_else(|| invalid("it has a non-hex character"))?;

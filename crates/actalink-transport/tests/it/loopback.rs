@@ -64,25 +64,42 @@ async fn a_body_at_the_cap_is_accepted() {
     assert_eq!(response.body.len(), 1024);
 }
 
+/// A slow response times out, whether the request's own timeout is shorter
+/// than the transport's or equal to it (when no second timer is set).
 #[tokio::test]
 async fn a_slow_response_times_out() {
-    let stub = StubServer::start(vec![StubReply::Delay(
-        Duration::from_secs(5),
-        Box::new(StubReply::json(200, "{}")),
-    )])
-    .await;
-    let transport = ReqwestTransport::new().unwrap();
-    let request = Request::new(Method::GET, stub.url()).with_timeout(Duration::from_millis(200));
-    let err = transport.send(request).await.unwrap_err();
-    assert!(err.is_timeout(), "{err:?}");
-    assert!(err.was_sent());
+    let limit = Duration::from_millis(200);
+    for transport in [
+        ReqwestTransport::new().unwrap(),
+        ReqwestTransport::builder().timeout(limit).build().unwrap(),
+    ] {
+        let stub = StubServer::start(vec![StubReply::Delay(
+            Duration::from_secs(5),
+            Box::new(StubReply::json(200, "{}")),
+        )])
+        .await;
+        let request = Request::new(Method::GET, stub.url()).with_timeout(limit);
+        let started = tokio::time::Instant::now();
+        let err = transport.send(request).await.unwrap_err();
+        assert!(err.is_timeout(), "{err:?}");
+        assert!(err.was_sent());
+        assert!(started.elapsed() < Duration::from_secs(4));
+    }
 }
 
 #[tokio::test]
 async fn a_refused_connection_is_a_connect_error_that_was_not_sent() {
-    let (_, err) = send_to_a_closed_port(Method::POST, "/").await;
+    let (port, err) =
+        send_to_a_closed_port(Method::POST, "/billing/x?checkoutSessionId=secret").await;
     assert!(err.is_connect(), "{err:?}");
     assert!(!err.was_sent());
+    // The message names host and port, never the path or query.
+    let message = err.to_string();
+    assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+    assert!(
+        !message.contains("secret") && !message.contains("/billing"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
