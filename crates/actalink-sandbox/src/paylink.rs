@@ -43,6 +43,29 @@ pub(crate) struct PaylinkFile {
     interval_unit: Option<String>,
 }
 
+impl PaylinkFile {
+    fn new(
+        id: &str,
+        product_id: &str,
+        name: &str,
+        price: &str,
+        interval: Option<(u32, IntervalUnit)>,
+    ) -> Self {
+        let (interval_count, interval_unit) = interval
+            .map(|(count, unit)| (count, unit.as_str().to_owned()))
+            .unzip();
+        Self {
+            id: id.into(),
+            product_id: product_id.into(),
+            name: name.into(),
+            description: String::new(),
+            price: price.into(),
+            interval_count,
+            interval_unit,
+        }
+    }
+}
+
 impl TryFrom<PaylinkFile> for Paylink {
     type Error = Error;
 
@@ -62,15 +85,7 @@ impl Paylink {
     /// [`Error::Catalogue`] for an empty or malformed id or name, or a price
     /// that is not a plain decimal with at most 6 decimal places.
     pub fn onetime(id: &str, product_id: &str, name: &str, price: &str) -> Result<Self, Error> {
-        Self::check(PaylinkFile {
-            id: id.into(),
-            product_id: product_id.into(),
-            name: name.into(),
-            description: String::new(),
-            price: price.into(),
-            interval_count: None,
-            interval_unit: None,
-        })
+        Self::check(PaylinkFile::new(id, product_id, name, price, None))
     }
 
     /// A subscription billed `price` USDC every `count` × `unit`.
@@ -87,15 +102,8 @@ impl Paylink {
         count: u32,
         unit: impl Into<IntervalUnit>,
     ) -> Result<Self, Error> {
-        Self::check(PaylinkFile {
-            id: id.into(),
-            product_id: product_id.into(),
-            name: name.into(),
-            description: String::new(),
-            price: price.into(),
-            interval_count: Some(count),
-            interval_unit: Some(unit.into().as_str().to_owned()),
-        })
+        let interval = Some((count, unit.into()));
+        Self::check(PaylinkFile::new(id, product_id, name, price, interval))
     }
 
     /// Sets the description.
