@@ -99,10 +99,7 @@ async fn create_get_pay_on_the_hosted_page_then_get_shows_success_and_a_verified
         Some(EventType::SubscriptionBillingScheduled)
     );
     assert_eq!(event.metadata_value("internal_order_id"), Some("ORD-1"));
-    assert_eq!(
-        event.data.checkout_session_id.as_ref(),
-        Some(&created.id)
-    );
+    assert_eq!(event.data.checkout_session_id.as_ref(), Some(&created.id));
     assert_eq!(
         event.data.token.unwrap().decimal(6).unwrap().unwrap(),
         Decimal::new(16, 2)
