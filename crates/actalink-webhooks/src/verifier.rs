@@ -23,10 +23,12 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// constant time against every configured secret (so that an event signed
 /// with the old secret still verifies while you rotate).
 ///
-/// The signature is checked first against the raw bytes (the provider sends
-/// `JSON.stringify` output, which is already canonical), and otherwise against
-/// the body re-serialised the JavaScript way ([`canonicalize`](crate::canonicalize)),
-/// which is the only work done before the signature is known to be genuine.
+/// The signature is checked against the raw bytes (the provider sends
+/// `JSON.stringify` output, which is already canonical) and against the body
+/// re-serialised the JavaScript way ([`canonicalize`](crate::canonicalize)),
+/// raw bytes first unless the body has line breaks or tabs, which
+/// `JSON.stringify` output never has. Re-serialising is the only work done
+/// before the signature is known to be genuine.
 /// It is bounded: linear time, memory a small multiple of the body (capped by
 /// [`Verifier::max_body_bytes`]), and at most [`Verifier::MAX_DEPTH`] levels of
 /// nesting.
@@ -216,25 +218,49 @@ impl Verifier {
             }
         }
         let received = decode_signature(signature)?;
-        // Fast path: the provider sends the output of `JSON.stringify`, which
-        // is already canonical, so the signature usually covers the raw bytes
-        // as they are. Checking them first skips re-serialising the body.
-        // Accepting this candidate is as safe as the other: both need the
-        // secret. For an event the bytes must still be JSON, as the
-        // provider's are; that check is linear, allocates one byte per level
-        // of nesting, and runs only once the signature matched (a body that
-        // fails it goes on to the re-serialising path and its error).
+        // Two candidates are accepted, both needing the secret: the raw
+        // bytes, and the body re-serialised the JavaScript way
+        // (`canonicalize`). The provider sends the output of
+        // `JSON.stringify`, which is already canonical, so the raw bytes
+        // are tried first and a compact body is never re-serialised. A body
+        // with a tab, CR or LF byte is not `JSON.stringify` output (JSON
+        // strings cannot hold those bytes raw, so they are whitespace
+        // between tokens): there the re-serialised text is tried first, and
+        // the raw bytes only after it fails. Either order accepts the same
+        // bodies; this one hashes a pretty-printed body once, not twice.
+        let pretty = memchr::memchr3(b'\n', b'\r', b'\t', body).is_some();
+        let canonical = if pretty {
+            match canonical::canonicalize(body) {
+                Ok(text) if self.matches(&text, timestamp, &received) => {
+                    return Ok(Cow::Owned(text));
+                }
+                other => Some(other),
+            }
+        } else {
+            None
+        };
+        // For an event the bytes must still be JSON, as the provider's are;
+        // that check is linear, allocates one byte per level of nesting, and
+        // runs only once the signature matched (a body that fails it goes on
+        // to the re-serialising path and its error).
         if let Ok(text) = std::str::from_utf8(body)
             && self.matches(text, timestamp, &received)
             && (!json_required || serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok())
         {
             return Ok(Cow::Borrowed(text));
         }
-        let canonical = canonical::canonicalize(body)?;
-        if self.matches(&canonical, timestamp, &received) {
-            Ok(Cow::Owned(canonical))
-        } else {
-            Err(Error::SignatureMismatch)
+        match canonical {
+            // Tried above, and it did not match.
+            Some(Ok(_)) => Err(Error::SignatureMismatch),
+            Some(Err(error)) => Err(error),
+            None => {
+                let text = canonical::canonicalize(body)?;
+                if self.matches(&text, timestamp, &received) {
+                    Ok(Cow::Owned(text))
+                } else {
+                    Err(Error::SignatureMismatch)
+                }
+            }
         }
     }
 

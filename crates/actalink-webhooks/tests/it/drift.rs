@@ -307,6 +307,41 @@ fn a_raw_signed_body_that_is_not_json_is_not_accepted() {
     }
 }
 
+/// A body with line breaks is tried re-serialised first, then as its raw
+/// bytes: both candidates are still accepted, and nothing else is.
+#[test]
+fn a_pretty_body_verifies_against_either_candidate() {
+    let v = verifier_at(SECRET, NOW);
+    let pretty = "{\n\t\"id\": \"e1\",\r\n  \"eventType\": \"onetime.executed\"\n}";
+    let compact = r#"{"id":"e1","eventType":"onetime.executed"}"#;
+    // Signed as the provider does: over JSON.stringify(JSON.parse(body)).
+    let (timestamp, signature) = node_like_signature(compact);
+    let event = v
+        .verify_parts(pretty.as_bytes(), &timestamp, &signature)
+        .unwrap();
+    assert_eq!(event.raw_json(), compact);
+    // Signed over the raw bytes, line breaks and all.
+    let (timestamp, signature) = node_like_signature(pretty);
+    let event = v
+        .verify_parts(pretty.as_bytes(), &timestamp, &signature)
+        .unwrap();
+    assert_eq!(event.raw_json(), pretty);
+    // Anything else is a mismatch, and a non-JSON body its parse error.
+    let (timestamp, signature) = node_like_signature("{}");
+    assert!(matches!(
+        v.verify_parts(pretty.as_bytes(), &timestamp, &signature),
+        Err(actalink_webhooks::Error::SignatureMismatch)
+    ));
+    let broken = "{\n\"a\":1";
+    let (timestamp, signature) = node_like_signature(broken);
+    assert!(matches!(
+        v.verify_parts(broken.as_bytes(), &timestamp, &signature),
+        Err(actalink_webhooks::Error::BodyNotJson(_))
+    ));
+    v.verify_signature(broken.as_bytes(), &timestamp, &signature)
+        .unwrap();
+}
+
 #[test]
 fn dedup_keys_follow_the_signed_content() {
     let a = verified(r#"{"eventType":"onetime.executed","eventData":{"data":{"id":"txn_1"}}}"#);
