@@ -16,6 +16,14 @@ impl LogCapture {
     /// writing into it on this thread.
     #[must_use]
     pub fn install() -> (Self, tracing::subscriber::DefaultGuard) {
+        // tracing caches each callsite's interest process-wide. While at most
+        // one dispatcher exists, the interest of a callsite first reached by
+        // another test's thread (one with no subscriber) is computed against
+        // that thread's `NoSubscriber` and cached as "never", which silences
+        // the callsite here too (tokio-rs/tracing#3611). A global default that
+        // records nothing makes the capture a second dispatcher, and interest
+        // is then asked of every registered dispatcher, this one included.
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
         let capture = Self::default();
         let writer = capture.clone();
         let subscriber = tracing_subscriber::fmt()
