@@ -95,7 +95,11 @@ async fn each_event_type_arrives_signed_and_verifies_at_the_handler() {
         assert_eq!(event.metadata_value("internal_order_id"), Some("ORD-7"));
         assert_eq!(event.metadata_value("user_uuid"), Some("u_42"));
         assert_eq!(
-            event.data.checkout_session_id.as_ref().map(|id| id.as_str()),
+            event
+                .data
+                .checkout_session_id
+                .as_ref()
+                .map(|id| id.as_str()),
             Some("checkout_abc123")
         );
         // Modelled on the provider's examples: ids, token, amount, field order.
