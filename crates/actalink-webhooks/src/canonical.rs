@@ -179,12 +179,22 @@ impl Canonicalizer<'_> {
         self.input.get(self.pos).copied()
     }
 
-    /// Checks that one more level of nesting is allowed.
-    fn open(&self) -> Result<(), Error> {
+    /// Steps into the `{` or `[` at the cursor, if one more level of nesting
+    /// is allowed. An empty container is written whole and gives `false`;
+    /// otherwise nothing is written yet and the caller opens its frame.
+    #[inline]
+    fn open(&mut self, empty: &'static [u8; 2]) -> Result<bool, Error> {
         if self.frames.len() >= MAX_DEPTH {
-            Err(Error::TooDeep { limit: MAX_DEPTH })
+            return Err(Error::TooDeep { limit: MAX_DEPTH });
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(empty[1]) {
+            self.pos += 1;
+            self.out.extend_from_slice(empty);
+            Ok(false)
         } else {
-            Ok(())
+            Ok(true)
         }
     }
 
@@ -194,13 +204,7 @@ impl Canonicalizer<'_> {
             self.skip_ws();
             match self.peek() {
                 Some(b'{') => {
-                    self.open()?;
-                    self.pos += 1;
-                    self.skip_ws();
-                    if self.peek() == Some(b'}') {
-                        self.pos += 1;
-                        self.out.extend_from_slice(b"{}");
-                    } else {
+                    if self.open(b"{}")? {
                         self.frames.push(Frame::Object(ObjectFrame {
                             start: pos32(self.out.len()),
                             first: self.entries.len(),
@@ -214,13 +218,7 @@ impl Canonicalizer<'_> {
                     }
                 }
                 Some(b'[') => {
-                    self.open()?;
-                    self.pos += 1;
-                    self.skip_ws();
-                    if self.peek() == Some(b']') {
-                        self.pos += 1;
-                        self.out.extend_from_slice(b"[]");
-                    } else {
+                    if self.open(b"[]")? {
                         self.frames.push(Frame::Array);
                         self.out.push(b'[');
                         continue;
