@@ -7,7 +7,10 @@ mod common;
 
 use actalink_checkout::types::Decimal;
 use actalink_sandbox::{EBOOK_PAYLINK, PRO_PAYLINK};
-use common::{Options, act, checkout, event_body, paid_transitions, post_event, send, text};
+use common::{
+    Options, act, checkout, checkout_and_pay, event_body, get, only_transition, paid_transitions,
+    post_checkout_form, post_event, send, text,
+};
 use http::{Method, StatusCode};
 
 /// A shop whose webhooks come only from the test, and without a reconciler,
@@ -23,8 +26,7 @@ fn status(shop: &common::Shop, order_id: &str) -> String {
 #[tokio::test]
 async fn a_forged_event_is_rejected_and_changes_nothing() {
     let shop = quiet_shop().await;
-    let (order_id, session_id) = checkout(&shop, PRO_PAYLINK).await;
-    act(&shop.sandbox, &session_id, "pay").await;
+    let order_id = checkout_and_pay(&shop, PRO_PAYLINK).await;
     let body = event_body("event_forged", "onetime.executed", &order_id);
     let response = post_event(&shop.url, &body, "whsec_wrong").await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
@@ -140,13 +142,7 @@ async fn a_payment_of_the_wrong_amount_is_flagged_not_paid() {
         "{reason}"
     );
     // The success page shows it pending, with a note; nothing marks it paid.
-    let page = send(
-        Method::GET,
-        &format!("{}/orders/{order_id}", shop.url),
-        None,
-        &[],
-    )
-    .await;
+    let page = get(&format!("{}/orders/{order_id}", shop.url)).await;
     let html = text(&page);
     assert!(html.contains(r#"class="pending">pending<"#), "{html}");
     assert!(html.contains("could not match your payment"), "{html}");
@@ -158,8 +154,7 @@ async fn a_payment_of_the_wrong_amount_is_flagged_not_paid() {
 #[tokio::test]
 async fn the_same_event_twice_pays_once() {
     let shop = quiet_shop().await;
-    let (order_id, session_id) = checkout(&shop, PRO_PAYLINK).await;
-    act(&shop.sandbox, &session_id, "pay").await;
+    let order_id = checkout_and_pay(&shop, PRO_PAYLINK).await;
     let body = event_body(
         "event_redelivered",
         "subscription.billing.scheduled",
@@ -180,8 +175,7 @@ async fn the_same_event_twice_pays_once() {
 #[tokio::test]
 async fn two_different_events_for_one_order_pay_once() {
     let shop = quiet_shop().await;
-    let (order_id, session_id) = checkout(&shop, EBOOK_PAYLINK).await;
-    act(&shop.sandbox, &session_id, "pay").await;
+    let order_id = checkout_and_pay(&shop, EBOOK_PAYLINK).await;
     let first = post_event(
         &shop.url,
         &event_body("event_one", "onetime.executed", &order_id),
@@ -205,8 +199,7 @@ async fn two_different_events_for_one_order_pay_once() {
 async fn the_success_page_racing_webhooks_pays_once() {
     let shop = quiet_shop().await;
     for round in 0..5 {
-        let (order_id, session_id) = checkout(&shop, PRO_PAYLINK).await;
-        act(&shop.sandbox, &session_id, "pay").await;
+        let order_id = checkout_and_pay(&shop, PRO_PAYLINK).await;
         let page_url = format!("{}/orders/{order_id}", shop.url);
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..3 {
@@ -219,7 +212,7 @@ async fn the_success_page_racing_webhooks_pays_once() {
             });
             let page_url = page_url.clone();
             tasks.spawn(async move {
-                let page = send(Method::GET, &page_url, None, &[]).await;
+                let page = get(&page_url).await;
                 assert_eq!(page.status, StatusCode::OK);
                 "page".to_owned()
             });
@@ -240,8 +233,7 @@ async fn the_success_page_racing_webhooks_pays_once() {
 #[tokio::test]
 async fn a_failed_status_call_asks_the_provider_to_retry() {
     let shop = quiet_shop().await;
-    let (order_id, session_id) = checkout(&shop, PRO_PAYLINK).await;
-    act(&shop.sandbox, &session_id, "pay").await;
+    let order_id = checkout_and_pay(&shop, PRO_PAYLINK).await;
     // Every attempt of the next status call (with its retries) fails.
     shop.sandbox.inject(
         serde_json::from_value(serde_json::json!({"kind": "status", "status": 503})).unwrap(),
@@ -278,13 +270,10 @@ async fn the_sandbox_webhook_pays_the_order() {
         ..Options::default()
     })
     .await;
-    let (order_id, session_id) = checkout(&shop, EBOOK_PAYLINK).await;
-    act(&shop.sandbox, &session_id, "pay").await;
+    let order_id = checkout_and_pay(&shop, EBOOK_PAYLINK).await;
     assert!(common::eventually(|| status(&shop, &order_id) == "paid").await);
     assert_eq!(shop.db.events_for(&order_id).unwrap(), 1);
-    let history = shop.db.transitions(&order_id).unwrap();
-    assert_eq!(history.len(), 1);
-    assert_eq!(history[0].source, "webhook");
+    assert_eq!(only_transition(&shop.db, &order_id).source, "webhook");
 }
 
 #[tokio::test]
@@ -295,7 +284,7 @@ async fn the_success_page_confirms_when_the_webhook_never_comes() {
     let paid = send(Method::POST, &format!("{hosted}/pay"), None, &[]).await;
     let success = paid.headers["location"].to_str().unwrap().to_owned();
     assert_eq!(success, format!("{}/orders/{order_id}", shop.url));
-    let page = send(Method::GET, &success, None, &[]).await;
+    let page = get(&success).await;
     let html = text(&page);
     assert!(
         html.contains(r#"id="order-status" class="paid">paid<"#),
@@ -313,13 +302,7 @@ async fn the_success_page_confirms_when_the_webhook_never_comes() {
 async fn visiting_the_success_page_of_an_unpaid_order_does_not_pay_it() {
     let shop = quiet_shop().await;
     let (order_id, _) = checkout(&shop, EBOOK_PAYLINK).await;
-    let page = send(
-        Method::GET,
-        &format!("{}/orders/{order_id}", shop.url),
-        None,
-        &[],
-    )
-    .await;
+    let page = get(&format!("{}/orders/{order_id}", shop.url)).await;
     assert!(text(&page).contains(r#"class="pending">pending<"#));
     assert_eq!(status(&shop, &order_id), "pending");
 }
@@ -331,16 +314,7 @@ async fn a_provider_outage_fails_the_order_cleanly() {
         serde_json::from_value(serde_json::json!({"kind": "status", "status": 500})).unwrap(),
         1,
     );
-    let response = send(
-        Method::POST,
-        &format!("{}/checkout", shop.url),
-        Some((
-            "application/x-www-form-urlencoded",
-            format!("paylink={PRO_PAYLINK}"),
-        )),
-        &[],
-    )
-    .await;
+    let response = post_checkout_form(&shop.url, PRO_PAYLINK).await;
     assert_eq!(response.status, StatusCode::BAD_GATEWAY);
     assert!(text(&response).contains("Please try again"));
 }

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use actalink_sandbox::{EBOOK_PAYLINK, PRO_PAYLINK};
-use common::{Options, act, checkout, checkout_at, paid_transitions};
+use common::{Options, act, checkout_and_pay, checkout_at, only_transition, paid_transitions};
 
 fn status(db: &storefront::Db, order_id: &str) -> String {
     db.order(order_id).unwrap().unwrap().status
@@ -23,14 +23,11 @@ async fn the_reconciler_pays_an_order_nobody_came_back_for() {
         ..Options::default()
     })
     .await;
-    let (order_id, session_id) = checkout(&shop, PRO_PAYLINK).await;
-    act(&shop.sandbox, &session_id, "pay").await;
+    let order_id = checkout_and_pay(&shop, PRO_PAYLINK).await;
     assert!(common::eventually(|| status(&shop.db, &order_id) == "paid").await);
     assert!(shop.sandbox.deliveries().is_empty(), "no webhook was sent");
     assert_eq!(shop.db.events_for(&order_id).unwrap(), 0);
-    let history = shop.db.transitions(&order_id).unwrap();
-    assert_eq!(history.len(), 1);
-    assert_eq!(history[0].source, "reconciler");
+    assert_eq!(only_transition(&shop.db, &order_id).source, "reconciler");
     // Paid orders are left alone afterwards.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(paid_transitions(&shop.db, &order_id), 1);
@@ -68,9 +65,7 @@ async fn a_restarted_shop_picks_up_pending_orders() {
     )
     .await;
     assert!(common::eventually(|| status(&second.db, &order_id) == "paid").await);
-    let history = second.db.transitions(&order_id).unwrap();
-    assert_eq!(history.len(), 1);
-    assert_eq!(history[0].source, "reconciler");
+    assert_eq!(only_transition(&second.db, &order_id).source, "reconciler");
     second.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -96,10 +91,9 @@ async fn failed_and_timed_out_sessions_close_their_orders() {
     assert_eq!(closed(&failed), "failure");
     assert_eq!(closed(&expired), "timeout");
     for id in [&failed, &expired] {
-        let history = shop.db.transitions(id).unwrap();
-        assert_eq!(history.len(), 1, "{history:?}");
-        assert_eq!(history[0].to_status, "failed");
-        assert_eq!(history[0].source, "reconciler");
+        let transition = only_transition(&shop.db, id);
+        assert_eq!(transition.to_status, "failed");
+        assert_eq!(transition.source, "reconciler");
     }
 }
 
@@ -111,8 +105,7 @@ async fn a_mismatched_payment_is_flagged_once_and_no_longer_polled() {
         ..Options::default()
     })
     .await;
-    let (order_id, session_id) = checkout(&shop, PRO_PAYLINK).await;
-    act(&shop.sandbox, &session_id, "pay").await;
+    let order_id = checkout_and_pay(&shop, PRO_PAYLINK).await;
     assert!(
         common::eventually(|| shop
             .db

@@ -13,7 +13,7 @@ use actalink_sandbox::{DEFAULT_API_KEY, Sandbox, WebhookEndpoint};
 use actalink_testkit::{Action, SandboxControl};
 use actalink_transport::{Request, ReqwestTransport, Response, Transport};
 use http::{HeaderValue, Method, StatusCode};
-use storefront::{Config, Db, Reconciler, Storefront};
+use storefront::{Config, Db, Reconciler, Storefront, TransitionRecord};
 
 pub(crate) const SECRET: &str = "whsec_storefront_test";
 
@@ -162,15 +162,14 @@ pub(crate) async fn send(
         .unwrap()
 }
 
-/// Posts the checkout form to the storefront at `url`; returns the order id
-/// and the session id (read from the hosted page URL it redirects to).
-pub(crate) async fn checkout_at(
-    url: &str,
-    db: &Db,
-    sandbox: &Sandbox,
-    paylink: &str,
-) -> (String, String) {
-    let response = send(
+/// A plain `GET` of `url`.
+pub(crate) async fn get(url: &str) -> Response {
+    send(Method::GET, url, None, &[]).await
+}
+
+/// Posts the checkout form for `paylink` to the storefront at `url`.
+pub(crate) async fn post_checkout_form(url: &str, paylink: &str) -> Response {
+    send(
         Method::POST,
         &format!("{url}/checkout"),
         Some((
@@ -179,7 +178,18 @@ pub(crate) async fn checkout_at(
         )),
         &[],
     )
-    .await;
+    .await
+}
+
+/// Posts the checkout form to the storefront at `url`; returns the order id
+/// and the session id (read from the hosted page URL it redirects to).
+pub(crate) async fn checkout_at(
+    url: &str,
+    db: &Db,
+    sandbox: &Sandbox,
+    paylink: &str,
+) -> (String, String) {
+    let response = post_checkout_form(url, paylink).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     let hosted = response.headers["location"].to_str().unwrap().to_owned();
     assert!(hosted.starts_with(sandbox.url()), "{hosted}");
@@ -207,6 +217,13 @@ pub(crate) async fn checkout_at(
 /// [`checkout_at`] on a [`Shop`].
 pub(crate) async fn checkout(shop: &Shop, paylink: &str) -> (String, String) {
     checkout_at(&shop.url, &shop.db, &shop.sandbox, paylink).await
+}
+
+/// Checks out `paylink` and pays the session on the hosted page; returns the order id.
+pub(crate) async fn checkout_and_pay(shop: &Shop, paylink: &str) -> String {
+    let (order_id, session_id) = checkout(shop, paylink).await;
+    act(&shop.sandbox, &session_id, "pay").await;
+    order_id
 }
 
 /// Acts on a session through the sandbox's control API, as the customer
@@ -256,4 +273,11 @@ pub(crate) fn paid_transitions(db: &Db, order_id: &str) -> usize {
         .iter()
         .filter(|t| t.to_status == "paid")
         .count()
+}
+
+/// The one status change an order went through; fails if there were more or none.
+pub(crate) fn only_transition(db: &Db, order_id: &str) -> TransitionRecord {
+    let mut history = db.transitions(order_id).unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    history.remove(0)
 }
