@@ -114,6 +114,14 @@ pub(crate) fn bench(build_cost: bool, build_cost_only: bool) -> Result<()> {
             println!("| {mode} | {sdk} calls/s | {bare} calls/s | {ratio}x |");
         }
     }
+    match instructions_per_call()? {
+        Some((sdk, bare)) => println!(
+            "\nInstructions per sequential call against the minimal server (callgrind): SDK {sdk:.0}, bare {bare:.0}, the SDK's own {:.0} ({:.2} % of the bare call).",
+            sdk - bare,
+            (sdk - bare) / bare * 100.0
+        ),
+        None => println!("\n(valgrind not found: the instruction counts are skipped)"),
+    }
     let creates = ns("client", "concurrent64_sandbox_creates")?;
     println!(
         "\nSandbox: {:.0} creates/s at 64 concurrent (client and sandbox in one process).",
@@ -159,9 +167,46 @@ pub(crate) fn bench(build_cost: bool, build_cost_only: bool) -> Result<()> {
     Ok(())
 }
 
+/// Instructions per `get_session` call through the SDK and through bare
+/// reqwest, counted by callgrind, which unlike a clock is the same from run
+/// to run; `None` when valgrind is not installed. Each side runs twice, with
+/// 1,000 and 3,000 calls, so that start-up and warm-up cancel out.
+fn instructions_per_call() -> Result<Option<(f64, f64)>> {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        return Ok(None);
+    }
+    build_probe("calls", "the call counter")?;
+    let total = |side: &str, calls: u32| -> Result<f64> {
+        let output = Command::new("valgrind")
+            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+            .arg(target_dir().join("release").join("calls"))
+            .args([side, &calls.to_string()])
+            .output()
+            .context("could not run valgrind")?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        stderr
+            .lines()
+            .find_map(|line| line.split_once("refs:"))
+            .and_then(|(_, n)| n.trim().replace(',', "").parse().ok())
+            .with_context(|| format!("callgrind printed no instruction total:\n{stderr}"))
+    };
+    let per_call =
+        |side: &str| -> Result<f64> { Ok((total(side, 3000)? - total(side, 1000)?) / 2000.0) };
+    Ok(Some((per_call("sdk")?, per_call("bare")?)))
+}
+
 /// Builds the `actalink-bench` binary `bin` in release mode, runs it and
 /// returns what it printed (whatever its exit status: a probe reports what it can).
 fn run_probe(bin: &str, name: &str) -> Result<String> {
+    build_probe(bin, name)?;
+    let output = Command::new(target_dir().join("release").join(bin))
+        .output()
+        .with_context(|| format!("could not run {name}"))?;
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+/// Builds the `actalink-bench` binary `bin` in release mode.
+fn build_probe(bin: &str, name: &str) -> Result<()> {
     let mut build = cargo();
     build.args([
         "build",
@@ -172,11 +217,7 @@ fn run_probe(bin: &str, name: &str) -> Result<String> {
         "--bin",
         bin,
     ]);
-    step(&format!("build {name}"), build)?;
-    let output = Command::new(target_dir().join("release").join(bin))
-        .output()
-        .with_context(|| format!("could not run {name}"))?;
-    Ok(String::from_utf8(output.stdout)?)
+    step(&format!("build {name}"), build)
 }
 
 /// Clean debug builds, each in a fresh target directory, one after another.
