@@ -6,11 +6,7 @@ use actalink_checkout::{Client, Error, RetryPolicy};
 use actalink_sandbox::{DEFAULT_API_KEY, Fault, PRO_PAYLINK, Sandbox};
 use actalink_testkit::SandboxControl;
 
-use crate::{client, request};
-
-async fn sandbox() -> Sandbox {
-    Sandbox::builder().start("127.0.0.1:0").await.unwrap()
-}
+use crate::{client, create, request, sandbox};
 
 fn status(status: u16, retry_after: Option<&str>) -> Fault {
     serde_json::from_value(
@@ -19,21 +15,23 @@ fn status(status: u16, retry_after: Option<&str>) -> Fault {
     .unwrap()
 }
 
+/// What a create of [`PRO_PAYLINK`] for `order` meets with `fault` queued for it.
+async fn create_err(sandbox: &Sandbox, fault: Fault, order: &str) -> Error {
+    sandbox.inject(fault, 1);
+    client(sandbox)
+        .create_session(&request(PRO_PAYLINK, order))
+        .await
+        .unwrap_err()
+}
+
 #[tokio::test]
 async fn a_503_on_get_is_retried_and_on_create_is_not() {
     let sandbox = sandbox().await;
     let client = client(&sandbox);
-    let s = client
-        .create_session(&request(PRO_PAYLINK, "F1"))
-        .await
-        .unwrap();
+    let s = create(&client, PRO_PAYLINK, "F1").await;
     sandbox.inject(status(503, None), 2);
     assert!(client.get_session(&s.id).await.unwrap().is_open());
-    sandbox.inject(status(503, None), 1);
-    let err = client
-        .create_session(&request(PRO_PAYLINK, "F1"))
-        .await
-        .unwrap_err();
+    let err = create_err(&sandbox, status(503, None), "F1").await;
     // A 5xx may come after the server acted, so the SDK says a session may exist.
     assert!(
         matches!(&err, Error::MaybeCreated { source, .. } if matches!(**source, Error::Server(_))),
@@ -52,10 +50,7 @@ async fn a_429_with_retry_after_is_waited_out_even_for_create() {
     let client = client(&sandbox);
     sandbox.inject(status(429, Some("1")), 1);
     let start = Instant::now();
-    client
-        .create_session(&request(PRO_PAYLINK, "F2"))
-        .await
-        .unwrap();
+    create(&client, PRO_PAYLINK, "F2").await;
     assert!(
         start.elapsed() >= Duration::from_millis(950),
         "{:?}",
@@ -88,12 +83,7 @@ async fn a_delay_beyond_the_attempt_timeout_is_a_timeout() {
 #[tokio::test]
 async fn a_dropped_connection_after_processing_is_not_retried_for_create() {
     let sandbox = sandbox().await;
-    let client = client(&sandbox);
-    sandbox.inject(Fault::Drop, 1);
-    let err = client
-        .create_session(&request(PRO_PAYLINK, "F4"))
-        .await
-        .unwrap_err();
+    let err = create_err(&sandbox, Fault::Drop, "F4").await;
     assert!(err.session_may_exist(), "{err:?}");
     let Error::MaybeCreated { source, .. } = &err else {
         panic!("{err:?}")
@@ -110,21 +100,12 @@ async fn a_dropped_connection_after_processing_is_not_retried_for_create() {
 #[tokio::test]
 async fn a_truncated_or_non_json_body_is_a_decode_error() {
     let sandbox = sandbox().await;
-    let client = client(&sandbox);
-    sandbox.inject(Fault::Truncate, 1);
-    let err = client
-        .create_session(&request(PRO_PAYLINK, "F5"))
-        .await
-        .unwrap_err();
+    let err = create_err(&sandbox, Fault::Truncate, "F5").await;
     assert!(
         matches!(&err, Error::MaybeCreated { source, .. } if matches!(**source, Error::Decode { .. })),
         "{err:?}"
     );
-    sandbox.inject(Fault::NonJson, 1);
-    let err = client
-        .create_session(&request(PRO_PAYLINK, "F6"))
-        .await
-        .unwrap_err();
+    let err = create_err(&sandbox, Fault::NonJson, "F6").await;
     let Error::MaybeCreated { source, .. } = &err else {
         panic!("{err:?}")
     };
@@ -147,10 +128,7 @@ async fn faults_can_be_queued_and_cleared_through_the_control_api() {
         .unwrap();
     assert_eq!(status, 400);
     control.clear_faults().await.unwrap();
-    client
-        .create_session(&request(PRO_PAYLINK, "F7"))
-        .await
-        .unwrap();
+    create(&client, PRO_PAYLINK, "F7").await;
     let stats = control.stats().await.unwrap();
     assert_eq!((stats.sessions, stats.api_requests), (1, 1));
 }

@@ -4,27 +4,20 @@ use std::time::Duration;
 
 use actalink_checkout::types::{Decimal, OrderStatus, PaylinkType};
 use actalink_checkout::{Error, SessionStatus};
-use actalink_sandbox::{DeliveryRecord, EBOOK_PAYLINK, PRO_PAYLINK, Sandbox, WebhookEndpoint};
+use actalink_sandbox::{DeliveryRecord, EBOOK_PAYLINK, PRO_PAYLINK, Sandbox};
 use actalink_testkit::{Action, SandboxControl};
 use actalink_webhooks::EventType;
 use http::{Method, StatusCode};
 
-use crate::{client, http, receiver, request};
+use crate::{client, create, http, next_event, press, receiver, request, sandbox, start};
 
 #[tokio::test]
 async fn create_get_pay_on_the_hosted_page_then_get_shows_success_and_a_verified_webhook_arrives() {
     let (hook, mut events) = receiver("whsec_flow", 0).await;
-    let sandbox = Sandbox::builder()
-        .webhook(WebhookEndpoint::new(hook, "whsec_flow"))
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
+    let sandbox = start(Sandbox::builder().webhook(hook)).await;
     let client = client(&sandbox);
 
-    let created = client
-        .create_session(&request(PRO_PAYLINK, "ORD-1"))
-        .await
-        .unwrap();
+    let created = create(&client, PRO_PAYLINK, "ORD-1").await;
     assert_eq!(created.status, SessionStatus::Open);
     assert!(created.id.as_str().starts_with("checkout_") && created.id.as_str().len() == 41);
     assert!(
@@ -90,10 +83,7 @@ async fn create_get_pay_on_the_hosted_page_then_get_shows_success_and_a_verified
         session.products[0].id.as_ref()
     );
 
-    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let event = next_event(&mut events).await;
     assert_eq!(
         event.event_type,
         Some(EventType::SubscriptionBillingScheduled)
@@ -119,13 +109,10 @@ async fn create_get_pay_on_the_hosted_page_then_get_shows_success_and_a_verified
 #[tokio::test]
 async fn a_one_time_payment_through_the_control_api() {
     let (hook, mut events) = receiver("whsec_once", 0).await;
-    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
-    sandbox.add_webhook(WebhookEndpoint::new(hook, "whsec_once"));
+    let sandbox = sandbox().await;
+    sandbox.add_webhook(hook);
     let client = client(&sandbox);
-    let created = client
-        .create_session(&request(EBOOK_PAYLINK, "ORD-2"))
-        .await
-        .unwrap();
+    let created = create(&client, EBOOK_PAYLINK, "ORD-2").await;
     let control = SandboxControl::of(&sandbox);
     assert!(control.pay(created.id.as_str()).await.unwrap().is_paid());
     // The control API says so when a script pays a paid session again.
@@ -136,63 +123,37 @@ async fn a_one_time_payment_through_the_control_api() {
     assert!(session.is_paid());
     assert_eq!(session.end_at, None);
     assert!(session.payment.unwrap().hash.unwrap().starts_with("0x"));
-    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let event = next_event(&mut events).await;
     assert_eq!(event.event_type, Some(EventType::OnetimeExecuted));
     assert_eq!(event.data.token.unwrap().amount.unwrap().raw(), "0x249f0");
 }
 
 #[tokio::test]
 async fn cancel_keeps_the_session_open_and_fail_ends_it() {
-    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let sandbox = sandbox().await;
     let client = client(&sandbox);
-    let s = client
-        .create_session(&request(PRO_PAYLINK, "ORD-3"))
-        .await
-        .unwrap();
-    let cancel = http(
-        Method::POST,
-        &format!("{}/cancel", s.url.as_deref().unwrap()),
-        None,
-    )
-    .await;
+    let s = create(&client, PRO_PAYLINK, "ORD-3").await;
+    let cancel = press(&s, "cancel").await;
     assert_eq!(cancel.headers["location"], "https://shop.example/cart");
     assert!(client.get_session(&s.id).await.unwrap().is_open());
-    let fail = http(
-        Method::POST,
-        &format!("{}/fail", s.url.as_deref().unwrap()),
-        None,
-    )
-    .await;
+    let fail = press(&s, "fail").await;
     assert_eq!(fail.headers["location"], "https://shop.example/failed");
     let failed = client.get_session(&s.id).await.unwrap();
     assert_eq!(failed.status, SessionStatus::Failure);
     // A failed session cannot be paid.
-    let pay = http(
-        Method::POST,
-        &format!("{}/pay", s.url.as_deref().unwrap()),
-        None,
-    )
-    .await;
+    let pay = press(&s, "pay").await;
     assert_eq!(pay.status, StatusCode::CONFLICT);
 }
 
 #[tokio::test]
 async fn without_redirect_urls_the_buttons_lead_to_the_sandboxs_own_page() {
-    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let sandbox = sandbox().await;
     let client = client(&sandbox);
     let bare = actalink_checkout::CreateCheckoutSession::builder(PRO_PAYLINK)
         .build()
         .unwrap();
     let s = client.create_session(&bare).await.unwrap();
-    let pay = http(
-        Method::POST,
-        &format!("{}/pay", s.url.as_deref().unwrap()),
-        None,
-    )
-    .await;
+    let pay = press(&s, "pay").await;
     let location = pay.headers["location"].to_str().unwrap().to_owned();
     assert_eq!(location, format!("/payment-link/{}/done", s.id));
     let done = http(Method::GET, &format!("{}{location}", sandbox.url()), None).await;
@@ -201,35 +162,20 @@ async fn without_redirect_urls_the_buttons_lead_to_the_sandboxs_own_page() {
 
 #[tokio::test]
 async fn sessions_past_their_expiry_turn_timeout_and_cannot_be_paid() {
-    let sandbox = Sandbox::builder()
-        .session_ttl(Duration::from_millis(200))
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
+    let sandbox = start(Sandbox::builder().session_ttl(Duration::from_millis(200))).await;
     let client = client(&sandbox);
-    let s = client
-        .create_session(&request(PRO_PAYLINK, "ORD-4"))
-        .await
-        .unwrap();
+    let s = create(&client, PRO_PAYLINK, "ORD-4").await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
         client.get_session(&s.id).await.unwrap().status,
         SessionStatus::Timeout
     );
-    let pay = http(
-        Method::POST,
-        &format!("{}/pay", s.url.as_deref().unwrap()),
-        None,
-    )
-    .await;
+    let pay = press(&s, "pay").await;
     assert_eq!(pay.status, StatusCode::CONFLICT);
     let page = http(Method::GET, s.url.as_deref().unwrap(), None).await;
     assert!(String::from_utf8_lossy(&page.body).contains("timeout"));
     // And the control API can expire a session at once.
-    let s = client
-        .create_session(&request(PRO_PAYLINK, "ORD-5"))
-        .await
-        .unwrap();
+    let s = create(&client, PRO_PAYLINK, "ORD-5").await;
     let control = SandboxControl::of(&sandbox);
     control.act(s.id.as_str(), Action::Expire).await.unwrap();
     let ended = client
@@ -242,27 +188,15 @@ async fn sessions_past_their_expiry_turn_timeout_and_cannot_be_paid() {
 #[tokio::test]
 async fn a_failing_receiver_gets_retries_until_it_answers() {
     let (hook, mut events) = receiver("whsec_retry", 2).await;
-    let sandbox = Sandbox::builder()
-        .webhook(WebhookEndpoint::new(hook, "whsec_retry"))
-        .delivery(5, Duration::from_millis(50))
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
-    let client = client(&sandbox);
-    let s = client
-        .create_session(&request(EBOOK_PAYLINK, "ORD-6"))
-        .await
-        .unwrap();
-    http(
-        Method::POST,
-        &format!("{}/pay", s.url.as_deref().unwrap()),
-        None,
+    let sandbox = start(
+        Sandbox::builder()
+            .webhook(hook)
+            .delivery(5, Duration::from_millis(50)),
     )
     .await;
-    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let s = create(&client(&sandbox), EBOOK_PAYLINK, "ORD-6").await;
+    press(&s, "pay").await;
+    let event = next_event(&mut events).await;
     assert_eq!(event.metadata_value("internal_order_id"), Some("ORD-6"));
     let deliveries = settled_deliveries(&sandbox, 3).await;
     let attempts: Vec<_> = deliveries
@@ -284,7 +218,7 @@ async fn a_failing_receiver_gets_retries_until_it_answers() {
 
 #[tokio::test]
 async fn concurrent_creates_are_all_kept() {
-    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let sandbox = sandbox().await;
     let client = client(&sandbox);
     let tasks: Vec<_> = (0..200)
         .map(|i| {
@@ -306,7 +240,7 @@ async fn concurrent_creates_are_all_kept() {
 
 #[tokio::test]
 async fn after_shutdown_the_port_refuses_connections() {
-    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let sandbox = sandbox().await;
     let client = client(&sandbox);
     sandbox.shutdown().await;
     let err = client

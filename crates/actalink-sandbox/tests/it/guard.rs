@@ -5,15 +5,23 @@ use actalink_checkout::SessionStatus;
 use actalink_sandbox::{PRO_PAYLINK, Sandbox};
 use http::StatusCode;
 
-use crate::{client, raw, request};
+use crate::{client, create, raw, sandbox};
 
 async fn open_session(sandbox: &Sandbox) -> String {
-    client(sandbox)
-        .create_session(&request(PRO_PAYLINK, "G-1"))
+    create(&client(sandbox), PRO_PAYLINK, "G-1")
         .await
-        .unwrap()
         .id
         .to_string()
+}
+
+/// GET `path` with exactly these header lines (`Host` included); the status and the body.
+async fn get(sandbox: &Sandbox, path: &str, headers: &str) -> (u16, String) {
+    raw(
+        sandbox.addr(),
+        &format!("GET {path} HTTP/1.1\r\n{headers}"),
+        "",
+    )
+    .await
 }
 
 /// POST `path` with these extra header lines and body; the status and the body.
@@ -40,7 +48,7 @@ fn status_of(sandbox: &Sandbox, id: &str) -> SessionStatus {
 
 #[tokio::test]
 async fn a_foreign_origin_or_a_cross_site_fetch_is_refused_with_403() {
-    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let sandbox = sandbox().await;
     let id = open_session(&sandbox).await;
     let pay = format!("/__sandbox/sessions/{id}/pay");
     for origin in [
@@ -65,15 +73,8 @@ async fn a_foreign_origin_or_a_cross_site_fetch_is_refused_with_403() {
         "nothing was paid"
     );
     // GETs are guarded too: the delivery log is not for other origins.
-    let (status, _) = raw(
-        sandbox.addr(),
-        &format!(
-            "GET /__sandbox/deliveries HTTP/1.1\r\nHost: {}\r\nOrigin: https://evil.example",
-            sandbox.addr()
-        ),
-        "",
-    )
-    .await;
+    let evil = format!("Host: {}\r\nOrigin: https://evil.example", sandbox.addr());
+    let (status, _) = get(&sandbox, "/__sandbox/deliveries", &evil).await;
     assert_eq!(status, 403);
     // The sandbox's own origin, and a script that sends none, are served.
     let own = format!("Origin: {}", sandbox.url());
@@ -89,7 +90,7 @@ async fn a_foreign_origin_or_a_cross_site_fetch_is_refused_with_403() {
 
 #[tokio::test]
 async fn a_host_that_is_not_loopback_or_the_sandbox_is_refused() {
-    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let sandbox = sandbox().await;
     let id = open_session(&sandbox).await;
     let fail = format!("/__sandbox/sessions/{id}/fail");
     let port = sandbox.addr().port();
@@ -112,43 +113,24 @@ async fn a_host_that_is_not_loopback_or_the_sandbox_is_refused() {
         format!("Host: [::1]:{port}"),
         "Host: LOCALHOST".to_owned(),
     ] {
-        let (status, body) = raw(
-            sandbox.addr(),
-            &format!("GET /__sandbox/stats HTTP/1.1\r\n{host}"),
-            "",
-        )
-        .await;
+        let (status, body) = get(&sandbox, "/__sandbox/stats", &host).await;
         assert_eq!(status, 200, "{host}: {body}");
     }
 }
 
 #[tokio::test]
 async fn the_configured_public_address_is_the_sandboxs_own() {
-    let sandbox = Sandbox::builder()
-        .public_url("http://sandbox.test:8080/")
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
+    let sandbox = crate::start(Sandbox::builder().public_url("http://sandbox.test:8080/")).await;
     let ok = "Host: sandbox.test:8080\r\nOrigin: http://sandbox.test:8080";
-    let (status, body) = raw(
-        sandbox.addr(),
-        &format!("GET /__sandbox/stats HTTP/1.1\r\n{ok}"),
-        "",
-    )
-    .await;
+    let (status, body) = get(&sandbox, "/__sandbox/stats", ok).await;
     assert_eq!(status, 200, "{body}");
-    let (status, _) = raw(
-        sandbox.addr(),
-        "GET /__sandbox/stats HTTP/1.1\r\nHost: other.test:8080",
-        "",
-    )
-    .await;
+    let (status, _) = get(&sandbox, "/__sandbox/stats", "Host: other.test:8080").await;
     assert_eq!(status, 403);
 }
 
 #[tokio::test]
 async fn a_post_body_that_is_not_json_is_refused_with_415() {
-    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let sandbox = sandbox().await;
     let id = open_session(&sandbox).await;
     let pay = format!("/__sandbox/sessions/{id}/pay");
     for (headers, body) in [
@@ -174,7 +156,7 @@ async fn a_post_body_that_is_not_json_is_refused_with_415() {
 
 #[tokio::test]
 async fn the_hosted_pages_own_form_posts_still_work() {
-    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let sandbox = sandbox().await;
     let id = open_session(&sandbox).await;
     // What a browser sends when the customer clicks "Pay" on the page.
     let headers = format!(

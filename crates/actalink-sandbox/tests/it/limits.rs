@@ -2,15 +2,13 @@
 
 use std::time::Duration;
 
+use crate::{client, create, press, request, sandbox, start};
 use actalink_checkout::Error;
 use actalink_sandbox::limits::{
     MAX_FAULT_COUNT, MAX_PENDING_DELIVERIES, MAX_QUEUED_FAULTS, MAX_SESSION_TTL, MAX_WEBHOOKS,
 };
 use actalink_sandbox::{EBOOK_PAYLINK, Fault, PRO_PAYLINK, Sandbox, WebhookEndpoint};
 use actalink_testkit::SandboxControl;
-use http::Method;
-
-use crate::{client, request};
 
 /// POSTs `body` to the control API at `path` (under `/__sandbox/`).
 async fn control_json(sandbox: &Sandbox, path: &str, body: &str) -> (u16, String) {
@@ -22,21 +20,11 @@ async fn control_json(sandbox: &Sandbox, path: &str, body: &str) -> (u16, String
 
 #[tokio::test]
 async fn the_oldest_sessions_are_evicted_beyond_max_sessions() {
-    let sandbox = Sandbox::builder()
-        .max_sessions(3)
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
+    let sandbox = start(Sandbox::builder().max_sessions(3)).await;
     let client = client(&sandbox);
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(
-            client
-                .create_session(&request(PRO_PAYLINK, &format!("E-{i}")))
-                .await
-                .unwrap()
-                .id,
-        );
+        ids.push(create(&client, PRO_PAYLINK, &format!("E-{i}")).await.id);
     }
     assert_eq!(sandbox.session_count(), 3);
     for (i, id) in ids.iter().enumerate() {
@@ -52,24 +40,15 @@ async fn the_oldest_sessions_are_evicted_beyond_max_sessions() {
 #[tokio::test]
 async fn the_delivery_log_keeps_the_newest_records() {
     let (hook, _events) = crate::receiver("whsec_log", usize::MAX).await;
-    let sandbox = Sandbox::builder()
-        .webhook(WebhookEndpoint::new(hook, "whsec_log"))
-        .delivery(5, Duration::from_millis(1))
-        .max_deliveries(2)
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
-    let client = client(&sandbox);
-    let s = client
-        .create_session(&request(EBOOK_PAYLINK, "L-1"))
-        .await
-        .unwrap();
-    crate::http(
-        Method::POST,
-        &format!("{}/pay", s.url.as_deref().unwrap()),
-        None,
+    let sandbox = start(
+        Sandbox::builder()
+            .webhook(hook)
+            .delivery(5, Duration::from_millis(1))
+            .max_deliveries(2),
     )
     .await;
+    let s = create(&client(&sandbox), EBOOK_PAYLINK, "L-1").await;
+    press(&s, "pay").await;
     let mut attempts = Vec::new();
     for _ in 0..200 {
         attempts = sandbox.deliveries().iter().map(|d| d.attempt).collect();
@@ -84,7 +63,7 @@ async fn the_delivery_log_keeps_the_newest_records() {
 
 #[tokio::test]
 async fn webhook_endpoints_beyond_the_cap_are_refused() {
-    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let sandbox = sandbox().await;
     for i in 0..MAX_WEBHOOKS {
         let body = format!(r#"{{"url":"http://127.0.0.1:9/hook{i}","secret":"s"}}"#);
         let (status, text) = control_json(&sandbox, "webhooks", &body).await;
@@ -109,7 +88,7 @@ async fn webhook_endpoints_beyond_the_cap_are_refused() {
         "{err:?}"
     );
     // Bad endpoints are refused before the count matters.
-    let fresh = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let fresh = crate::sandbox().await;
     for (body, reason) in [
         (r#"{"url":"ftp://x/y","secret":"s"}"#, "http or https"),
         (r#"{"url":"http://x/y","secret":""}"#, "secret must be 1 to"),
@@ -133,7 +112,7 @@ async fn webhook_endpoints_beyond_the_cap_are_refused() {
 
 #[tokio::test]
 async fn faults_beyond_the_caps_are_refused_with_400() {
-    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let sandbox = sandbox().await;
     for (body, reason) in [
         (
             r#"{"kind":"delay","delayMs":60001}"#,
@@ -178,7 +157,7 @@ async fn faults_beyond_the_caps_are_refused_with_400() {
     assert!(text.contains("100 faults are already queued"), "{text}");
     let err = sandbox.try_inject(Fault::Drop, 1).unwrap_err();
     assert!(err.to_string().contains("already queued"), "{err}");
-    let fresh = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let fresh = crate::sandbox().await;
     let too_slow: Fault =
         serde_json::from_value(serde_json::json!({"kind": "delay", "delayMs": 120_000})).unwrap();
     assert!(fresh.try_inject(too_slow.clone(), 1).is_err());
@@ -206,16 +185,13 @@ async fn deliveries_beyond_the_in_flight_cap_are_logged_not_attempted() {
             "whsec_cap",
         ));
     }
-    let sandbox = builder.start("127.0.0.1:0").await.unwrap();
+    let sandbox = start(builder).await;
     let client = client(&sandbox);
     let control = SandboxControl::of(&sandbox);
     let per_payment = MAX_WEBHOOKS;
     let payments = MAX_PENDING_DELIVERIES / per_payment + 1;
     for i in 0..payments {
-        let s = client
-            .create_session(&request(EBOOK_PAYLINK, &format!("P-{i}")))
-            .await
-            .unwrap();
+        let s = create(&client, EBOOK_PAYLINK, &format!("P-{i}")).await;
         control.pay(s.id.as_str()).await.unwrap();
     }
     let mut dropped = Vec::new();
@@ -259,15 +235,8 @@ async fn an_absurd_session_ttl_is_refused_not_a_panic() {
             "{err}"
         );
     }
-    let longest = Sandbox::builder()
-        .session_ttl(MAX_SESSION_TTL)
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
-    let s = client(&longest)
-        .create_session(&request(PRO_PAYLINK, "TTL"))
-        .await
-        .unwrap();
+    let longest = start(Sandbox::builder().session_ttl(MAX_SESSION_TTL)).await;
+    let s = create(&client(&longest), PRO_PAYLINK, "TTL").await;
     let lifetime = s.expires_at.unwrap() - s.created_at.unwrap();
     assert_eq!(lifetime.whole_days(), 366);
 }

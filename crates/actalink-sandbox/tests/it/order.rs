@@ -1,32 +1,15 @@
 //! The merchant's metadata keeps its insertion order everywhere: the status
 //! response and the webhook show keys as they were sent, never sorted.
 
-use std::time::Duration;
-
-use actalink_sandbox::{DEFAULT_API_KEY, EBOOK_PAYLINK, Sandbox, WebhookEndpoint};
-use actalink_transport::{Request, ReqwestTransport, Transport};
+use actalink_sandbox::{DEFAULT_API_KEY, EBOOK_PAYLINK, Sandbox};
+use actalink_testkit::SandboxControl;
 use http::Method;
 
-use crate::{client, http, receiver};
+use crate::{client, next_event, receiver, start};
 
+/// One billing API call with the default key: the status and the body as text.
 async fn api(method: Method, url: String, body: Option<String>) -> (u16, String) {
-    let mut request = Request::new(method, url).with_header(
-        "x-api-key".parse().unwrap(),
-        DEFAULT_API_KEY.parse().unwrap(),
-    );
-    if let Some(body) = body {
-        request = request
-            .with_header(
-                http::header::CONTENT_TYPE,
-                "application/json".parse().unwrap(),
-            )
-            .with_body(body);
-    }
-    let response = ReqwestTransport::new()
-        .unwrap()
-        .send(request)
-        .await
-        .unwrap();
+    let response = crate::api(method, url, Some(DEFAULT_API_KEY), body).await;
     (
         response.status.as_u16(),
         String::from_utf8_lossy(&response.body).into_owned(),
@@ -36,11 +19,7 @@ async fn api(method: Method, url: String, body: Option<String>) -> (u16, String)
 #[tokio::test]
 async fn metadata_keeps_its_order_in_the_status_response_and_the_webhook() {
     let (hook, mut events) = receiver("whsec_order", 0).await;
-    let sandbox = Sandbox::builder()
-        .webhook(WebhookEndpoint::new(hook, "whsec_order"))
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
+    let sandbox = start(Sandbox::builder().webhook(hook)).await;
     // Sent by hand, so the order on the wire is exactly z, a, m (and a
     // repeated key keeps its first place and takes the last value, as JSON.parse does).
     let body = format!(
@@ -77,18 +56,14 @@ async fn metadata_keeps_its_order_in_the_status_response_and_the_webhook() {
     assert!(metadata_at < products_at, "{text}");
 
     // The control API's answer and the webhook keep it as well.
-    let paid = http(
-        Method::POST,
-        &format!("{}/__sandbox/sessions/{id}/pay", sandbox.url()),
-        None,
-    )
-    .await;
-    let paid = String::from_utf8_lossy(&paid.body).into_owned();
-    assert!(paid.contains(in_order), "{paid}");
-    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+    let control = SandboxControl::of(&sandbox);
+    let (status, paid) = control
+        .post_json(&format!("sessions/{id}/pay"), "{}")
         .await
-        .unwrap()
         .unwrap();
+    assert_eq!(status, 200, "{paid}");
+    assert!(paid.contains(in_order), "{paid}");
+    let event = next_event(&mut events).await;
     assert!(event.raw_json().contains(in_order), "{}", event.raw_json());
     assert!(
         event.raw_json().starts_with(r#"{"id":"event_"#),
@@ -101,12 +76,6 @@ async fn metadata_keeps_its_order_in_the_status_response_and_the_webhook() {
         .get_session(&id.parse().unwrap())
         .await
         .unwrap();
-    let keys: Vec<&str> = session
-        .metadata
-        .as_ref()
-        .unwrap()
-        .iter()
-        .map(|(k, _)| k)
-        .collect();
-    assert_eq!(keys, ["z", "a", "m"]);
+    let pairs: Vec<(&str, &str)> = session.metadata.as_ref().unwrap().iter().collect();
+    assert_eq!(pairs, [("z", "1"), ("a", "2"), ("m", "3")]);
 }

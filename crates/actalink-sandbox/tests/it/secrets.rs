@@ -2,12 +2,10 @@
 //! failed call, a delivered webhook and a forged one, with every crate's
 //! tracing (hyper's and reqwest's included) captured at TRACE.
 
-use std::time::Duration;
-
 use actalink_checkout::{CheckoutSessionId, Client};
 use actalink_sandbox::{PRO_PAYLINK, Sandbox, WebhookEndpoint};
 use actalink_testkit::LogCapture;
-use actalink_transport::{Request, ReqwestTransport, Transport};
+use actalink_transport::Request;
 use actalink_webhooks::Verifier;
 use http::Method;
 
@@ -21,42 +19,27 @@ async fn no_secret_reaches_a_log_a_debug_or_an_error() {
     let (capture, _guard) = LogCapture::install();
 
     let (hook, mut events) = crate::receiver(WEBHOOK_SECRET, 0).await;
-    let sandbox = Sandbox::builder()
-        .api_keys([API_KEY])
-        .webhook(WebhookEndpoint::new(hook.clone(), WEBHOOK_SECRET))
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
+    let hook_url = hook.url.clone();
+    let sandbox = crate::start(Sandbox::builder().api_keys([API_KEY]).webhook(hook)).await;
     let client = Client::builder()
         .api_key(API_KEY)
         .base_url(sandbox.url())
         .build()
         .unwrap();
 
-    let session = client
-        .create_session(&crate::request(PRO_PAYLINK, "SEC-1"))
-        .await
-        .unwrap();
+    let session = crate::create(&client, PRO_PAYLINK, "SEC-1").await;
     client.get_session(&session.id).await.unwrap();
     let failed = client
         .get_session(&CheckoutSessionId::new("checkout_missing").unwrap())
         .await
         .unwrap_err();
-    crate::http(
-        Method::POST,
-        &format!("{}/pay", session.url.as_deref().unwrap()),
-        None,
-    )
-    .await;
-    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    crate::press(&session, "pay").await;
+    let event = crate::next_event(&mut events).await;
 
     // A forged webhook: signed with another secret, rejected by the receiver.
     let body = event.raw_json().to_owned();
     let forged = actalink_webhooks::sign(body.as_bytes(), &"whsec_attacker".into(), 1).unwrap();
-    let request = Request::new(Method::POST, hook)
+    let request = Request::new(Method::POST, hook_url)
         .with_header(
             http::header::CONTENT_TYPE,
             "application/json".parse().unwrap(),
@@ -70,11 +53,7 @@ async fn no_secret_reaches_a_log_a_debug_or_an_error() {
             forged.signature.parse().unwrap(),
         )
         .with_body(body.clone());
-    let response = ReqwestTransport::new()
-        .unwrap()
-        .send(request)
-        .await
-        .unwrap();
+    let response = crate::send(request).await;
     assert_eq!(response.status, http::StatusCode::BAD_REQUEST);
     let verification = Verifier::new(WEBHOOK_SECRET)
         .verify_parts(body.as_bytes(), &forged.timestamp, &forged.signature)

@@ -1,28 +1,14 @@
 //! Bad input gets a 4xx with a JSON message, never a 500.
 
 use actalink_sandbox::{DEFAULT_API_KEY, PRO_PAYLINK, Sandbox};
-use actalink_transport::{Request, ReqwestTransport, Transport};
 use http::{Method, StatusCode};
 use serde_json::Value;
 
-async fn post(url: &str, key: Option<&str>, body: impl Into<bytes::Bytes>) -> (StatusCode, Value) {
-    let mut request = Request::new(
-        Method::POST,
-        format!("{url}/billing/api/v1/paysession/create"),
-    )
-    .with_header(
-        http::header::CONTENT_TYPE,
-        "application/json".parse().unwrap(),
-    )
-    .with_body(body);
-    if let Some(key) = key {
-        request = request.with_header("x-api-key".parse().unwrap(), key.parse().unwrap());
-    }
-    let response = ReqwestTransport::new()
-        .unwrap()
-        .send(request)
-        .await
-        .unwrap();
+use crate::{api, sandbox, start};
+
+async fn post(url: &str, key: Option<&str>, body: String) -> (StatusCode, Value) {
+    let create = format!("{url}/billing/api/v1/paysession/create");
+    let response = api(Method::POST, create, key, Some(body)).await;
     let json: Value = serde_json::from_slice(&response.body)
         .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&response.body)));
     (response.status, json)
@@ -30,11 +16,7 @@ async fn post(url: &str, key: Option<&str>, body: impl Into<bytes::Bytes>) -> (S
 
 #[tokio::test]
 async fn every_bad_request_is_a_4xx_with_a_message() {
-    let sandbox = Sandbox::builder()
-        .max_body_bytes(4096)
-        .start("127.0.0.1:0")
-        .await
-        .unwrap();
+    let sandbox = start(Sandbox::builder().max_body_bytes(4096)).await;
     let url = sandbox.url();
     let key = Some(DEFAULT_API_KEY);
     let ok = format!(r#"{{"paylinkId":"{PRO_PAYLINK}","mode":"paylink"}}"#);
@@ -173,36 +155,18 @@ async fn every_bad_request_is_a_4xx_with_a_message() {
 
 #[tokio::test]
 async fn status_needs_a_key_and_a_known_id() {
-    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
-    let t = ReqwestTransport::new().unwrap();
-    let get = |q: &str, key: Option<&str>| {
-        let mut r = Request::new(
-            Method::GET,
-            format!("{}/billing/api/v1/paysession/status{q}", sandbox.url()),
-        );
-        if let Some(key) = key {
-            r = r.with_header("x-api-key".parse().unwrap(), key.parse().unwrap());
-        }
-        r
-    };
+    let sandbox = sandbox().await;
+    let status = format!("{}/billing/api/v1/paysession/status", sandbox.url());
+    let get = |query: &str, key| api(Method::GET, format!("{status}{query}"), key, None);
     assert_eq!(
-        t.send(get("?checkoutSessionId=x", None))
-            .await
-            .unwrap()
-            .status,
+        get("?checkoutSessionId=x", None).await.status,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        t.send(get("", Some(DEFAULT_API_KEY))).await.unwrap().status,
+        get("", Some(DEFAULT_API_KEY)).await.status,
         StatusCode::BAD_REQUEST
     );
-    let missing = t
-        .send(get(
-            "?checkoutSessionId=checkout_nope",
-            Some(DEFAULT_API_KEY),
-        ))
-        .await
-        .unwrap();
+    let missing = get("?checkoutSessionId=checkout_nope", Some(DEFAULT_API_KEY)).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     let json: Value = serde_json::from_slice(&missing.body).unwrap();
     assert!(json["message"].as_str().unwrap().contains("was not found"));
@@ -210,7 +174,7 @@ async fn status_needs_a_key_and_a_known_id() {
 
 #[tokio::test]
 async fn the_sdk_reports_sandbox_refusals_as_typed_errors() {
-    let sandbox = Sandbox::builder().start("127.0.0.1:0").await.unwrap();
+    let sandbox = sandbox().await;
     let client = actalink_checkout::Client::builder()
         .api_key("sk_wrong")
         .base_url(sandbox.url())
