@@ -12,16 +12,16 @@ use crate::support::*;
 async fn demo_walks_every_step_and_exits_0() {
     let output = run(&["demo"]).await;
     assert_exit(&output, 0);
-    let text = stdout(&output);
-    for step in [
-        "1. Order arrives",
-        "4. Customer pays",
-        "6. Webhook verified",
-        "7. Status confirmed",
-    ] {
-        assert!(text.contains(step), "{text}");
-    }
-    assert!(text.contains("demo: every step held (7/7)"), "{text}");
+    assert_contains_all(
+        &stdout(&output),
+        &[
+            "1. Order arrives",
+            "4. Customer pays",
+            "6. Webhook verified",
+            "7. Status confirmed",
+            "demo: every step held (7/7)",
+        ],
+    );
     let json = run(&["--json", "demo"]).await;
     assert_eq!(code(&json), 0);
     let summary = json_stdout(&json);
@@ -32,12 +32,7 @@ async fn demo_walks_every_step_and_exits_0() {
 #[tokio::test]
 async fn session_create_and_get_print_the_session() {
     let sandbox = sandbox().await;
-    let metadata = [
-        "--metadata",
-        "internal_order_id=ORD-9",
-        "--metadata",
-        "note=a=b",
-    ];
+    let metadata = metadata_args(&["internal_order_id=ORD-9", "note=a=b"]);
     let output = create(
         &sandbox,
         &with(&metadata, &["--success-url", "https://shop.example/ok"]),
@@ -65,12 +60,13 @@ async fn session_create_and_get_print_the_session() {
     ];
     let output = run_env(&["session", "get", id], &env).await;
     assert_eq!(code(&output), 0);
-    let text = stdout(&output);
-    assert!(text.contains(&format!("id          {id}")), "{text}");
-    assert!(text.contains("status      open"), "{text}");
-    assert!(
-        text.contains("Recipe Pro · 0.16 USDC every 15 minutes"),
-        "{text}"
+    assert_contains_all(
+        &stdout(&output),
+        &[
+            &format!("id          {id}"),
+            "status      open",
+            "Recipe Pro · 0.16 USDC every 15 minutes",
+        ],
     );
 }
 
@@ -87,10 +83,8 @@ async fn bad_input_exits_2_before_any_request() {
         assert_fails(&create(&sandbox, &extra).await, 2, message);
     }
     let many: Vec<String> = (0..51).map(|i| format!("k{i}=v")).collect();
-    let extra: Vec<&str> = many
-        .iter()
-        .flat_map(|p| ["--metadata", p.as_str()])
-        .collect();
+    let pairs: Vec<&str> = many.iter().map(String::as_str).collect();
+    let extra = metadata_args(&pairs);
     assert_fails(&create(&sandbox, &extra).await, 2, "at most 50 keys");
     // No API key.
     let create_pro = ["session", "create", "--paylink", PRO_PAYLINK];
@@ -262,14 +256,16 @@ async fn session_wait_shows_a_spinner_on_a_terminal() {
     let screen = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(code(&output), 1, "the wait times out: {screen}");
     // The spinner's template shows the status and the elapsed time, redrawn in place.
-    assert!(screen.contains(&format!("{id}: open (")), "{screen}");
+    assert_contains_all(
+        &screen,
+        &[
+            &format!("{id}: open ("),
+            "was still open when the wait timed out",
+        ],
+    );
     assert!(
         screen.contains('\r') || screen.contains("\u{1b}["),
         "redrawn in place: {screen:?}"
-    );
-    assert!(
-        screen.contains("was still open when the wait timed out"),
-        "{screen}"
     );
 }
 
@@ -383,12 +379,7 @@ async fn sandbox_flags_are_checked_before_it_starts() {
 #[tokio::test]
 async fn server_text_reaches_the_terminal_escaped() {
     let sandbox = sandbox().await;
-    let metadata = [
-        "--metadata",
-        "note=\x1b[31mred\x1b[0m",
-        "--metadata",
-        "bell=\x07",
-    ];
+    let metadata = metadata_args(&["note=\x1b[31mred\x1b[0m", "bell=\x07"]);
     let created = create(&sandbox, &metadata).await;
     assert_exit(&created, 0);
     let id = session_id(&created);

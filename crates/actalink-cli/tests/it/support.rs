@@ -118,6 +118,14 @@ pub(crate) fn assert_stderr_has(output: &Output, needle: &str) {
     assert!(text.contains(needle), "{needle:?} in {text}");
 }
 
+/// `text` contains each of `needles`; the failure names the one missing.
+#[track_caller]
+pub(crate) fn assert_contains_all(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "{needle:?} in\n{text}");
+    }
+}
+
 /// Exits `expected` and says `needle` on stderr.
 #[track_caller]
 pub(crate) fn assert_fails(output: &Output, expected: i32, needle: &str) {
@@ -232,6 +240,14 @@ pub(crate) fn verify_args<'a>(
 }
 
 /// `args` and then `more`.
+/// `--metadata PAIR` for each of `pairs`.
+pub(crate) fn metadata_args<'a>(pairs: &[&'a str]) -> Vec<&'a str> {
+    pairs
+        .iter()
+        .flat_map(|pair| ["--metadata", *pair])
+        .collect()
+}
+
 pub(crate) fn with<'a>(args: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
     let mut all = args.to_vec();
     all.extend_from_slice(more);

@@ -53,14 +53,10 @@ async fn each_event_type_arrives_signed_and_verifies_at_the_handler() {
     ] {
         let handler = StubServer::start(vec![ok()]).await;
         let to = format!("{}/webhooks/actalink", handler.url());
-        let extra = [
-            "--metadata",
-            "internal_order_id=ORD-7",
-            "--metadata",
-            "user_uuid=u_42",
-            "--session",
-            "checkout_abc123",
-        ];
+        let extra = with(
+            &metadata_args(&["internal_order_id=ORD-7", "user_uuid=u_42"]),
+            &["--session", "checkout_abc123"],
+        );
         let output = run(&with(&trigger(event_type, &to), &extra)).await;
         assert_exit_for(&output, 0, event_type);
         let text = stdout(&output);

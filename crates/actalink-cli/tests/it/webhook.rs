@@ -42,17 +42,17 @@ async fn sign_then_verify_from_stdin_and_file() {
     let verify = verify_args(SECRET, timestamp, signature);
     let output = run_stdin(&verify, BODY.as_bytes()).await;
     assert_exit(&output, 0);
-    let text = stdout(&output);
-    for row in [
-        "valid       yes\n",
-        "recognised  yes\n",
-        "event       evt_1\n",
-        "type        onetime.executed\n",
-        "metadata    internal_order_id=ORD-1\n",
-        "dedup key   evt_1\n",
-    ] {
-        assert!(text.contains(row), "{row:?} in\n{text}");
-    }
+    assert_contains_all(
+        &stdout(&output),
+        &[
+            "valid       yes\n",
+            "recognised  yes\n",
+            "event       evt_1\n",
+            "type        onetime.executed\n",
+            "metadata    internal_order_id=ORD-1\n",
+            "dedup key   evt_1\n",
+        ],
+    );
 
     let dir = TempDir::new("webhook-cli");
     let file = dir.write("body.json", BODY);
@@ -151,15 +151,15 @@ async fn json_output_is_one_object_with_the_payload_as_signed() {
     // The help documents that shape.
     let help = run_stdin(&["webhook", "verify", "--help"], b"").await;
     assert_eq!(code(&help), 0);
-    let help = stdout(&help);
-    for words in [
-        "\"recognised\"",
-        "\"dedupKey\"",
-        "\"event\"",
-        "Exits 0 for every genuine signature",
-    ] {
-        assert!(help.contains(words), "{words} in\n{help}");
-    }
+    assert_contains_all(
+        &stdout(&help),
+        &[
+            "\"recognised\"",
+            "\"dedupKey\"",
+            "\"event\"",
+            "Exits 0 for every genuine signature",
+        ],
+    );
 }
 
 #[tokio::test]
