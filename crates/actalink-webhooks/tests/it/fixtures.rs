@@ -62,9 +62,15 @@ fn decode(name: &str) -> actalink_webhooks::Event {
     actalink_webhooks::Event::parse_unverified(&data(name)).unwrap()
 }
 
-/// Decodes a fixture event and checks its type and its subject's id.
-fn decode_as(name: &str, event_type: EventType, subject: &str) -> actalink_webhooks::Event {
+/// Decodes a fixture event and checks its id, its type and its subject's id.
+fn decode_as(
+    name: &str,
+    id: &str,
+    event_type: EventType,
+    subject: &str,
+) -> actalink_webhooks::Event {
     let e = decode(name);
+    assert_eq!(e.id.as_deref(), Some(id), "{name}");
     assert_eq!(e.event_type, Some(event_type), "{name}");
     assert_eq!(e.data.id.as_deref(), Some(subject), "{name}");
     e
@@ -74,12 +80,9 @@ fn decode_as(name: &str, event_type: EventType, subject: &str) -> actalink_webho
 fn billing_due_decodes() {
     let e = decode_as(
         "webhook-subscription-billing-due.json",
+        "c837a151-a962-44e0-b3e3-b4f61743d7bb",
         EventType::SubscriptionBillingDue,
         "sub_jeRBLFCOuK2jE8Q1209xnPh5g3ELmfnP",
-    );
-    assert_eq!(
-        e.id.as_deref(),
-        Some("c837a151-a962-44e0-b3e3-b4f61743d7bb")
     );
     assert!(e.is_recognised());
     assert_eq!(e.dedup_key(), "c837a151-a962-44e0-b3e3-b4f61743d7bb");
@@ -102,6 +105,7 @@ fn billing_due_decodes() {
 fn billing_scheduled_decodes() {
     let e = decode_as(
         "webhook-subscription-billing-scheduled.json",
+        "58448504-b758-4586-a6da-d8f1cb3eef99",
         EventType::SubscriptionBillingScheduled,
         "sub_7M9lH66tShtMfLtDyz38WCuoWCuJnBt7",
     );
@@ -115,12 +119,9 @@ fn billing_scheduled_decodes() {
 fn onetime_executed_decodes() {
     let e = decode_as(
         "webhook-onetime-executed.json",
+        "event_pJMZK1AFhyX1YiZkVgTjVWg3ctLEdcXP",
         EventType::OnetimeExecuted,
         "txn_WiBf4VPq2wlSprD1hZFKNKirIo426Q3p",
-    );
-    assert_eq!(
-        e.id.as_deref(),
-        Some("event_pJMZK1AFhyX1YiZkVgTjVWg3ctLEdcXP")
     );
     let amount = e.data.token.unwrap().decimal(6).unwrap().unwrap();
     assert_eq!(amount, actalink_types::Decimal::new(11, 2));
