@@ -41,19 +41,18 @@ fn create_response_decodes_with_every_documented_value() {
     assert_eq!(s.end_at, None);
     assert_eq!(s.name.as_deref(), Some("Recipe Pro"));
     assert_eq!(s.paylink_type, Some(PaylinkType::Subscription));
-    assert_eq!(
-        s.success_url.as_deref(),
-        Some("https://example.com/success")
-    );
-    assert_eq!(s.cancel_url.as_deref(), Some("https://example.com/cancel"));
-    assert_eq!(
-        s.failure_url.as_deref(),
-        Some("https://example.com/failure")
-    );
-    assert_eq!(
-        s.url.as_deref(),
-        Some("https://pay.acta.link/payment-link/checkout_mfUL0qrS9IhRXJXBu42JkdhO4tdLeqpX")
-    );
+    for (field, url, expected) in [
+        ("successUrl", &s.success_url, "https://example.com/success"),
+        ("cancelUrl", &s.cancel_url, "https://example.com/cancel"),
+        ("failureUrl", &s.failure_url, "https://example.com/failure"),
+        (
+            "url",
+            &s.url,
+            "https://pay.acta.link/payment-link/checkout_mfUL0qrS9IhRXJXBu42JkdhO4tdLeqpX",
+        ),
+    ] {
+        assert_eq!(url.as_deref(), Some(expected), "{field}");
+    }
     assert!(s.extra.is_empty(), "nothing undocumented: {:?}", s.extra);
     assert_eq!(s.metadata, None);
     assert_eq!(s.plan, None);
