@@ -10,6 +10,18 @@ use std::time::{Duration, Instant};
 use actalink_bench::Setup;
 use actalink_checkout::CreateCheckoutSession;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tokio::runtime::Runtime;
+
+/// Runs `op` `iters` times, one after another, on `runtime`; the time taken.
+fn time_in_a_row<F: Future>(runtime: &Runtime, iters: u64, mut op: impl FnMut() -> F) -> Duration {
+    runtime.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            op().await;
+        }
+        start.elapsed()
+    })
+}
 
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -21,15 +33,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for (name, sdk) in [("sequential/sdk", true), ("sequential/bare_reqwest", false)] {
         group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                runtime.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        setup.get(sdk).await;
-                    }
-                    start.elapsed()
-                })
-            });
+            b.iter_custom(|iters| time_in_a_row(&runtime, iters, || setup.get(sdk)));
         });
     }
     group.throughput(Throughput::Elements(64));
@@ -38,15 +42,7 @@ fn bench(c: &mut Criterion) {
         ("concurrent64/bare_reqwest", false),
     ] {
         group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                runtime.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        setup.batch64(sdk).await;
-                    }
-                    start.elapsed()
-                })
-            });
+            b.iter_custom(|iters| time_in_a_row(&runtime, iters, || setup.batch64(sdk)));
         });
     }
     group.bench_function("concurrent64/sandbox_creates", |b| {
