@@ -21,6 +21,11 @@ use crate::state::State;
 use crate::store::SessionRecord;
 use crate::wire::{self, Data, Shape};
 
+/// A 400 [`error`] with `message`.
+pub(crate) fn bad_request(message: impl Into<String>) -> Response {
+    error(StatusCode::BAD_REQUEST, message)
+}
+
 /// An error response: `{"message": …, "statusCode": …}`.
 ///
 /// Assumption: error bodies are `{"message", "statusCode"}` (the NestJS
@@ -188,12 +193,7 @@ pub(crate) async fn create(
     };
     let value: Value = match serde_json::from_slice(&bytes) {
         Ok(value) => value,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("the body is not valid JSON: {e}"),
-            );
-        }
+        Err(e) => return bad_request(format!("the body is not valid JSON: {e}")),
     };
     let (paylink, request) = match validate(&state, &value, &bytes) {
         Ok(ok) => ok,
@@ -262,10 +262,7 @@ pub(crate) async fn status(
         return refusal.into_response();
     }
     let Some(id) = query.get("checkoutSessionId").filter(|id| !id.is_empty()) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "the checkoutSessionId query parameter is required",
-        );
+        return bad_request("the checkoutSessionId query parameter is required");
     };
     match state.session(id) {
         Some(record) => Json(Data {

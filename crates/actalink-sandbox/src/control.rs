@@ -18,7 +18,7 @@ use http::{HeaderMap, Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::{Refusal, error};
+use crate::api::{Refusal, bad_request, error};
 use crate::faults::FaultRequest;
 use crate::state::{Action, Outcome, State, WebhookEndpoint};
 use crate::wire::{self, Data, Shape};
@@ -196,21 +196,17 @@ pub(crate) async fn stats(AxumState(state): AxumState<Arc<State>>) -> Response {
 pub(crate) async fn add_fault(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> Response {
     let request: FaultRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("not a fault: {e}")),
+        Err(e) => return bad_request(format!("not a fault: {e}")),
     };
     match crate::faults::enqueue(&state, request.fault, request.count) {
         Ok(queued) => Json(json!({ "queued": queued })).into_response(),
-        Err(why) => error(StatusCode::BAD_REQUEST, why),
+        Err(why) => bad_request(why),
     }
 }
 
 /// `DELETE /__sandbox/faults`.
 pub(crate) async fn clear_faults(AxumState(state): AxumState<Arc<State>>) -> Response {
-    state
-        .faults
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clear();
+    state.fault_queue().clear();
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -224,23 +220,15 @@ struct NewEndpoint {
 pub(crate) async fn add_webhook(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> Response {
     let endpoint: NewEndpoint = match serde_json::from_slice(&body) {
         Ok(e) => e,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("expected {{\"url\", \"secret\"}}: {e}"),
-            );
-        }
+        Err(e) => return bad_request(format!("expected {{\"url\", \"secret\"}}: {e}")),
     };
     let limit = crate::limits::MAX_WEBHOOK_SECRET_BYTES;
     if endpoint.secret.is_empty() || endpoint.secret.len() > limit {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("secret must be 1 to {limit} bytes"),
-        );
+        return bad_request(format!("secret must be 1 to {limit} bytes"));
     }
     match add_endpoint(&state, WebhookEndpoint::new(endpoint.url, endpoint.secret)) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(why) => error(StatusCode::BAD_REQUEST, why),
+        Err(why) => bad_request(why),
     }
 }
 
@@ -260,10 +248,7 @@ pub(crate) fn check_endpoint(endpoint: &WebhookEndpoint) -> Result<(), String> {
 /// Adds an endpoint, refusing beyond [`crate::limits::MAX_WEBHOOKS`].
 pub(crate) fn add_endpoint(state: &State, endpoint: WebhookEndpoint) -> Result<(), String> {
     check_endpoint(&endpoint)?;
-    let mut hooks = state
-        .webhooks
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut hooks = state.webhooks_mut();
     if hooks.len() >= crate::limits::MAX_WEBHOOKS {
         return Err(format!(
             "{} webhook endpoints are already registered, the most a sandbox delivers to",

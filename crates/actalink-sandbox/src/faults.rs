@@ -105,10 +105,7 @@ pub(crate) fn check(fault: &Fault, count: u32) -> Result<(), String> {
 /// returns how many requests the queue now covers.
 pub(crate) fn enqueue(state: &State, fault: Fault, count: u32) -> Result<u64, String> {
     check(&fault, count)?;
-    let mut faults = state
-        .faults
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut faults = state.fault_queue();
     if faults.len() >= crate::limits::MAX_QUEUED_FAULTS {
         return Err(format!(
             "{} faults are already queued, the most a sandbox holds; DELETE /__sandbox/faults to clear them",

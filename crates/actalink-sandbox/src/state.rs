@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockWriteGuard};
 
 use actalink_transport::{ReqwestTransport, RetryPolicy};
 use actalink_types::{OrderStatus, SessionStatus};
@@ -164,8 +164,21 @@ pub(crate) fn transition(
 }
 
 impl State {
+    /// The fault queue, locked (a panic elsewhere while it was held leaves it usable).
+    pub(crate) fn fault_queue(&self) -> MutexGuard<'_, VecDeque<(Fault, u32)>> {
+        self.faults.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The webhook endpoints, locked for a change (a panic elsewhere while
+    /// the lock was held leaves them usable).
+    pub(crate) fn webhooks_mut(&self) -> RwLockWriteGuard<'_, Vec<WebhookEndpoint>> {
+        self.webhooks
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub(crate) fn next_fault(&self) -> Option<Fault> {
-        let mut faults = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut faults = self.fault_queue();
         let (fault, remaining) = faults.front_mut()?;
         let fault = fault.clone();
         *remaining = remaining.saturating_sub(1);

@@ -108,6 +108,14 @@ pub struct Report {
     pub webhooks_duplicated: usize,
 }
 
+/// Awaits one SDK call, keeping how long it took in `latencies`.
+async fn timed<T>(latencies: &mut Vec<Duration>, call: impl Future<Output = T>) -> T {
+    let start = Instant::now();
+    let outcome = call.await;
+    latencies.push(start.elapsed());
+    outcome
+}
+
 /// Runs `n` sessions at `concurrency` against the sandbox at `base_url`
 /// (accepting `api_key`), whose webhooks go to `receiver`. Each session is
 /// created, fetched, paid through the control API, and fetched again.
@@ -153,19 +161,13 @@ pub async fn run(
                 .metadata("internal_order_id", format!("LOAD-{i}"))
                 .build()
                 .unwrap();
-            let t = Instant::now();
-            let session = client
-                .create_session(&request)
+            let session = timed(&mut latencies, client.create_session(&request))
                 .await
                 .map_err(|e| format!("create {i}: {e}"))?;
-            latencies.push(t.elapsed());
             count(&calls);
-            let t = Instant::now();
-            let fetched = client
-                .get_session(&session.id)
+            let fetched = timed(&mut latencies, client.get_session(&session.id))
                 .await
                 .map_err(|e| format!("get {i}: {e}"))?;
-            latencies.push(t.elapsed());
             count(&calls);
             if fetched.metadata_value("internal_order_id") != Some(format!("LOAD-{i}").as_str()) {
                 return Err(format!("session {i} came back with other metadata"));
@@ -174,12 +176,9 @@ pub async fn run(
                 .pay(session.id.as_str())
                 .await
                 .map_err(|e| format!("pay {i}: {e}"))?;
-            let t = Instant::now();
-            let paid = client
-                .get_session(&session.id)
+            let paid = timed(&mut latencies, client.get_session(&session.id))
                 .await
                 .map_err(|e| format!("get paid {i}: {e}"))?;
-            latencies.push(t.elapsed());
             count(&calls);
             if !paid.is_paid() {
                 return Err(format!("session {i} is {} after paying", paid.status));
