@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use actalink_types::SessionStatus;
-use axum::extract::{Path, State as AxumState};
+use axum::extract::{FromRequestParts, Path, State as AxumState};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use http::StatusCode;
+use http::request::Parts;
 
 use crate::state::{Action, Outcome, State};
 use crate::store::SessionRecord;
@@ -66,14 +67,23 @@ fn interval_text(session: &SessionRecord) -> String {
     }
 }
 
+/// The session a page is for, by the `{id}` in its path; the not-found page
+/// when there is none.
+pub(crate) struct PageSession(SessionRecord);
+
+impl FromRequestParts<Arc<State>> for PageSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<State>) -> Result<Self, Response> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        state.session(&id).map(Self).ok_or_else(not_found)
+    }
+}
+
 /// `GET /payment-link/{id}`.
-pub(crate) async fn show(
-    AxumState(state): AxumState<Arc<State>>,
-    Path(id): Path<String>,
-) -> Response {
-    let Some(session) = state.session(&id) else {
-        return not_found();
-    };
+pub(crate) async fn show(PageSession(session): PageSession) -> Response {
     let paylink = &session.paylink;
     let head = format!(
         r#"<h1 id="product">{name}</h1><p class="muted">{description}</p>
@@ -169,13 +179,7 @@ pub(crate) async fn act(
 /// Assumption: the hosted page offers pay, cancel and a simulated failure, and
 /// ends on a page of its own when the session has no redirect URL; the
 /// provider's real page (a wallet payment) is not documented.
-pub(crate) async fn done(
-    AxumState(state): AxumState<Arc<State>>,
-    Path(id): Path<String>,
-) -> Response {
-    let Some(session) = state.session(&id) else {
-        return not_found();
-    };
+pub(crate) async fn done(PageSession(session): PageSession) -> Response {
     let message = match session.status {
         SessionStatus::Success => "Payment received. You can close this page.",
         SessionStatus::Open => "Checkout cancelled. You can close this page.",
