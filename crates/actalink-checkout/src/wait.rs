@@ -35,13 +35,13 @@ impl WaitOptions {
     }
 
     /// Time between polls (default 5 s, the official demo's interval).
-    pub fn interval(mut self, interval: Duration) -> Self {
+    pub fn with_interval(mut self, interval: Duration) -> Self {
         self.interval = interval;
         self
     }
 
     /// Give up after this long instead of at the session's `expiresAt`.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }

@@ -267,7 +267,7 @@ async fn walk(
         let paid = client
             .wait_for_completion(
                 &session.id,
-                WaitOptions::new().interval(Duration::from_secs(2)),
+                WaitOptions::new().with_interval(Duration::from_secs(2)),
             )
             .await
             .map_err(|e| fail(e.to_string()))?;

@@ -197,9 +197,9 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
                 .transpose()?;
             let client = client(globals)?;
             let mut progress = Progress::new(&id, !globals.json);
-            let mut options = WaitOptions::new().interval(interval);
+            let mut options = WaitOptions::new().with_interval(interval);
             if let Some(timeout) = timeout {
-                options = options.timeout(timeout);
+                options = options.with_timeout(timeout);
             }
             let start = Instant::now();
             let result = client

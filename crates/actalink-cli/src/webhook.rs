@@ -210,7 +210,8 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
         } => {
             let key = secret(key)?;
             let body = read_body(&file).await?;
-            let verifier = Verifier::new(key.expose()).tolerance(Duration::from_secs(tolerance));
+            let verifier =
+                Verifier::new(key.expose()).with_tolerance(Duration::from_secs(tolerance));
             let event = verifier
                 .verify_parts(&body, timestamp.trim(), &signature)
                 .map_err(|e| {

@@ -130,10 +130,10 @@ fn now_ms() -> i64 {
 pub(crate) fn policy(attempts: u32, backoff: Duration) -> RetryPolicy {
     let cap = backoff.saturating_mul(1 << 16);
     RetryPolicy::default()
-        .max_retries(attempts.saturating_sub(1))
-        .initial_backoff(backoff)
-        .max_backoff(cap)
-        .max_retry_after(cap)
+        .with_max_retries(attempts.saturating_sub(1))
+        .with_initial_backoff(backoff)
+        .with_max_backoff(cap)
+        .with_max_retry_after(cap)
 }
 
 /// One endpoint's delivery of one event, as a [`Transport`] for

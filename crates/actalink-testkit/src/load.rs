@@ -131,7 +131,7 @@ pub async fn run(
     let client = Client::builder()
         .api_key(api_key)
         .base_url(base_url)
-        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(50)))
+        .retry_policy(RetryPolicy::default().with_initial_backoff(Duration::from_millis(50)))
         .build()
         .unwrap();
     let control = SandboxControl::new(base_url);

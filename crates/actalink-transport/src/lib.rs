@@ -22,7 +22,7 @@
 //! let transport = ReplayTransport::new()
 //!     .respond(Response::new(StatusCode::SERVICE_UNAVAILABLE, "busy"))
 //!     .respond(Response::json(StatusCode::OK, r#"{"ok":true}"#));
-//! let policy = RetryPolicy::default().initial_backoff(std::time::Duration::from_millis(1));
+//! let policy = RetryPolicy::default().with_initial_backoff(std::time::Duration::from_millis(1));
 //! let request = Request::new(Method::GET, "http://127.0.0.1:1/status");
 //! let outcome = policy.send(&transport, request, Idempotency::Idempotent, None).await;
 //! assert_eq!(outcome.attempts, 2);

@@ -70,28 +70,28 @@ impl RetryPolicy {
 
     /// Sets the number of retries after the first attempt.
     #[must_use]
-    pub fn max_retries(mut self, retries: u32) -> Self {
+    pub fn with_max_retries(mut self, retries: u32) -> Self {
         self.max_retries = retries;
         self
     }
 
     /// Sets the backoff before the first retry (doubled for each later one).
     #[must_use]
-    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+    pub fn with_initial_backoff(mut self, backoff: Duration) -> Self {
         self.initial_backoff = backoff;
         self
     }
 
     /// Sets the cap on any one backoff.
     #[must_use]
-    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+    pub fn with_max_backoff(mut self, backoff: Duration) -> Self {
         self.max_backoff = backoff;
         self
     }
 
     /// Sets the longest `Retry-After` that is honoured as given; longer ones are clamped.
     #[must_use]
-    pub fn max_retry_after(mut self, max: Duration) -> Self {
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
     }
@@ -288,7 +288,7 @@ mod tests {
 
     #[test]
     fn retry_after_is_clamped() {
-        let policy = RetryPolicy::default().max_retry_after(Duration::from_secs(5));
+        let policy = RetryPolicy::default().with_max_retry_after(Duration::from_secs(5));
         assert_eq!(
             policy.retry_after(&headers("3600")),
             Some(Duration::from_secs(5))
@@ -298,8 +298,8 @@ mod tests {
     #[test]
     fn backoff_is_full_jitter_under_a_doubling_cap() {
         let policy = RetryPolicy::default()
-            .initial_backoff(Duration::from_millis(100))
-            .max_backoff(Duration::from_millis(1000));
+            .with_initial_backoff(Duration::from_millis(100))
+            .with_max_backoff(Duration::from_millis(1000));
         for retry in 0..40 {
             let ceiling = Duration::from_millis((100u64 << retry.min(20)).min(1000));
             for _ in 0..50 {

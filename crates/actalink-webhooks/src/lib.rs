@@ -39,7 +39,7 @@
 //! let headers = sign(body, &"whsec_test".into(), now_ms)?.to_header_map();
 //!
 //! let verifier = Verifier::new("whsec_test")
-//!     .clock(move || std::time::UNIX_EPOCH + std::time::Duration::from_millis(now_ms as u64));
+//!     .with_clock(move || std::time::UNIX_EPOCH + std::time::Duration::from_millis(now_ms as u64));
 //! let event = verifier.verify(body, &headers)?;
 //! assert!(event.is_recognised());
 //! assert_eq!(event.event_type, Some(EventType::OnetimeExecuted));

@@ -30,7 +30,7 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// `JSON.stringify` output never has. Re-serialising is the only work done
 /// before the signature is known to be genuine.
 /// It is bounded: linear time, memory a small multiple of the body (capped by
-/// [`Verifier::max_body_bytes`]), and at most [`Verifier::MAX_DEPTH`] levels of
+/// [`Verifier::with_max_body_bytes`]), and at most [`Verifier::MAX_DEPTH`] levels of
 /// nesting.
 ///
 /// Whether the signed body is an event is a separate verdict: every genuine
@@ -102,7 +102,7 @@ impl Verifier {
 
     /// Sets how far the timestamp may be from now, in either direction.
     #[must_use]
-    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+    pub fn with_tolerance(mut self, tolerance: Duration) -> Self {
         Arc::make_mut(&mut self.inner).tolerance = Some(tolerance);
         self
     }
@@ -117,7 +117,7 @@ impl Verifier {
 
     /// Sets the largest body accepted (default 1 MiB).
     #[must_use]
-    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
         Arc::make_mut(&mut self.inner).max_body_bytes = bytes;
         self
     }
@@ -125,7 +125,7 @@ impl Verifier {
     /// Replaces the clock used for the tolerance check: in tests, or to check
     /// events taken from a queue against the time they were received.
     #[must_use]
-    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+    pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
         Arc::make_mut(&mut self.inner).clock = Arc::new(clock);
         self
     }

@@ -266,8 +266,8 @@ impl Config {
                 expiry_grace: Duration::from_millis(500),
             },
             retry: RetryPolicy::default()
-                .initial_backoff(Duration::from_millis(10))
-                .max_backoff(Duration::from_millis(50)),
+                .with_initial_backoff(Duration::from_millis(10))
+                .with_max_backoff(Duration::from_millis(50)),
         }
     }
 

@@ -259,9 +259,9 @@ fn client(base_url: &str, total: Option<Duration>) -> Client {
         .max_body_bytes(64 * 1024)
         .retry_policy(
             RetryPolicy::default()
-                .initial_backoff(Duration::from_millis(100))
-                .max_backoff(Duration::from_millis(400))
-                .max_retry_after(Duration::from_secs(3)),
+                .with_initial_backoff(Duration::from_millis(100))
+                .with_max_backoff(Duration::from_millis(400))
+                .with_max_retry_after(Duration::from_secs(3)),
         )
         .build()
         .unwrap()

@@ -48,7 +48,7 @@ pub(crate) fn client(transport: &ReplayTransport) -> Client {
     Client::builder()
         .api_key(KEY)
         .base_url("https://api.test.invalid")
-        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(10)))
+        .retry_policy(RetryPolicy::default().with_initial_backoff(Duration::from_millis(10)))
         .transport(transport.clone())
         .build()
         .unwrap()

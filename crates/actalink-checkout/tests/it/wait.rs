@@ -46,7 +46,7 @@ async fn wait_a_minute(
 /// A wait of 5 s, polling every 2 s, that must time out.
 async fn wait_five_seconds_in_vain(t: &ReplayTransport) -> Error {
     let options = WaitOptions::new()
-        .interval(Duration::from_secs(2))
+        .with_interval(Duration::from_secs(2))
         .timeout(Duration::from_secs(5));
     client(t)
         .wait_for_completion(&id(), options)

@@ -37,7 +37,7 @@ pub(crate) fn client(sandbox: &Sandbox) -> Client {
     Client::builder()
         .api_key(DEFAULT_API_KEY)
         .base_url(sandbox.url())
-        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(20)))
+        .retry_policy(RetryPolicy::default().with_initial_backoff(Duration::from_millis(20)))
         .build()
         .unwrap()
 }

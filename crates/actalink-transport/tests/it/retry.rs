@@ -103,9 +103,9 @@ async fn a_429_waits_exactly_its_retry_after() {
 #[tokio::test(start_paused = true)]
 async fn backoff_waits_stay_under_the_doubling_ceiling() {
     let policy = RetryPolicy::default()
-        .max_retries(3)
-        .initial_backoff(Duration::from_millis(100))
-        .max_backoff(Duration::from_secs(10));
+        .with_max_retries(3)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(10));
     let t = replay(&[503, 503, 503, 200]);
     let start = Instant::now();
     let outcome = policy.send(&t, get(), Idempotency::Idempotent, None).await;
@@ -153,7 +153,7 @@ async fn an_unbounded_retry_after_cap_with_a_huge_header_does_not_panic() {
     let t = ReplayTransport::new().respond(limited).respond(status(200));
     let deadline = Instant::now() + Duration::from_secs(5);
     let outcome = RetryPolicy::default()
-        .max_retry_after(Duration::MAX)
+        .with_max_retry_after(Duration::MAX)
         .send(&t, get(), Idempotency::Idempotent, Some(deadline))
         .await;
     // A wait past the deadline returns the 429.

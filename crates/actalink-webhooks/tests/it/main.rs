@@ -21,5 +21,5 @@ pub(crate) fn data(name: &str) -> Vec<u8> {
 
 /// A verifier whose clock reads `now_ms`.
 pub(crate) fn verifier_at(secret: &str, now_ms: i64) -> Verifier {
-    Verifier::new(secret).clock(move || UNIX_EPOCH + Duration::from_millis(now_ms as u64))
+    Verifier::new(secret).with_clock(move || UNIX_EPOCH + Duration::from_millis(now_ms as u64))
 }

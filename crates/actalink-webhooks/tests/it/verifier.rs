@@ -75,12 +75,12 @@ fn tolerance_is_configurable_and_can_be_disabled() {
     let old = signed(BODY, SECRET, NOW - 3_600_000);
     assert!(
         verifier_at(SECRET, NOW)
-            .tolerance(Duration::from_secs(60))
+            .with_tolerance(Duration::from_secs(60))
             .verify(BODY, &signed(BODY, SECRET, NOW - 61_000))
             .is_err()
     );
     verifier_at(SECRET, NOW)
-        .tolerance(Duration::from_secs(7200))
+        .with_tolerance(Duration::from_secs(7200))
         .verify(BODY, &old)
         .unwrap();
     verifier_at(SECRET, NOW)
