@@ -299,7 +299,7 @@ mod tests {
             Arc::ptr_eq(&verifier.inner, &clone.inner),
             "a clone is a pointer copy"
         );
-        let rotated = clone.with_secret("whsec_b").max_body_bytes(10);
+        let rotated = clone.with_secret("whsec_b").with_max_body_bytes(10);
         assert_eq!(verifier.inner.keys.len(), 1);
         assert_eq!(
             verifier.inner.max_body_bytes,
