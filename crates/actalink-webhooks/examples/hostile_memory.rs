@@ -179,7 +179,7 @@ fn child(class: &str) {
     };
     let verifier = Verifier::new(SECRET)
         .without_tolerance()
-        .max_body_bytes(SIZE);
+        .with_max_body_bytes(SIZE);
     // Reset the peak so it measures verification only.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let before = status_kib("VmRSS:");

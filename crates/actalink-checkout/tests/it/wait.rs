@@ -37,7 +37,7 @@ async fn wait_a_minute(
     client(t)
         .wait_for_completion_with_progress(
             &id(),
-            WaitOptions::new().timeout(Duration::from_secs(60)),
+            WaitOptions::new().with_timeout(Duration::from_secs(60)),
             on_poll,
         )
         .await
@@ -47,7 +47,7 @@ async fn wait_a_minute(
 async fn wait_five_seconds_in_vain(t: &ReplayTransport) -> Error {
     let options = WaitOptions::new()
         .with_interval(Duration::from_secs(2))
-        .timeout(Duration::from_secs(5));
+        .with_timeout(Duration::from_secs(5));
     client(t)
         .wait_for_completion(&id(), options)
         .await
@@ -150,7 +150,10 @@ async fn transient_errors_do_not_end_the_wait_but_a_404_does() {
 
     let t = ReplayTransport::new().respond(status(404, r#"{"message":"no such session"}"#));
     let e = client(&t)
-        .wait_for_completion(&id(), WaitOptions::new().timeout(Duration::from_secs(60)))
+        .wait_for_completion(
+            &id(),
+            WaitOptions::new().with_timeout(Duration::from_secs(60)),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, Error::NotFound(_)), "{e:?}");
@@ -160,7 +163,10 @@ async fn transient_errors_do_not_end_the_wait_but_a_404_does() {
 async fn an_unknown_status_is_not_final_and_polling_goes_on() {
     let t = polls_then_paid(&["processing", "confirming"]);
     let session = client(&t)
-        .wait_for_completion(&id(), WaitOptions::new().timeout(Duration::from_secs(60)))
+        .wait_for_completion(
+            &id(),
+            WaitOptions::new().with_timeout(Duration::from_secs(60)),
+        )
         .await
         .unwrap();
     assert!(
@@ -206,7 +212,7 @@ async fn a_wait_that_ends_in_errors_carries_the_last_one() {
 async fn a_timeout_beyond_the_clock_does_not_panic() {
     let t = ReplayTransport::new().respond(paid());
     let session = client(&t)
-        .wait_for_completion(&id(), WaitOptions::new().timeout(Duration::MAX))
+        .wait_for_completion(&id(), WaitOptions::new().with_timeout(Duration::MAX))
         .await
         .unwrap();
     assert!(session.is_paid());

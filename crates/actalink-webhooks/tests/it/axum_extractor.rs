@@ -28,7 +28,7 @@ async fn handler(VerifiedEvent(event): VerifiedEvent) -> String {
 fn app() -> Router {
     Router::new()
         .route("/hook", post(handler))
-        .with_state(verifier_at("whsec_s", NOW).max_body_bytes(4096))
+        .with_state(verifier_at("whsec_s", NOW).with_max_body_bytes(4096))
 }
 
 async fn call(body: String, timestamp: &str, signature: &str) -> (StatusCode, String) {

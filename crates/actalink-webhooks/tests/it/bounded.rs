@@ -64,7 +64,7 @@ fn hostile(size: usize) -> Vec<(&'static str, Vec<u8>)> {
 fn forged(body: &[u8]) -> Result<actalink_webhooks::Event, Error> {
     Verifier::new(SECRET)
         .without_tolerance()
-        .max_body_bytes(MIB)
+        .with_max_body_bytes(MIB)
         .verify_parts(body, TIMESTAMP, &"0".repeat(64))
 }
 
@@ -178,7 +178,7 @@ fn a_megabyte_event_with_100k_metadata_keys_verifies_and_decodes_in_linear_time(
         };
         let verifier = Verifier::new(SECRET)
             .without_tolerance()
-            .max_body_bytes(2 * MIB);
+            .with_max_body_bytes(2 * MIB);
         let time = best_of_3(|| {
             let event = verifier
                 .verify_parts(&sent, &signed.timestamp, &signed.signature)

@@ -141,7 +141,7 @@ fn check_batch(
 
     let verifier = Verifier::new(SECRET)
         .without_tolerance()
-        .max_body_bytes(usize::MAX);
+        .with_max_body_bytes(usize::MAX);
     for (i, ((doc, mutated), answer)) in docs.iter().zip(&answers).enumerate() {
         let i = offset + i;
         let signature = answer["s"].as_str().unwrap();

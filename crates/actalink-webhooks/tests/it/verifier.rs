@@ -197,7 +197,7 @@ fn malformed_timestamps_and_signatures_are_failures_not_panics() {
 
 #[test]
 fn empty_non_json_and_oversized_bodies_are_rejected() {
-    let v = verifier_at(SECRET, NOW).max_body_bytes(1024);
+    let v = verifier_at(SECRET, NOW).with_max_body_bytes(1024);
     let s = sign(BODY, &SECRET.into(), NOW).unwrap();
     let err = v.verify_parts(b"", &s.timestamp, &s.signature).unwrap_err();
     assert_eq!(
