@@ -149,26 +149,14 @@ async fn transient_errors_do_not_end_the_wait_but_a_404_does() {
     );
 
     let t = ReplayTransport::new().respond(status(404, r#"{"message":"no such session"}"#));
-    let e = client(&t)
-        .wait_for_completion(
-            &id(),
-            WaitOptions::new().with_timeout(Duration::from_secs(60)),
-        )
-        .await
-        .unwrap_err();
+    let e = wait_a_minute(&t, |_| {}).await.unwrap_err();
     assert!(matches!(e, Error::NotFound(_)), "{e:?}");
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_unknown_status_is_not_final_and_polling_goes_on() {
     let t = polls_then_paid(&["processing", "confirming"]);
-    let session = client(&t)
-        .wait_for_completion(
-            &id(),
-            WaitOptions::new().with_timeout(Duration::from_secs(60)),
-        )
-        .await
-        .unwrap();
+    let session = wait_a_minute(&t, |_| {}).await.unwrap();
     assert!(
         session.is_paid(),
         "the customer paid after two unknown statuses"
