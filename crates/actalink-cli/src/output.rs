@@ -110,6 +110,20 @@ pub(crate) fn host_port(url: &str) -> Option<String> {
     Some(format!("{host}:{port}"))
 }
 
+/// Reads `value`, given as `flag`, as an http or https URL with a host; the
+/// message says why not, naming the URL without its credentials or path.
+pub(crate) fn http_url(flag: &str, value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value.trim())
+        .map_err(|e| format!("{flag} {:?} is not a URL: {e}", redact_url(value)))?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err(format!(
+            "{flag} {:?} must be an http or https URL",
+            redact_url(value)
+        ));
+    }
+    Ok(url)
+}
+
 /// The URL without credentials, query or fragment (which may carry tokens):
 /// `https://user:pw@shop.example/hook?token=x` is `https://shop.example/hook?…`.
 /// Text that is not a URL is returned as `the given URL`.

@@ -113,18 +113,11 @@ fn accepted_key(globals: &Globals) -> String {
 /// The sandbox's root URL from a base URL in either documented form
 /// (`http://host:port` or `http://host:port/billing`).
 fn sandbox_root(base_url: &str) -> Result<String, Failure> {
-    let parsed = url::Url::parse(base_url.trim()).map_err(|e| {
+    let parsed = output::http_url("--base-url", base_url).map_err(|message| {
         Failure::config(format!(
-            "--base-url {:?} is not a URL ({e}); give the URL `actalink sandbox` printed",
-            output::redact_url(base_url)
+            "{message}; give the URL `actalink sandbox` printed"
         ))
     })?;
-    if !matches!(parsed.scheme(), "http" | "https") || !parsed.has_host() {
-        return Err(Failure::config(format!(
-            "--base-url {:?} must be an http or https URL",
-            output::redact_url(base_url)
-        )));
-    }
     let text = parsed.as_str().trim_end_matches('/');
     let text = text.strip_suffix("/billing").unwrap_or(text);
     Ok(text.trim_end_matches('/').to_owned())

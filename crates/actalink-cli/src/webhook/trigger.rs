@@ -122,18 +122,7 @@ fn trigger_input(
             "the event type {event_type:?} must be a name such as onetime.executed, without spaces"
         )));
     }
-    let url = url::Url::parse(to).map_err(|e| {
-        Failure::input(format!(
-            "--to {:?} is not a URL: {e}",
-            output::redact_url(to)
-        ))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
-        return Err(Failure::input(format!(
-            "--to {:?} must be an http or https URL",
-            output::redact_url(to)
-        )));
-    }
+    output::http_url("--to", to).map_err(Failure::input)?;
     let mut metadata = Metadata::new();
     for pair in pairs {
         let (key, value) = pair
