@@ -41,6 +41,43 @@ async fn sends_method_headers_and_body_and_reads_the_response() {
     assert_eq!(received[0].body, br#"{"k":"v"}"#);
 }
 
+/// Credentials in the URL are sent as HTTP Basic authentication, never in
+/// the request line; an `Authorization` header the caller set wins.
+#[tokio::test]
+async fn credentials_in_the_url_become_basic_authentication() {
+    let stub =
+        StubServer::start(vec![StubReply::json(200, "{}"), StubReply::json(200, "{}")]).await;
+    let url = stub.url().replace("http://", "http://user:pw@") + "/hook";
+    let transport = ReqwestTransport::new().unwrap();
+    transport
+        .send(Request::new(Method::POST, url.clone()))
+        .await
+        .unwrap();
+    let explicit = Request::new(Method::POST, url).with_header(
+        http::header::AUTHORIZATION,
+        HeaderValue::from_static("Bearer t"),
+    );
+    transport.send(explicit).await.unwrap();
+    let heads: Vec<String> = stub
+        .received()
+        .iter()
+        .map(|r| r.head.to_ascii_lowercase())
+        .collect();
+    // base64("user:pw") is "dXNlcjpwdw==".
+    assert!(
+        heads[0].starts_with("post /hook http/1.1\r\n"),
+        "{}",
+        heads[0]
+    );
+    assert!(
+        heads[0].contains("authorization: basic dxnlcjpwdw=="),
+        "{}",
+        heads[0]
+    );
+    assert!(heads[1].contains("authorization: bearer t"), "{}", heads[1]);
+    assert!(!heads[1].contains("basic"), "{}", heads[1]);
+}
+
 /// A GET of a `len`-byte body through a transport capped at 1024 bytes.
 async fn get_through_a_1024_byte_cap(len: usize) -> Result<Response, Error> {
     let stub = StubServer::start(vec![StubReply::json(200, vec![b'x'; len])]).await;
@@ -94,11 +131,9 @@ async fn a_refused_connection_is_a_connect_error_that_was_not_sent() {
     assert!(err.is_connect(), "{err:?}");
     assert!(!err.was_sent());
     // The message names host and port, never the path or query.
-    let message = err.to_string();
-    assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
-    assert!(
-        !message.contains("secret") && !message.contains("/billing"),
-        "{message}"
+    assert_eq!(
+        err.to_string(),
+        format!("could not connect to 127.0.0.1:{port}")
     );
 }
 

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
 
-use crate::{send, send_to_a_closed_port};
+use crate::send;
 
 /// The error and each of its causes, joined with `: `.
 fn chain(error: &Error) -> String {
@@ -111,17 +111,6 @@ async fn a_bad_root_is_a_configuration_error() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Config, "{error}");
     assert!(!error.was_sent());
-}
-
-#[tokio::test]
-async fn a_connect_failure_names_the_host_and_port_only() {
-    let (port, error) =
-        send_to_a_closed_port(Method::GET, "/secret/path?checkoutSessionId=x").await;
-    assert_eq!(error.kind(), ErrorKind::Connect);
-    assert_eq!(
-        error.to_string(),
-        format!("could not connect to 127.0.0.1:{port}")
-    );
 }
 
 #[tokio::test]
