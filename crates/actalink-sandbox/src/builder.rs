@@ -197,7 +197,7 @@ impl SandboxBuilder {
             max_body_bytes: self.max_body_bytes,
             store: MemoryStore::with_limits(
                 self.max_sessions,
-                limits::DEFAULT_MAX_SESSION_BYTES,
+                limits::MAX_SESSION_BYTES,
                 self.max_deliveries,
             ),
             webhooks: RwLock::new(self.webhooks),

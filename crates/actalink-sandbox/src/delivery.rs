@@ -164,10 +164,13 @@ impl Transport for Attempts<'_> {
         };
         let delivered = error.is_none();
         self.record(attempt, status, error.clone(), delivered);
-        match (result, error) {
-            (Ok(response), None) => Ok(response),
-            (Err(e), _) => Err(e),
-            (Ok(_), Some(error)) => Err(TransportError::new(ErrorKind::Io, error, None)),
+        // Every failed attempt is retried, as a failed delivery: the policy
+        // would give up at once on an unusable URL or an oversized answer.
+        let error = error.unwrap_or_default();
+        match result {
+            Ok(response) if delivered => Ok(response),
+            Ok(_) => Err(TransportError::new(ErrorKind::Io, error, None)),
+            Err(e) => Err(TransportError::new(ErrorKind::Io, error, Some(Box::new(e)))),
         }
     }
 }
@@ -199,8 +202,9 @@ fn signed_request(url: &str, secret: &WebhookSecret, body: &str) -> Request {
         )
         .with_body(body.to_owned())
         .with_timeout(Duration::from_secs(10));
-    // Signing re-reads `body`, JSON the sandbox wrote itself, so it does not
-    // fail; were it to, the request would go unsigned and be refused.
+    // `body` is the canonicaliser's own output, which it always reads back,
+    // so signing it cannot fail (the only error `sign` has is the
+    // canonicaliser's); a request is never sent unsigned in practice.
     if let Ok(signed) = actalink_webhooks::sign(body.as_bytes(), secret, now_ms()) {
         for (name, value) in &signed.to_header_map() {
             request.headers.insert(name.clone(), value.clone());

@@ -5,7 +5,7 @@
 //!
 //! | what | bound | beyond the bound |
 //! |---|---|---|
-//! | sessions ([`SandboxBuilder::max_sessions`](crate::SandboxBuilder::max_sessions)) | [`DEFAULT_MAX_SESSIONS`] and about [`DEFAULT_MAX_SESSION_BYTES`] | the oldest session is **evicted** (then answers 404) |
+//! | sessions ([`SandboxBuilder::max_sessions`](crate::SandboxBuilder::max_sessions)) | [`DEFAULT_MAX_SESSIONS`] and about [`MAX_SESSION_BYTES`] | the oldest session is **evicted** (then answers 404) |
 //! | the delivery log ([`SandboxBuilder::max_deliveries`](crate::SandboxBuilder::max_deliveries)) | [`DEFAULT_MAX_DELIVERIES`] records | the oldest record is **evicted** |
 //! | webhook endpoints | [`MAX_WEBHOOKS`] | a new endpoint is **refused** (400, or [`Error::Config`](crate::Error::Config) / [`Error::Refused`](crate::Error::Refused)) |
 //! | queued faults | [`MAX_QUEUED_FAULTS`] entries, each for at most [`MAX_FAULT_COUNT`] requests | a new fault is **refused** (400, or [`Error::Refused`](crate::Error::Refused)) |
@@ -25,9 +25,9 @@ use std::time::Duration;
 /// The default number of sessions a sandbox keeps.
 pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
 
-/// The approximate memory a sandbox spends
-/// on sessions (256 MiB): sessions with large metadata are evicted sooner.
-pub const DEFAULT_MAX_SESSION_BYTES: usize = 256 * 1024 * 1024;
+/// The approximate memory a sandbox spends on sessions (256 MiB), whatever
+/// the session count: sessions with large metadata are evicted sooner.
+pub const MAX_SESSION_BYTES: usize = 256 * 1024 * 1024;
 
 /// The default number of delivery attempts a sandbox logs.
 pub const DEFAULT_MAX_DELIVERIES: usize = 100_000;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use actalink_checkout::types::{Decimal, OrderStatus, PaylinkType};
 use actalink_checkout::{Error, SessionStatus};
-use actalink_sandbox::{DeliveryRecord, EBOOK_PAYLINK, PRO_PAYLINK, Sandbox};
+use actalink_sandbox::{DeliveryRecord, EBOOK_PAYLINK, PRO_PAYLINK, Sandbox, WebhookEndpoint};
 use actalink_testkit::{Action, SandboxControl};
 use actalink_webhooks::EventType;
 use http::{Method, StatusCode};
@@ -214,6 +214,29 @@ async fn a_failing_receiver_gets_retries_until_it_answers() {
     // The log is also served by the control API.
     let listed = SandboxControl::of(&sandbox).deliveries().await.unwrap();
     assert_eq!(listed, deliveries);
+}
+
+/// An endpoint the transport cannot even use (a URL that does not parse) is
+/// retried like any failed delivery, every attempt logged with its error.
+#[tokio::test]
+async fn an_unusable_endpoint_is_retried_like_any_failure() {
+    let sandbox = start(
+        Sandbox::builder()
+            .webhook(WebhookEndpoint::new("http://exa mple.test/hook", "whsec_x"))
+            .delivery(3, Duration::from_millis(1)),
+    )
+    .await;
+    let s = create(&client(&sandbox), EBOOK_PAYLINK, "ORD-U").await;
+    press(&s, "pay").await;
+    let deliveries = settled_deliveries(&sandbox, 3).await;
+    let attempts: Vec<_> = deliveries
+        .iter()
+        .map(|d| (d.attempt, d.delivered, d.error.is_some()))
+        .collect();
+    assert_eq!(
+        attempts,
+        [(1, false, true), (2, false, true), (3, false, true)]
+    );
 }
 
 #[tokio::test]
