@@ -20,10 +20,10 @@ impl LogCapture {
         // one dispatcher exists, the interest of a callsite first reached by
         // another test's thread (one with no subscriber) is computed against
         // that thread's `NoSubscriber` and cached as "never", which silences
-        // the callsite here too (tokio-rs/tracing#3611). A global default that
-        // records nothing makes the capture a second dispatcher, and interest
-        // is then asked of every registered dispatcher, this one included.
-        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        // the callsite here too (tokio-rs/tracing#3611). A global default
+        // makes the capture a second dispatcher, so interest is asked of every
+        // registered dispatcher, this one included.
+        let _ = tracing::subscriber::set_global_default(Undecided);
         let capture = Self::default();
         let writer = capture.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -40,6 +40,40 @@ impl LogCapture {
         let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         String::from_utf8_lossy(&bytes).into_owned()
     }
+}
+
+/// The global default [`LogCapture::install`] sets: it records nothing and
+/// enables nothing, and answers every callsite "sometimes", so that whether a
+/// callsite is enabled is asked of the current thread's subscriber each time
+/// rather than cached from whichever thread reached it first.
+struct Undecided;
+
+impl tracing::Subscriber for Undecided {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        // Never called: nothing is enabled.
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, _: &tracing::Event<'_>) {}
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 impl Write for LogCapture {
