@@ -110,10 +110,11 @@ pub(crate) fn host_port(url: &str) -> Option<String> {
     Some(format!("{host}:{port}"))
 }
 
-/// Reads `value`, given as `flag`, as an http or https URL with a host; the
-/// message says why not, naming the URL without its credentials or path.
+/// Reads `value`, given as `flag`, as an http or https URL with a host,
+/// exactly as given (what is checked is what is sent); the message says why
+/// not, naming the URL without its credentials or path.
 pub(crate) fn http_url(flag: &str, value: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(value.trim())
+    let url = url::Url::parse(value)
         .map_err(|e| format!("{flag} {:?} is not a URL: {e}", redact_url(value)))?;
     if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
         return Err(format!(

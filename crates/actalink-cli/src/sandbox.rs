@@ -113,7 +113,7 @@ fn accepted_key(globals: &Globals) -> String {
 /// The sandbox's root URL from a base URL in either documented form
 /// (`http://host:port` or `http://host:port/billing`).
 fn sandbox_root(base_url: &str) -> Result<String, Failure> {
-    let parsed = output::http_url("--base-url", base_url).map_err(|message| {
+    let parsed = output::http_url("--base-url", base_url.trim()).map_err(|message| {
         Failure::config(format!(
             "{message}; give the URL `actalink sandbox` printed"
         ))

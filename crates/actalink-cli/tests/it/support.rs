@@ -239,7 +239,6 @@ pub(crate) fn verify_args<'a>(
     ]
 }
 
-/// `args` and then `more`.
 /// `--metadata PAIR` for each of `pairs`.
 pub(crate) fn metadata_args<'a>(pairs: &[&'a str]) -> Vec<&'a str> {
     pairs
@@ -248,6 +247,7 @@ pub(crate) fn metadata_args<'a>(pairs: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
+/// `args` and then `more`.
 pub(crate) fn with<'a>(args: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
     let mut all = args.to_vec();
     all.extend_from_slice(more);
