@@ -100,7 +100,14 @@ impl<'p> Fields<'p> {
                 self.forget(key);
                 Ok(Some(value))
             }
-            Some(read) => Ok(self.keep(key, read)),
+            Some(Read::Coerced(value, raw)) => {
+                self.keep(key, raw, "read a field given in an undocumented shape");
+                Ok(Some(value))
+            }
+            Some(Read::Unreadable(raw)) => {
+                self.keep(key, raw, "kept an unreadable field as sent");
+                Ok(None)
+            }
             None => {
                 // Null is absent, even after an earlier value for the same key.
                 self.forget(key);
@@ -109,31 +116,15 @@ impl<'p> Fields<'p> {
         }
     }
 
-    /// Records what reading `key` gave, keeping the raw value where there is
-    /// one. Reached for exact values only through repeated code paths; cold
-    /// because documented responses never coerce.
+    /// Keeps the raw value of `key`, whose value was not in its documented
+    /// shape, and logs `what` happened with its path. Cold: documented
+    /// responses never come here.
     #[cold]
-    fn keep<T>(&mut self, key: &'static str, read: Read<T>) -> Option<T> {
+    fn keep(&mut self, key: &'static str, raw: Value, what: &str) {
         let path = Path::Key(&self.path, key);
-        match read {
-            Read::Exact(value) => {
-                // A repeated key: the last value wins.
-                self.forget(key);
-                Some(value)
-            }
-            Read::Coerced(value, raw) => {
-                tracing::debug!(path = %path, "actalink: read a field given in an undocumented shape");
-                self.extra.insert(key.to_owned(), raw);
-                self.kept_modelled = true;
-                Some(value)
-            }
-            Read::Unreadable(raw) => {
-                tracing::debug!(path = %path, "actalink: kept an unreadable field as sent");
-                self.extra.insert(key.to_owned(), raw);
-                self.kept_modelled = true;
-                None
-            }
-        }
+        tracing::debug!(path = %path, "actalink: {what}");
+        self.extra.insert(key.to_owned(), raw);
+        self.kept_modelled = true;
     }
 
     /// Drops what an earlier value of `key` kept. Nearly always nothing was

@@ -26,8 +26,8 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// The signature is checked against the raw bytes (the provider sends
 /// `JSON.stringify` output, which is already canonical) and against the body
 /// re-serialised the JavaScript way ([`canonicalize`](crate::canonicalize)),
-/// raw bytes first unless the body has line breaks or tabs, which
-/// `JSON.stringify` output never has. Re-serialising is the only work done
+/// raw bytes first unless the body has line breaks or tabs, which the
+/// provider's compact `JSON.stringify` output never has. Re-serialising is the only work done
 /// before the signature is known to be genuine.
 /// It is bounded: linear time, memory a small multiple of the body (capped by
 /// [`Verifier::with_max_body_bytes`]), and at most [`Verifier::MAX_DEPTH`] levels of
