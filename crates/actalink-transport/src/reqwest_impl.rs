@@ -300,23 +300,36 @@ fn map_error(error: reqwest::Error) -> Error {
 #[async_trait]
 impl Transport for ReqwestTransport {
     async fn send(&self, request: Request) -> Result<Response, Error> {
-        // `RequestBuilder` parses the URL and turns credentials in it into an
-        // `Authorization` header; the rest is set on the built request, so
-        // that the header map moves in whole instead of being re-inserted
-        // entry by entry.
-        let mut http = self
-            .client
-            .request(request.method, &request.url)
-            .build()
-            .map_err(map_error)?;
-        let from_url = http.headers_mut().remove(http::header::AUTHORIZATION);
-        *http.headers_mut() = request.headers;
-        if let Some(credentials) = from_url {
-            // A header the caller set wins over credentials in the URL.
-            http.headers_mut()
-                .entry(http::header::AUTHORIZATION)
-                .or_insert(credentials);
-        }
+        let url = reqwest::Url::parse(&request.url).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidRequest,
+                "the request URL is not valid",
+                Some(e.into()),
+            )
+        })?;
+        // The request is assembled directly, so that the header map moves in
+        // whole instead of being re-inserted entry by entry. Only a URL with
+        // credentials goes through `RequestBuilder`, which turns them into an
+        // `Authorization` header (a header the caller set wins).
+        let mut http = if url.username().is_empty() && url.password().is_none() {
+            let mut http = reqwest::Request::new(request.method, url);
+            *http.headers_mut() = request.headers;
+            http
+        } else {
+            let mut http = self
+                .client
+                .request(request.method, url)
+                .build()
+                .map_err(map_error)?;
+            let from_url = http.headers_mut().remove(http::header::AUTHORIZATION);
+            *http.headers_mut() = request.headers;
+            if let Some(credentials) = from_url {
+                http.headers_mut()
+                    .entry(http::header::AUTHORIZATION)
+                    .or_insert(credentials);
+            }
+            http
+        };
         // A GET carries no body: attaching an empty one would add `content-length: 0`.
         if !request.body.is_empty() {
             *http.body_mut() = Some(request.body.into());
