@@ -240,23 +240,29 @@ fn decimals(value: Json<'_>) -> Option<(u32, usize)> {
     Some((digits.parse().ok()?, len))
 }
 
-fn token(value: Json<'_>) -> Option<(Token, usize)> {
+/// Reads an object's members into a `T` with `field`, one member at a time,
+/// and gives the object's length; `None` unless `value` is an object.
+fn object<'a, T: Default>(
+    value: Json<'a>,
+    mut field: impl FnMut(&mut T, &mut Members<'a>, &str, Json<'a>),
+) -> Option<(T, usize)> {
     let mut members = value.members()?;
-    let mut token = Token::default();
+    let mut read = T::default();
     while let Some((key, value)) = members.next() {
-        let m = &mut members;
-        match key {
-            "name" => token.name = take(m, "eventData.data.token.name", value, text),
-            "symbol" => token.symbol = take(m, "eventData.data.token.symbol", value, text),
-            "address" => token.address = take(m, "eventData.data.token.address", value, text),
-            "amount" => token.amount = take(m, "eventData.data.token.amount", value, amount),
-            "decimals" => {
-                token.decimals = take(m, "eventData.data.token.decimals", value, decimals);
-            }
-            _ => {}
-        }
+        field(&mut read, &mut members, key, value);
     }
-    Some((token, members.len()?))
+    Some((read, members.len()?))
+}
+
+fn token(value: Json<'_>) -> Option<(Token, usize)> {
+    object(value, |token: &mut Token, m, key, value| match key {
+        "name" => token.name = take(m, "eventData.data.token.name", value, text),
+        "symbol" => token.symbol = take(m, "eventData.data.token.symbol", value, text),
+        "address" => token.address = take(m, "eventData.data.token.address", value, text),
+        "amount" => token.amount = take(m, "eventData.data.token.amount", value, amount),
+        "decimals" => token.decimals = take(m, "eventData.data.token.decimals", value, decimals),
+        _ => {}
+    })
 }
 
 /// Metadata as `actalink_types::Metadata` reads it from the API: string
@@ -291,41 +297,33 @@ fn quoted(escaped: &str) -> String {
 
 /// `eventData.data`, without the outer metadata.
 fn subject(value: Json<'_>) -> Option<(EventData, usize)> {
-    let mut members = value.members()?;
-    let mut data = EventData::default();
-    while let Some((key, value)) = members.next() {
-        let m = &mut members;
-        match key {
-            "id" => data.id = take(m, "eventData.data.id", value, text),
-            "token" => data.token = take(m, "eventData.data.token", value, token),
-            "metadata" => data.metadata = take(m, "eventData.data.metadata", value, metadata),
-            "checkoutSessionId" => {
-                data.checkout_session_id =
-                    take(m, "eventData.data.checkoutSessionId", value, session_id);
-            }
-            _ => {}
+    object(value, |data: &mut EventData, m, key, value| match key {
+        "id" => data.id = take(m, "eventData.data.id", value, text),
+        "token" => data.token = take(m, "eventData.data.token", value, token),
+        "metadata" => data.metadata = take(m, "eventData.data.metadata", value, metadata),
+        "checkoutSessionId" => {
+            data.checkout_session_id =
+                take(m, "eventData.data.checkoutSessionId", value, session_id);
         }
-    }
-    Some((data, members.len()?))
+        _ => {}
+    })
 }
 
+/// `eventData`: its `data`, with the outer `metadata` when `data` has none.
 fn event_data(value: Json<'_>) -> Option<(EventData, usize)> {
-    let mut members = value.members()?;
-    let (mut data, mut outer_metadata) = (None, None);
-    while let Some((key, value)) = members.next() {
-        match key {
-            "data" => data = take(&mut members, "eventData.data", value, subject),
-            "metadata" => {
-                outer_metadata = take(&mut members, "eventData.metadata", value, metadata);
-            }
+    let ((data, outer_metadata), len) = object(
+        value,
+        |(data, outer): &mut (Option<EventData>, Option<Metadata>), m, key, value| match key {
+            "data" => *data = take(m, "eventData.data", value, subject),
+            "metadata" => *outer = take(m, "eventData.metadata", value, metadata),
             _ => {}
-        }
-    }
+        },
+    )?;
     let mut data = data.unwrap_or_default();
     if data.metadata.is_none() {
         data.metadata = outer_metadata;
     }
-    Some((data, members.len()?))
+    Some((data, len))
 }
 
 impl Event {
