@@ -13,6 +13,11 @@
 //!   delivery log, queue faults, add webhook endpoints.
 //! - `load` (feature `load`) is the load harness of the sandbox's load test
 //!   and of `cargo xtask load`.
+//! - `fresh_postgres` and `fresh_postgres_blocking` (feature `postgres`)
+//!   create an empty database per test on the server named by
+//!   `ACTALINK_TEST_POSTGRES_URL` (`.ci/postgres` starts one).
+//! - [`skip`] lets a test skip for want of a tool or server, except under CI
+//!   ([`is_ci`]), where every test must run.
 //!
 //! Without features it depends on no Actalink crate, so that any crate's
 //! tests may use it; the features depend on `actalink-sandbox` and, for
@@ -23,11 +28,17 @@ mod capture;
 mod control;
 #[cfg(feature = "load")]
 pub mod load;
+#[cfg(feature = "postgres")]
+mod pg;
+mod skip;
 mod stub;
 
 pub use capture::LogCapture;
 #[cfg(feature = "sandbox")]
 pub use control::{Action, ControlError, SandboxControl, Stats};
+#[cfg(feature = "postgres")]
+pub use pg::{FreshDatabase, POSTGRES_URL_VAR, fresh_postgres, fresh_postgres_blocking};
+pub use skip::{is_ci, skip};
 pub use stub::{StubReply, StubRequest, StubServer};
 
 /// This process's resident set size in KiB, from `/proc/self/status` (0 where
