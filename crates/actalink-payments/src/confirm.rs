@@ -1,0 +1,187 @@
+//! Confirmation: fetch the session's status, judge it, apply at most one
+//! transition.
+
+use actalink_checkout::CheckoutSessionId;
+
+use crate::db::millis;
+use crate::model::unix_ms;
+use crate::verdict::{Verdict, evaluate};
+use crate::{Error, Outcome, PaymentStatus, Payments, Source};
+
+use PaymentStatus::{Expired, Failed, Flagged, Open, Paid};
+
+impl Payments {
+    /// Checks a payment against the provider and applies what its session
+    /// status says, at most once however many callers race.
+    ///
+    /// A paid or flagged payment is not fetched again. Otherwise the session
+    /// is fetched (no database lock is held meanwhile) and judged:
+    ///
+    /// - `success`, matching the amount, currency, session and metadata:
+    ///   open becomes paid and its fulfilment job is queued in the same
+    ///   transaction. A success for a failed or expired record flags it:
+    ///   money arrived for a closed order.
+    /// - `success` that does not match: flagged, never paid.
+    /// - `failure` or `timeout`: open becomes failed.
+    /// - `open`: expired once `expiresAt` plus the expiry grace has passed
+    ///   by the database's clock; otherwise nothing changes.
+    /// - a status this crate does not know: flagged past the expiry, else
+    ///   nothing changes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Provider`] when the status could not be fetched and
+    /// [`Error::Database`] when the database failed: nothing changed, and
+    /// the check can be tried again.
+    pub async fn confirm(
+        &self,
+        session_id: &CheckoutSessionId,
+        source: Source,
+    ) -> Result<Outcome, Error> {
+        let Some(payment) = self.payment(session_id).await? else {
+            return Ok(Outcome::UnknownPayment);
+        };
+        if matches!(payment.status, Paid | Flagged) {
+            return Ok(Outcome::Unchanged(payment.status));
+        }
+        let session = self
+            .client()
+            .get_session(session_id)
+            .await
+            .map_err(Error::Provider)?;
+        let verdict = evaluate(&payment, &session);
+        tracing::debug!(session = session_id.as_str(), ?verdict, %source, "session checked");
+        if let Some(expires_at) = session.expires_at.map(unix_ms)
+            && payment.expires_at_ms != Some(expires_at)
+            && payment.status == Open
+        {
+            sqlx::query("UPDATE actalink_payments SET expires_at_ms = $1 WHERE session_id = $2 AND status = 'open'")
+                .bind(expires_at)
+                .bind(session_id.as_str())
+                .execute(self.pool())
+                .await?;
+        }
+        match verdict {
+            Verdict::Paid => {
+                if self
+                    .transition(session_id, &[Open], Paid, source, None)
+                    .await?
+                    .is_some()
+                {
+                    return Ok(Outcome::Changed {
+                        to: Paid,
+                        reason: None,
+                    });
+                }
+                let reason = "the provider confirms a payment for a payment record closed unpaid; \
+                              refund or fulfil it";
+                self.flag(session_id, &[Failed, Expired], source, reason)
+                    .await
+            }
+            Verdict::Flag(reason) => {
+                self.flag(session_id, &[Open, Failed, Expired], source, &reason)
+                    .await
+            }
+            Verdict::Failed(reason) => {
+                if self
+                    .transition(session_id, &[Open], Failed, source, Some(&reason))
+                    .await?
+                    .is_some()
+                {
+                    return Ok(Outcome::Changed {
+                        to: Failed,
+                        reason: Some(reason),
+                    });
+                }
+                self.unchanged(session_id).await
+            }
+            Verdict::Open(reason) => {
+                if self.past_expiry(session_id).await? {
+                    let why = "the session stayed open past its expiry";
+                    if self
+                        .transition(session_id, &[Open], Expired, source, Some(why))
+                        .await?
+                        .is_some()
+                    {
+                        return Ok(Outcome::Changed {
+                            to: Expired,
+                            reason: Some(why.into()),
+                        });
+                    }
+                    return self.unchanged(session_id).await;
+                }
+                self.still_open(session_id, reason).await
+            }
+            Verdict::Unknown(reason) => {
+                if self.past_expiry(session_id).await? {
+                    let why = format!("{reason}, past the session's expiry");
+                    return self.flag(session_id, &[Open], source, &why).await;
+                }
+                self.still_open(session_id, reason).await
+            }
+        }
+    }
+
+    async fn flag(
+        &self,
+        session_id: &CheckoutSessionId,
+        from: &[PaymentStatus],
+        source: Source,
+        reason: &str,
+    ) -> Result<Outcome, Error> {
+        if self
+            .transition(session_id, from, Flagged, source, Some(reason))
+            .await?
+            .is_some()
+        {
+            tracing::warn!(
+                session = session_id.as_str(),
+                reason,
+                "payment flagged for review; it is not paid"
+            );
+            return Ok(Outcome::Changed {
+                to: Flagged,
+                reason: Some(reason.to_owned()),
+            });
+        }
+        self.unchanged(session_id).await
+    }
+
+    /// The outcome when another caller changed the payment first.
+    async fn unchanged(&self, session_id: &CheckoutSessionId) -> Result<Outcome, Error> {
+        Ok(match self.payment(session_id).await? {
+            Some(payment) if payment.status == Open => Outcome::NotYet {
+                reason: "the payment changed during the check".into(),
+            },
+            Some(payment) => Outcome::Unchanged(payment.status),
+            None => Outcome::UnknownPayment,
+        })
+    }
+
+    async fn still_open(
+        &self,
+        session_id: &CheckoutSessionId,
+        reason: String,
+    ) -> Result<Outcome, Error> {
+        match self.payment(session_id).await? {
+            Some(payment) if payment.status != Open => Ok(Outcome::Unchanged(payment.status)),
+            Some(_) => Ok(Outcome::NotYet { reason }),
+            None => Ok(Outcome::UnknownPayment),
+        }
+    }
+
+    /// Whether the payment's session expired more than the grace ago, by the
+    /// database's clock. Without a known expiry, never.
+    async fn past_expiry(&self, session_id: &CheckoutSessionId) -> Result<bool, Error> {
+        let now = self.sql().now;
+        let past: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT 1 FROM actalink_payments WHERE session_id = $1 \
+             AND expires_at_ms IS NOT NULL AND expires_at_ms + $2 <= {now}"
+        ))
+        .bind(session_id.as_str())
+        .bind(millis(self.inner.reconcile.expiry_grace))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(past.is_some())
+    }
+}

@@ -1,0 +1,187 @@
+//! The database: which backend a URL names, the pool, and the SQL that
+//! differs between SQLite and PostgreSQL.
+//!
+//! Every time the crate stores or compares (a lease's end, a record's due
+//! time, a transition's moment) is computed by the database's own clock, in
+//! milliseconds since the Unix epoch, through [`Sql::now`]. Instances whose
+//! clocks disagree therefore agree on every lease and due time. Durations
+//! (a lease's length, a backoff) come from the configuration and are added
+//! to that clock inside the statement.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions};
+
+use crate::Error;
+
+/// The database behind a [`Payments`](crate::Payments) handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backend {
+    /// SQLite (`sqlite:PATH`): one file, any number of processes on one machine.
+    Sqlite,
+    /// PostgreSQL (`postgres://…`): any number of instances on any machines.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnsupportedUrl`] for any other scheme, and
+    /// [`Error::BackendDisabled`] when the backend's feature is not compiled in.
+    pub fn of_url(url: &str) -> Result<Self, Error> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        let backend = match scheme {
+            "sqlite" => Self::Sqlite,
+            "postgres" | "postgresql" => Self::Postgres,
+            _ => {
+                return Err(Error::UnsupportedUrl {
+                    scheme: scheme.chars().take(32).collect(),
+                });
+            }
+        };
+        if !backend.compiled_in() {
+            return Err(Error::BackendDisabled {
+                backend: backend.name(),
+            });
+        }
+        Ok(backend)
+    }
+
+    fn compiled_in(self) -> bool {
+        match self {
+            Self::Sqlite => cfg!(feature = "sqlite"),
+            Self::Postgres => cfg!(feature = "postgres"),
+        }
+    }
+
+    /// `"sqlite"` or `"postgres"`: the crate feature that enables this backend.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// The SQL fragments that differ between the backends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sql {
+    /// The database clock, in Unix milliseconds, as a `BIGINT` expression.
+    pub(crate) now: &'static str,
+    /// What follows a claim's inner `SELECT … LIMIT n`: row locks that other
+    /// instances skip on PostgreSQL; nothing on SQLite, where the single
+    /// `UPDATE` holds the database's write lock for its whole run.
+    pub(crate) skip_locked: &'static str,
+}
+
+impl Sql {
+    pub(crate) fn of(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self {
+                // unixepoch('subsec') needs SQLite 3.42; the bundled one is newer.
+                now: "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
+                skip_locked: "",
+            },
+            Backend::Postgres => Self {
+                // clock_timestamp(), not now(): now() is the transaction's start.
+                now: "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+                skip_locked: "FOR UPDATE SKIP LOCKED",
+            },
+        }
+    }
+}
+
+/// Milliseconds in `duration`, saturating, as the database's `BIGINT`.
+pub(crate) fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Opens a pool on `url`. A SQLite file is created when missing (unless the
+/// URL sets its own `mode`); its connections wait up to `busy_timeout` for
+/// another process's write lock instead of failing with "database is locked".
+pub(crate) async fn connect(
+    url: &str,
+    backend: Backend,
+    max_connections: u32,
+    busy_timeout: Duration,
+) -> Result<AnyPool, Error> {
+    sqlx::any::install_default_drivers();
+    let url = match backend {
+        Backend::Sqlite if !url.contains("mode=") => {
+            let joiner = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{joiner}mode=rwc")
+        }
+        _ => url.to_owned(),
+    };
+    let options = AnyConnectOptions::from_str(&url)
+        .map_err(Error::Database)?
+        .disable_statement_logging();
+    // WAL lets readers run beside the one writer; NORMAL synchronisation is
+    // durable across a process crash in WAL mode (a power cut may lose the
+    // last commits). The busy timeout comes first, so that switching to WAL
+    // waits for another process that is doing the same.
+    let pragmas: std::sync::Arc<str> = if backend == Backend::Sqlite {
+        format!(
+            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
+             PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+            millis(busy_timeout)
+        )
+        .into()
+    } else {
+        "".into()
+    };
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .after_connect(move |conn, _| {
+            let pragmas = pragmas.clone();
+            Box::pin(async move {
+                if !pragmas.is_empty() {
+                    sqlx::Executor::execute(conn, &*pragmas).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(Error::Database)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_their_backend() {
+        assert!(matches!(
+            Backend::of_url("mysql://x"),
+            Err(Error::UnsupportedUrl { scheme }) if scheme == "mysql"
+        ));
+        assert!(matches!(
+            Backend::of_url("/tmp/shop.sqlite"),
+            Err(Error::UnsupportedUrl { .. })
+        ));
+        #[cfg(feature = "sqlite")]
+        assert_eq!(
+            Backend::of_url("sqlite:shop.db").ok(),
+            Some(Backend::Sqlite)
+        );
+        #[cfg(feature = "postgres")]
+        assert_eq!(
+            Backend::of_url("postgres://u@h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        #[cfg(not(feature = "postgres"))]
+        assert!(matches!(
+            Backend::of_url("postgres://u@h/db"),
+            Err(Error::BackendDisabled {
+                backend: "postgres"
+            })
+        ));
+    }
+}

@@ -1,0 +1,443 @@
+//! The fulfilment outbox: one job per paid payment, claimed with a lease,
+//! completed under a fencing token.
+//!
+//! A job is `pending` until completed (`done`) or until it has failed
+//! `max_attempts` times (`dead`). A claim moves the job's due time to the
+//! end of its lease and gives it a fresh random lease token; when the lease
+//! ends with the job still pending, any worker may claim it again, with a
+//! new token. Completion and failure are conditional on the token, so a
+//! worker that was paused or cut off past its lease cannot complete a job
+//! another worker took over: [`Error::LeaseLost`].
+
+use std::future::Future;
+use std::time::Duration;
+
+use actalink_checkout::CheckoutSessionId;
+use actalink_checkout::types::Decimal;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::db::millis;
+use crate::reconcile::error_chain;
+use crate::{Error, Payments};
+
+/// A job this worker holds under a lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    session_id: CheckoutSessionId,
+    reference: String,
+    amount: Decimal,
+    currency: String,
+    attempt: i64,
+    lease_token: String,
+    lease_until_ms: i64,
+}
+
+impl ClaimedJob {
+    /// The paid payment's checkout session.
+    #[must_use]
+    pub fn session_id(&self) -> &CheckoutSessionId {
+        &self.session_id
+    }
+
+    /// Your reference (the order id).
+    #[must_use]
+    pub fn reference(&self) -> &str {
+        &self.reference
+    }
+
+    /// The amount paid, as expected and confirmed.
+    #[must_use]
+    pub fn amount(&self) -> Decimal {
+        self.amount
+    }
+
+    /// The currency paid.
+    #[must_use]
+    pub fn currency(&self) -> &str {
+        &self.currency
+    }
+
+    /// Which run of this job this is: 1 for the first.
+    #[must_use]
+    pub fn attempt(&self) -> i64 {
+        self.attempt
+    }
+
+    /// When the lease ends, in Unix milliseconds by the database's clock.
+    #[must_use]
+    pub fn lease_until_ms(&self) -> i64 {
+        self.lease_until_ms
+    }
+
+    /// The same for every run of this payment's job, whichever worker runs
+    /// it: send it with an external effect so that the receiver can drop a
+    /// repeat (an external effect is delivered at least once).
+    #[must_use]
+    pub fn idempotency_key(&self) -> String {
+        format!("actalink-fulfil-{}", self.session_id.as_str())
+    }
+}
+
+/// A job's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JobState {
+    /// Waiting to run, running, or waiting for a retry.
+    Pending,
+    /// Completed.
+    Done,
+    /// Failed `max_attempts` times; waits for an operator.
+    Dead,
+}
+
+impl JobState {
+    fn parse(name: &str) -> Result<Self, Error> {
+        match name {
+            "pending" => Ok(Self::Pending),
+            "done" => Ok(Self::Done),
+            "dead" => Ok(Self::Dead),
+            other => Err(Error::Corrupt(format!("unknown job state {other:?}"))),
+        }
+    }
+}
+
+/// What a failed run led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryDecision {
+    /// The job runs again after this wait.
+    RetryIn(Duration),
+    /// The job is dead: it has failed `max_attempts` times.
+    Dead,
+}
+
+/// A dead job, for an operator to look at and retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeadJob {
+    /// The payment's checkout session.
+    pub session_id: String,
+    /// Your reference.
+    pub reference: String,
+    /// How many runs failed.
+    pub attempts: i64,
+    /// What the last run said.
+    pub last_error: Option<String>,
+}
+
+const JOB_COLUMNS: &str =
+    "session_id, reference, amount, currency, attempts, lease_token, lease_until_ms";
+
+fn job_from_row(row: &AnyRow) -> Result<ClaimedJob, Error> {
+    let session_id: String = row.try_get(0)?;
+    let amount: String = row.try_get(2)?;
+    Ok(ClaimedJob {
+        session_id: CheckoutSessionId::new(session_id.as_str())
+            .map_err(|e| Error::Corrupt(format!("session id {session_id:?}: {e}")))?,
+        reference: row.try_get(1)?,
+        amount: Decimal::from_str_exact(&amount)
+            .map_err(|e| Error::Corrupt(format!("amount {amount:?}: {e}")))?,
+        currency: row.try_get(3)?,
+        attempt: row.try_get(4)?,
+        lease_token: row.try_get(5)?,
+        lease_until_ms: row.try_get(6)?,
+    })
+}
+
+fn new_token() -> String {
+    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+}
+
+impl Payments {
+    /// Claims the next due job, holding it for `lease` (by the database's
+    /// clock): due jobs are those never run, waiting for a retry, or whose
+    /// last worker's lease ended. Returns `None` when none is due.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub async fn claim_job(&self, lease: Duration) -> Result<Option<ClaimedJob>, Error> {
+        let sql = self.sql();
+        let now = sql.now;
+        let row = sqlx::query(&format!(
+            "UPDATE actalink_fulfilment_jobs SET attempts = attempts + 1, lease_token = $1, \
+             lease_until_ms = {now} + $2, run_at_ms = {now} + $2 \
+             WHERE session_id = (SELECT session_id FROM actalink_fulfilment_jobs \
+                 WHERE state = 'pending' AND run_at_ms <= {now} ORDER BY run_at_ms LIMIT 1 {skip}) \
+             AND state = 'pending' \
+             RETURNING {JOB_COLUMNS}",
+            skip = sql.skip_locked,
+        ))
+        .bind(new_token())
+        .bind(millis(lease))
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Completes a claimed job.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`] when another worker took the job over (or it is
+    /// no longer pending); on a database failure.
+    pub async fn complete_job(&self, job: &ClaimedJob) -> Result<(), Error> {
+        let mut conn = self.pool().acquire().await?;
+        self.complete_job_in(&mut conn, job).await
+    }
+
+    /// Completes a claimed job inside your transaction (`&mut *tx`): an
+    /// effect you make in that transaction then happens exactly once. On
+    /// [`Error::LeaseLost`], roll your transaction back: another worker
+    /// holds the job.
+    ///
+    /// # Errors
+    ///
+    /// As [`complete_job`](Self::complete_job).
+    pub async fn complete_job_in(
+        &self,
+        conn: &mut AnyConnection,
+        job: &ClaimedJob,
+    ) -> Result<(), Error> {
+        let now = self.sql().now;
+        let done = sqlx::query(&format!(
+            "UPDATE actalink_fulfilment_jobs SET state = 'done', completed_at_ms = {now}, \
+             lease_token = NULL, lease_until_ms = NULL, last_error = NULL \
+             WHERE session_id = $1 AND lease_token = $2 AND state = 'pending'"
+        ))
+        .bind(job.session_id.as_str())
+        .bind(job.lease_token.as_str())
+        .execute(conn)
+        .await?
+        .rows_affected();
+        if done == 1 {
+            Ok(())
+        } else {
+            Err(Error::LeaseLost)
+        }
+    }
+
+    /// Records a failed run: the job runs again after a doubling wait, or
+    /// is dead after `max_attempts` runs.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`] when another worker took the job over; on a
+    /// database failure.
+    pub async fn fail_job(&self, job: &ClaimedJob, error: &str) -> Result<RetryDecision, Error> {
+        let settings = &self.inner.fulfil;
+        let dead = job.attempt >= i64::from(settings.max_attempts);
+        let wait = settings.backoff(job.attempt);
+        let now = self.sql().now;
+        let error: String = error.chars().take(2000).collect();
+        let changed = sqlx::query(&format!(
+            "UPDATE actalink_fulfilment_jobs SET state = $1, run_at_ms = {now} + $2, last_error = $3, \
+             lease_token = NULL, lease_until_ms = NULL \
+             WHERE session_id = $4 AND lease_token = $5 AND state = 'pending'"
+        ))
+        .bind(if dead { "dead" } else { "pending" })
+        .bind(millis(wait))
+        .bind(error.as_str())
+        .bind(job.session_id.as_str())
+        .bind(job.lease_token.as_str())
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        match (changed, dead) {
+            (0, _) => Err(Error::LeaseLost),
+            (_, true) => {
+                tracing::error!(session = job.session_id.as_str(), reference = job.reference.as_str(), %error, "fulfilment job is dead; an operator must retry it");
+                Ok(RetryDecision::Dead)
+            }
+            (_, false) => Ok(RetryDecision::RetryIn(wait)),
+        }
+    }
+
+    /// The dead jobs, oldest first, at most `limit`.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub async fn dead_jobs(&self, limit: u32) -> Result<Vec<DeadJob>, Error> {
+        let rows = sqlx::query(
+            "SELECT session_id, reference, attempts, last_error FROM actalink_fulfilment_jobs \
+             WHERE state = 'dead' ORDER BY created_at_ms, session_id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeadJob {
+                    session_id: row.try_get(0)?,
+                    reference: row.try_get(1)?,
+                    attempts: row.try_get(2)?,
+                    last_error: row.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Puts a dead job back to run now, with its attempts counted from zero.
+    /// Returns false when the job is not dead.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub async fn retry_dead_job(&self, session_id: &CheckoutSessionId) -> Result<bool, Error> {
+        let now = self.sql().now;
+        let changed = sqlx::query(&format!(
+            "UPDATE actalink_fulfilment_jobs SET state = 'pending', attempts = 0, run_at_ms = {now} \
+             WHERE session_id = $1 AND state = 'dead'"
+        ))
+        .bind(session_id.as_str())
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    /// The state of a payment's fulfilment job and its run count, if it has one.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub async fn job_state(
+        &self,
+        session_id: &CheckoutSessionId,
+    ) -> Result<Option<(JobState, i64)>, Error> {
+        let row = sqlx::query(
+            "SELECT state, attempts FROM actalink_fulfilment_jobs WHERE session_id = $1",
+        )
+        .bind(session_id.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| {
+            let state: String = row.try_get(0)?;
+            Ok((JobState::parse(&state)?, row.try_get(1)?))
+        })
+        .transpose()
+    }
+
+    /// A worker that runs `handler` for each due job; [`FulfilmentWorker::spawn`]
+    /// starts it. The handler's `Ok` completes the job and its `Err` schedules
+    /// a retry (or, after `max_attempts`, makes it dead).
+    pub fn fulfilment_worker<F, Fut, E>(&self, handler: F) -> FulfilmentWorker<F>
+    where
+        F: Fn(ClaimedJob) -> Fut + Send + Sync + Clone + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: std::error::Error + Send + 'static,
+    {
+        FulfilmentWorker {
+            payments: self.clone(),
+            handler,
+            task: None,
+        }
+    }
+}
+
+/// Runs a handler for each due fulfilment job, `concurrency` at a time.
+/// Dropping the handle stops it; a job cut off midway runs again after its
+/// lease ends.
+pub struct FulfilmentWorker<F> {
+    payments: Payments,
+    handler: F,
+    task: Option<JoinHandle<()>>,
+}
+
+impl<F> std::fmt::Debug for FulfilmentWorker<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FulfilmentWorker")
+            .field("settings", &self.payments.inner.fulfil)
+            .field("running", &self.task.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, Fut, E> FulfilmentWorker<F>
+where
+    F: Fn(ClaimedJob) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::error::Error + Send + 'static,
+{
+    /// Starts the worker on the current Tokio runtime.
+    #[must_use = "dropping the handle stops the worker"]
+    pub fn spawn(mut self) -> Self {
+        let settings = self.payments.inner.fulfil.clone();
+        let mut lanes = JoinSet::new();
+        for _ in 0..settings.concurrency {
+            lanes.spawn(lane(self.payments.clone(), self.handler.clone()));
+        }
+        self.task = Some(tokio::spawn(async move {
+            // Owning the set here means dropping (aborting) this task aborts the lanes.
+            while lanes.join_next().await.is_some() {}
+        }));
+        self
+    }
+
+    /// Stops the worker.
+    pub fn stop(self) {
+        // Drop does it.
+    }
+}
+
+impl<F> Drop for FulfilmentWorker<F> {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+async fn lane<F, Fut, E>(payments: Payments, handler: F)
+where
+    F: Fn(ClaimedJob) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::error::Error + Send + 'static,
+{
+    let settings = payments.inner.fulfil.clone();
+    loop {
+        let job = match payments.claim_job(settings.lease).await {
+            Ok(Some(job)) => job,
+            Ok(None) => {
+                tokio::time::sleep(settings.idle_poll).await;
+                continue;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not claim a fulfilment job; trying again");
+                tokio::time::sleep(settings.idle_poll).await;
+                continue;
+            }
+        };
+        let result = handler(job.clone()).await;
+        let recorded = match result {
+            Ok(()) => payments.complete_job(&job).await.map(|()| None),
+            Err(error) => {
+                let text = error_chain(&error);
+                tracing::warn!(session = job.session_id().as_str(), attempt = job.attempt(), error = %text, "fulfilment failed");
+                payments.fail_job(&job, &text).await.map(Some)
+            }
+        };
+        match recorded {
+            Ok(None) => tracing::info!(
+                session = job.session_id().as_str(),
+                reference = job.reference(),
+                "fulfilled"
+            ),
+            Ok(Some(decision)) => tracing::debug!(
+                session = job.session_id().as_str(),
+                ?decision,
+                "fulfilment rescheduled"
+            ),
+            Err(Error::LeaseLost) => tracing::warn!(
+                session = job.session_id().as_str(),
+                "fulfilment lease lost: another worker took the job over"
+            ),
+            Err(error) => {
+                tracing::warn!(session = job.session_id().as_str(), %error, "could not record the fulfilment's result; the job runs again after its lease")
+            }
+        }
+    }
+}

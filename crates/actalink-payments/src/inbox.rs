@@ -1,0 +1,173 @@
+//! The webhook inbox: verified events stored raw, once per dedup key, and
+//! turned into a prompt to check the payment they name.
+
+use actalink_checkout::CheckoutSessionId;
+use actalink_webhooks::Event;
+use sqlx::Row;
+
+use crate::{Error, Outcome, Payments, Source};
+
+/// What [`Payments::handle_event`] did with an event. Whatever it says, the
+/// event is stored: answer the provider 2xx.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct EventOutcome {
+    /// The event's dedup key (its id, or a hash of its signed content).
+    pub dedup_key: String,
+    /// True when the inbox already held this event: nothing more was done.
+    pub duplicate: bool,
+    /// The payment it names, when one is recorded (open or not).
+    pub payment: Option<CheckoutSessionId>,
+    /// The check it prompted, when it made one: its outcome, or why it could
+    /// not be made (the reconciler then retries with backoff).
+    pub confirmation: Option<Result<Outcome, Error>>,
+}
+
+impl EventOutcome {
+    /// A short label for logs and the response body.
+    #[must_use]
+    pub fn label(&self) -> &'static str {
+        match (&self.payment, &self.confirmation) {
+            _ if self.duplicate => "duplicate",
+            (None, _) => "no matching payment",
+            (Some(_), None) => "stored",
+            (Some(_), Some(Ok(outcome))) => outcome.label(),
+            (Some(_), Some(Err(_))) => "stored; the check will be retried",
+        }
+    }
+}
+
+impl Payments {
+    /// Takes a verified event: stores it raw in the inbox (a repeat of its
+    /// dedup key is recognised and stored once), prompts the reconciler to
+    /// check the payment it names at once, and commits; then checks the
+    /// payment with [`confirm`](Self::confirm).
+    ///
+    /// The event's content decides nothing: it only names the payment, by
+    /// its `checkoutSessionId` or, failing that, by a metadata value equal
+    /// to a recorded reference. Only the status fetched from the provider
+    /// can mark the payment paid.
+    ///
+    /// Answer the provider 2xx when this returns `Ok`: the event is stored
+    /// whatever the check said, and a check that could not be made (the
+    /// provider down, say) is retried by the reconciler with backoff.
+    ///
+    /// # Errors
+    ///
+    /// Only when the event could not be stored: answer 5xx, so that the
+    /// provider delivers it again.
+    pub async fn handle_event(&self, event: &Event) -> Result<EventOutcome, Error> {
+        let dedup_key = event.dedup_key();
+        let session = event
+            .data
+            .checkout_session_id
+            .as_ref()
+            .map(CheckoutSessionId::as_str);
+        let reference = self.reference_in(event).await?;
+        let now = self.sql().now;
+        let mut tx = self.pool().begin().await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO actalink_webhook_inbox (dedup_key, event_type, session_id, reference, body, received_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, {now}) ON CONFLICT (dedup_key) DO NOTHING"
+        ))
+        .bind(dedup_key.as_str())
+        .bind(event.event_type.as_ref().map(|t| t.as_str()))
+        .bind(session)
+        .bind(reference.as_deref())
+        .bind(event.raw_json())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            tx.rollback().await?;
+            return Ok(EventOutcome {
+                dedup_key,
+                duplicate: true,
+                payment: None,
+                confirmation: None,
+            });
+        }
+        // The prompt: the payment is due now, so that if the check below
+        // cannot be made (or this process dies), the reconciler makes it.
+        let found = sqlx::query(&format!(
+            "UPDATE actalink_payments SET next_check_at_ms = {now} \
+             WHERE (session_id = $1 OR reference = $2) AND status = 'open' RETURNING session_id"
+        ))
+        .bind(session)
+        .bind(reference.as_deref())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let payment = match found {
+            Some(row) => Some(row.try_get::<String, _>(0)?),
+            None => self.recorded_session(session, reference.as_deref()).await?,
+        };
+        let payment = payment.and_then(|id| CheckoutSessionId::new(id).ok());
+        let confirmation = match &payment {
+            Some(id) => Some(self.confirm(id, Source::Webhook).await),
+            None => None,
+        };
+        if let Some(Err(error)) = &confirmation {
+            tracing::warn!(event = %dedup_key, %error, "the event's payment could not be checked now; the reconciler retries");
+        }
+        Ok(EventOutcome {
+            dedup_key,
+            duplicate: false,
+            payment,
+            confirmation,
+        })
+    }
+
+    /// The recorded reference among the event's metadata values, looked up
+    /// only when the event names no checkout session: one query, for at
+    /// most the 50 values the provider allows.
+    async fn reference_in(&self, event: &Event) -> Result<Option<String>, Error> {
+        if event.data.checkout_session_id.is_some() {
+            return Ok(None);
+        }
+        let Some(metadata) = event.data.metadata.as_ref().filter(|m| !m.is_empty()) else {
+            return Ok(None);
+        };
+        let values: Vec<&str> = metadata.iter().take(50).map(|(_, v)| v).collect();
+        let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT reference FROM actalink_payments WHERE reference IN ({}) LIMIT 1",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_scalar(&sql);
+        for value in values {
+            query = query.bind(value);
+        }
+        Ok(query.fetch_optional(self.pool()).await?)
+    }
+
+    /// The session of a recorded payment (in any status) named by `session`
+    /// or `reference`.
+    async fn recorded_session(
+        &self,
+        session: Option<&str>,
+        reference: Option<&str>,
+    ) -> Result<Option<String>, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT session_id FROM actalink_payments WHERE session_id = $1 OR reference = $2",
+        )
+        .bind(session)
+        .bind(reference)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// How many events the inbox holds.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub async fn inbox_len(&self) -> Result<i64, Error> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM actalink_webhook_inbox")
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+}

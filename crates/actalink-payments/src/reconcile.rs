@@ -1,0 +1,199 @@
+//! The reconciler: no payment is lost, even when the customer closes the tab
+//! and every webhook goes astray.
+//!
+//! Each open payment carries its due time (`next_check_at_ms`), found
+//! through a partial index, so that a scan's work grows with the payments
+//! that are due, not with all the open ones. A scan claims a batch of due
+//! payments in one statement that moves their due time past a lease
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's single writer makes the
+//! statement atomic), so no two instances check one payment at once. Each
+//! checked payment is then rescheduled with its own doubling backoff, or
+//! leaves the index when it reaches a final status.
+
+use std::time::Duration;
+
+use actalink_checkout::CheckoutSessionId;
+use sqlx::Row;
+use tokio::task::JoinHandle;
+
+use crate::db::millis;
+use crate::{Error, Outcome, Payments, Source};
+
+/// What one scan did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReconcileReport {
+    /// Payments claimed and checked.
+    pub checked: usize,
+    /// Of those, the ones this scan moved to a final status.
+    pub changed: usize,
+    /// Of those, the ones whose check failed (to be retried with backoff).
+    pub errors: usize,
+}
+
+/// The reconciler's task. Dropping the handle (or [`stop`](Self::stop))
+/// stops it; a scan stopped midway leaves its claimed payments to be
+/// checked again when their lease ends.
+#[derive(Debug)]
+pub struct Reconciler {
+    task: Option<JoinHandle<()>>,
+    payments: Payments,
+}
+
+impl Reconciler {
+    /// Starts the task on the current Tokio runtime.
+    #[must_use = "dropping the handle stops the reconciler"]
+    pub fn spawn(mut self) -> Self {
+        let payments = self.payments.clone();
+        self.task = Some(tokio::spawn(run(payments)));
+        self
+    }
+
+    /// Stops the task.
+    pub fn stop(self) {
+        // Drop does it.
+    }
+}
+
+impl Drop for Reconciler {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+async fn run(payments: Payments) {
+    let settings = payments.inner.reconcile.clone();
+    tracing::info!(?settings, "reconciler started");
+    loop {
+        let idle = match payments.reconcile_due().await {
+            Ok(report) => report.checked == 0,
+            Err(error) => {
+                tracing::warn!(%error, "reconciler scan failed; trying again");
+                true
+            }
+        };
+        if idle {
+            tokio::time::sleep(settings.idle_poll).await;
+        }
+    }
+}
+
+impl Payments {
+    /// The reconciler of this handle; [`Reconciler::spawn`] starts it.
+    pub fn reconciler(&self) -> Reconciler {
+        Reconciler {
+            task: None,
+            payments: self.clone(),
+        }
+    }
+
+    /// One scan: claims up to `batch` due open payments and checks each.
+    /// The background task runs this in a loop; tests and operators may
+    /// call it directly.
+    ///
+    /// # Errors
+    ///
+    /// When the claim itself failed; a failed check of one payment is
+    /// counted in the report and rescheduled instead.
+    pub async fn reconcile_due(&self) -> Result<ReconcileReport, Error> {
+        let claimed = self.claim_due().await?;
+        let mut report = ReconcileReport {
+            checked: claimed.len(),
+            ..ReconcileReport::default()
+        };
+        for (session_id, attempts) in claimed {
+            let Ok(id) = CheckoutSessionId::new(session_id.as_str()) else {
+                continue;
+            };
+            match self.confirm(&id, Source::Reconciler).await {
+                Ok(outcome) if outcome.changed() => report.changed += 1,
+                Ok(Outcome::NotYet { reason }) => {
+                    self.reschedule(&id, attempts, Some(&reason)).await?;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    report.errors += 1;
+                    tracing::warn!(session = id.as_str(), %error, "reconciler check failed; backing off");
+                    self.reschedule(&id, attempts, Some(&error_chain(&error)))
+                        .await?;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Claims the due open payments: one statement that moves each one's due
+    /// time past the claim lease and counts the attempt.
+    async fn claim_due(&self) -> Result<Vec<(String, i64)>, Error> {
+        let sql = self.sql();
+        let now = sql.now;
+        let settings = &self.inner.reconcile;
+        let rows = sqlx::query(&format!(
+            "UPDATE actalink_payments SET next_check_at_ms = {now} + $1, check_attempts = check_attempts + 1 \
+             WHERE session_id IN (SELECT session_id FROM actalink_payments \
+                 WHERE next_check_at_ms IS NOT NULL AND next_check_at_ms <= {now} AND status = 'open' \
+                 ORDER BY next_check_at_ms LIMIT $2 {skip}) \
+             RETURNING session_id, check_attempts",
+            skip = sql.skip_locked,
+        ))
+        .bind(millis(settings.claim_lease))
+        .bind(i64::from(settings.batch))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+
+    async fn reschedule(
+        &self,
+        id: &CheckoutSessionId,
+        attempts: i64,
+        note: Option<&str>,
+    ) -> Result<(), Error> {
+        let wait = self.inner.reconcile.backoff(attempts);
+        // A little jitter keeps payments recorded together from being checked together forever.
+        let jitter =
+            Duration::from_millis(fastrand::u64(0..=wait.as_millis().min(1000) as u64 / 10));
+        let now = self.sql().now;
+        sqlx::query(&format!(
+            "UPDATE actalink_payments SET next_check_at_ms = {now} + $1, last_check_error = $2 \
+             WHERE session_id = $3 AND status = 'open'"
+        ))
+        .bind(millis(wait + jitter))
+        .bind(note)
+        .bind(id.as_str())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// How many open payments are due now (by the database's clock).
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub async fn due_count(&self) -> Result<i64, Error> {
+        let now = self.sql().now;
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM actalink_payments WHERE next_check_at_ms IS NOT NULL \
+             AND next_check_at_ms <= {now} AND status = 'open'"
+        ))
+        .fetch_one(self.pool())
+        .await?)
+    }
+}
+
+/// An error and its sources, in one line.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

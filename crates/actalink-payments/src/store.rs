@@ -1,0 +1,277 @@
+//! Reading and writing payment records, and the one place a status changes.
+
+use std::collections::BTreeMap;
+
+use actalink_checkout::CheckoutSessionId;
+use actalink_checkout::types::Decimal;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{Sql, millis};
+use crate::{Error, NewPayment, Payment, PaymentStatus, Payments, Source, Transition};
+
+pub(crate) const PAYMENT_COLUMNS: &str = "session_id, reference, paylink_id, amount, currency, \
+     expected_metadata, status, reason, expires_at_ms, created_at_ms, updated_at_ms, \
+     next_check_at_ms, check_attempts, last_check_error";
+
+pub(crate) fn payment_from_row(row: &AnyRow) -> Result<Payment, Error> {
+    let session_id: String = row.try_get(0)?;
+    let amount: String = row.try_get(3)?;
+    let metadata: String = row.try_get(5)?;
+    let status: String = row.try_get(6)?;
+    Ok(Payment {
+        session_id: CheckoutSessionId::new(session_id.as_str())
+            .map_err(|e| Error::Corrupt(format!("session id {session_id:?}: {e}")))?,
+        reference: row.try_get(1)?,
+        paylink_id: row.try_get(2)?,
+        amount: Decimal::from_str_exact(&amount)
+            .map_err(|e| Error::Corrupt(format!("amount {amount:?}: {e}")))?,
+        currency: row.try_get(4)?,
+        expected_metadata: serde_json::from_str::<BTreeMap<String, String>>(&metadata)
+            .map_err(|e| Error::Corrupt(format!("expected metadata: {e}")))?,
+        status: PaymentStatus::parse(&status)?,
+        reason: row.try_get(7)?,
+        expires_at_ms: row.try_get(8)?,
+        created_at_ms: row.try_get(9)?,
+        updated_at_ms: row.try_get(10)?,
+        next_check_at_ms: row.try_get(11)?,
+        check_attempts: row.try_get(12)?,
+        last_check_error: row.try_get(13)?,
+    })
+}
+
+impl Payments {
+    /// Records a created session as an open payment, first checked by the
+    /// reconciler after `first_check_after`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyRecorded`] when the session or the reference is
+    /// recorded already; [`Error::Database`] otherwise. Nothing is written.
+    pub async fn record(&self, new: &NewPayment) -> Result<(), Error> {
+        let mut conn = self.pool().acquire().await?;
+        self.record_in(&mut conn, new).await
+    }
+
+    /// As [`record`](Self::record), on your connection or inside your
+    /// transaction (`&mut *tx`), so that your order row and the payment
+    /// record commit together, or neither does.
+    ///
+    /// # Errors
+    ///
+    /// As [`record`](Self::record). Inside a PostgreSQL transaction, a
+    /// refused insert aborts the transaction: roll it back.
+    pub async fn record_in(&self, conn: &mut AnyConnection, new: &NewPayment) -> Result<(), Error> {
+        let metadata = serde_json::to_string(&new.expected_metadata)
+            .map_err(|e| Error::InvalidInput(format!("metadata: {e}")))?;
+        let now = self.sql().now;
+        sqlx::query(&format!(
+            "INSERT INTO actalink_payments (session_id, reference, paylink_id, amount, currency, \
+             expected_metadata, status, expires_at_ms, created_at_ms, updated_at_ms, next_check_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, {now}, {now}, {now} + $8)"
+        ))
+        .bind(new.session_id.as_str())
+        .bind(new.reference.as_str())
+        .bind(new.paylink_id.as_str())
+        .bind(new.amount.normalize().to_string())
+        .bind(new.currency.as_str())
+        .bind(metadata)
+        .bind(new.expires_at_ms)
+        .bind(millis(self.inner.reconcile.first_check_after))
+        .execute(conn)
+        .await
+        .map_err(|e| {
+            Error::from_insert(
+                e,
+                &format!(
+                    "session {} or reference {:?}",
+                    new.session_id.as_str(),
+                    new.reference
+                ),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// The payment of a checkout session.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub async fn payment(&self, session_id: &CheckoutSessionId) -> Result<Option<Payment>, Error> {
+        self.payment_where("session_id", session_id.as_str()).await
+    }
+
+    /// The payment recorded for your reference.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub async fn payment_by_reference(&self, reference: &str) -> Result<Option<Payment>, Error> {
+        self.payment_where("reference", reference).await
+    }
+
+    async fn payment_where(&self, column: &str, value: &str) -> Result<Option<Payment>, Error> {
+        let row = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM actalink_payments WHERE {column} = $1"
+        ))
+        .bind(value)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(payment_from_row).transpose()
+    }
+
+    /// The payments in `status`, oldest first, at most `limit`: for example
+    /// the flagged ones a person must review.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub async fn payments_in(
+        &self,
+        status: PaymentStatus,
+        limit: u32,
+    ) -> Result<Vec<Payment>, Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM actalink_payments WHERE status = $1 \
+             ORDER BY created_at_ms, session_id LIMIT $2"
+        ))
+        .bind(status.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(payment_from_row).collect()
+    }
+
+    /// A payment's recorded transitions, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// On a database failure.
+    pub async fn transitions(
+        &self,
+        session_id: &CheckoutSessionId,
+    ) -> Result<Vec<Transition>, Error> {
+        let rows = sqlx::query(
+            "SELECT from_status, to_status, source, reason, at_ms \
+             FROM actalink_payment_transitions WHERE session_id = $1 ORDER BY id",
+        )
+        .bind(session_id.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let from: String = row.try_get(0)?;
+                let to: String = row.try_get(1)?;
+                let source: String = row.try_get(2)?;
+                Ok(Transition {
+                    from: PaymentStatus::parse(&from)?,
+                    to: PaymentStatus::parse(&to)?,
+                    source: Source::parse(&source),
+                    reason: row.try_get(3)?,
+                    at_ms: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks a flagged payment paid or failed after a person's review, as a
+    /// transition from [`Source::Operator`]; paid queues its fulfilment job.
+    /// Returns false when the payment is not flagged (nothing changed).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a status other than paid or failed; on a
+    /// database failure.
+    pub async fn resolve_flagged(
+        &self,
+        session_id: &CheckoutSessionId,
+        to: PaymentStatus,
+        note: &str,
+    ) -> Result<bool, Error> {
+        if !matches!(to, PaymentStatus::Paid | PaymentStatus::Failed) {
+            return Err(Error::InvalidInput(format!(
+                "a flagged payment is resolved as paid or failed, not {to}"
+            )));
+        }
+        self.transition(
+            session_id,
+            &[PaymentStatus::Flagged],
+            to,
+            Source::Operator,
+            Some(note),
+        )
+        .await
+        .map(|from| from.is_some())
+    }
+
+    /// Moves the payment to `to` from the first of `from` it is in, records
+    /// the transition, and (for paid) queues its one fulfilment job, all in
+    /// one transaction whose first statement is the write. Returns the
+    /// status it moved from, or `None` when it was in none of them.
+    pub(crate) async fn transition(
+        &self,
+        session_id: &CheckoutSessionId,
+        from: &[PaymentStatus],
+        to: PaymentStatus,
+        source: Source,
+        reason: Option<&str>,
+    ) -> Result<Option<PaymentStatus>, Error> {
+        let Sql { now, .. } = self.sql();
+        let mut tx = self.pool().begin().await?;
+        let mut moved = None;
+        for status in from {
+            let changed = sqlx::query(&format!(
+                "UPDATE actalink_payments SET status = $1, reason = $2, next_check_at_ms = NULL, \
+                 updated_at_ms = {now} WHERE session_id = $3 AND status = $4"
+            ))
+            .bind(to.as_str())
+            .bind(reason)
+            .bind(session_id.as_str())
+            .bind(status.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 1 {
+                moved = Some(*status);
+                break;
+            }
+        }
+        let Some(moved_from) = moved else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        sqlx::query(&format!(
+            "INSERT INTO actalink_payment_transitions (session_id, from_status, to_status, source, reason, at_ms) \
+             VALUES ($1, $2, $3, $4, $5, {now})"
+        ))
+        .bind(session_id.as_str())
+        .bind(moved_from.as_str())
+        .bind(to.as_str())
+        .bind(source.as_str())
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        if to == PaymentStatus::Paid {
+            sqlx::query(&format!(
+                "INSERT INTO actalink_fulfilment_jobs (session_id, reference, amount, currency, state, \
+                 attempts, run_at_ms, created_at_ms) \
+                 SELECT session_id, reference, amount, currency, 'pending', 0, {now}, {now} \
+                 FROM actalink_payments WHERE session_id = $1 \
+                 ON CONFLICT (session_id) DO NOTHING"
+            ))
+            .bind(session_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(
+            session = session_id.as_str(),
+            from = moved_from.as_str(),
+            to = to.as_str(),
+            source = source.as_str(),
+            "payment transition"
+        );
+        Ok(Some(moved_from))
+    }
+}

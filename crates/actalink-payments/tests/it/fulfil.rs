@@ -1,0 +1,199 @@
+//! Fulfilment: one job per paid payment, fenced leases, dead letters.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actalink_payments::{Error, JobState, RetryDecision, Source};
+
+use crate::support::{StatusServer, connect, on_each_backend, open_payment};
+
+async fn paid(
+    payments: &actalink_payments::Payments,
+    server: &StatusServer,
+    reference: &str,
+) -> actalink_checkout::CheckoutSessionId {
+    let id = open_payment(payments, server, reference).await;
+    server.set_status(id.as_str(), "success");
+    assert!(
+        payments
+            .confirm(&id, Source::Webhook)
+            .await
+            .unwrap()
+            .changed()
+    );
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_taken_over_refuses_the_old_workers_completion() {
+    on_each_backend("fencing", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        let id = paid(&payments, &server, "ORD-F").await;
+        let slow = payments
+            .claim_job(Duration::from_millis(100))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(slow.session_id(), &id);
+        assert_eq!(slow.attempt(), 1);
+        assert!(
+            payments
+                .claim_job(Duration::from_secs(30))
+                .await
+                .unwrap()
+                .is_none(),
+            "held by its lease"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let other = payments
+            .claim_job(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(other.attempt(), 2);
+        assert_eq!(
+            other.idempotency_key(),
+            slow.idempotency_key(),
+            "one key per payment"
+        );
+        assert!(matches!(
+            payments.complete_job(&slow).await,
+            Err(Error::LeaseLost)
+        ));
+        assert!(matches!(
+            payments.fail_job(&slow, "late").await,
+            Err(Error::LeaseLost)
+        ));
+        payments.complete_job(&other).await.unwrap();
+        assert_eq!(
+            payments.job_state(&id).await.unwrap(),
+            Some((JobState::Done, 2))
+        );
+        assert!(payments.claim_job(Duration::ZERO).await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_completed_in_the_merchants_transaction_is_exactly_once() {
+    on_each_backend("complete_in", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        payments
+            .migrate(
+                "shop",
+                &[actalink_payments::Migration::new(
+                    1,
+                    "shipments",
+                    "CREATE TABLE shipments (reference TEXT PRIMARY KEY)",
+                )],
+            )
+            .await
+            .unwrap();
+        paid(&payments, &server, "ORD-TX").await;
+        let stale = payments
+            .claim_job(Duration::from_millis(50))
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        let fresh = payments
+            .claim_job(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        for job in [&stale, &fresh] {
+            let mut tx = payments.begin().await.unwrap();
+            sqlx::query("INSERT INTO shipments (reference) VALUES ($1) ON CONFLICT DO NOTHING")
+                .bind(job.reference())
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            match payments.complete_job_in(&mut tx, job).await {
+                Ok(()) => tx.commit().await.unwrap(),
+                Err(Error::LeaseLost) => tx.rollback().await.unwrap(),
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        let shipped: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shipments")
+            .fetch_one(payments.pool())
+            .await
+            .unwrap();
+        assert_eq!(shipped, 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_keeps_failing_is_dead_until_an_operator_retries_it() {
+    on_each_backend("dead_letters", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = actalink_payments::Payments::builder(url.as_str(), server.client())
+            .reconcile(crate::support::reconcile_settings())
+            .fulfil(crate::support::fulfil_settings().with_max_attempts(3))
+            .connect()
+            .await
+            .unwrap();
+        let id = paid(&payments, &server, "ORD-D").await;
+        let mut decisions = Vec::new();
+        for _ in 0..3 {
+            let job = loop {
+                if let Some(job) = payments.claim_job(Duration::from_secs(30)).await.unwrap() {
+                    break job;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            };
+            decisions.push(payments.fail_job(&job, "receiver said 500").await.unwrap());
+        }
+        assert!(matches!(decisions[0], RetryDecision::RetryIn(_)));
+        assert_eq!(decisions[2], RetryDecision::Dead);
+        assert_eq!(
+            payments.job_state(&id).await.unwrap(),
+            Some((JobState::Dead, 3))
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            payments
+                .claim_job(Duration::from_secs(30))
+                .await
+                .unwrap()
+                .is_none(),
+            "dead jobs do not run"
+        );
+        let dead = payments.dead_jobs(10).await.unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].last_error.as_deref(), Some("receiver said 500"));
+        assert!(payments.retry_dead_job(&id).await.unwrap());
+        assert!(!payments.retry_dead_job(&id).await.unwrap());
+
+        // The worker runs it now, with the same key as every earlier run.
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let worker = payments
+            .fulfilment_worker(move |job| {
+                let log = log.clone();
+                async move {
+                    log.lock().unwrap().push(job.idempotency_key());
+                    Ok::<(), std::io::Error>(())
+                }
+            })
+            .spawn();
+        for _ in 0..100 {
+            if payments.job_state(&id).await.unwrap().map(|s| s.0) == Some(JobState::Done) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        worker.stop();
+        assert_eq!(
+            payments.job_state(&id).await.unwrap().map(|s| s.0),
+            Some(JobState::Done)
+        );
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [format!("actalink-fulfil-{}", id.as_str())]
+        );
+    })
+    .await;
+}

@@ -1,0 +1,138 @@
+//! The webhook inbox: stored once, acknowledged when stored, never paid on
+//! the event alone.
+
+use std::time::Duration;
+
+use actalink_payments::{PaymentStatus, Source};
+
+use crate::support::{StatusServer, connect, event, on_each_backend, open_payment};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_deliveries_of_one_event_make_one_transition() {
+    on_each_backend("inbox_64", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        let id = open_payment(&payments, &server, "ORD-64").await;
+        server.set_status(id.as_str(), "success");
+        let event = event("evt_64", id.as_str());
+        let mut deliveries = Vec::new();
+        for _ in 0..64 {
+            let (payments, event) = (payments.clone(), event.clone());
+            deliveries.push(tokio::spawn(async move {
+                payments.handle_event(&event).await.unwrap()
+            }));
+        }
+        let mut fresh = 0;
+        for delivery in deliveries {
+            let outcome = delivery.await.unwrap();
+            fresh += usize::from(!outcome.duplicate);
+        }
+        assert_eq!(
+            fresh, 1,
+            "one delivery stores the event; the rest are duplicates"
+        );
+        assert_eq!(payments.inbox_len().await.unwrap(), 1);
+        assert_eq!(payments.transitions(&id).await.unwrap().len(), 1);
+        assert_eq!(
+            payments.payment(&id).await.unwrap().unwrap().status,
+            PaymentStatus::Paid
+        );
+        assert_eq!(server.calls(), 1, "duplicates do not fetch the status");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_alone_never_pays() {
+    on_each_backend("event_alone", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        let id = open_payment(&payments, &server, "ORD-E").await;
+        // The event claims a payment; the provider says the session is open.
+        let outcome = payments
+            .handle_event(&event("evt_open", id.as_str()))
+            .await
+            .unwrap();
+        assert!(!outcome.duplicate);
+        assert_eq!(outcome.payment.as_ref(), Some(&id));
+        assert_eq!(outcome.label(), "not confirmed yet");
+        assert_eq!(
+            payments.payment(&id).await.unwrap().unwrap().status,
+            PaymentStatus::Open
+        );
+        // An event for a session nobody recorded is stored, and changes nothing.
+        let stray = payments
+            .handle_event(&event("evt_stray", "checkout_unknown"))
+            .await
+            .unwrap();
+        assert_eq!(stray.payment, None);
+        assert_eq!(payments.inbox_len().await.unwrap(), 2);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_provider_down_events_are_stored_and_confirmed_later() {
+    on_each_backend("provider_down", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        let id = open_payment(&payments, &server, "ORD-DOWN").await;
+        // Push the record's first check far out, so only the event's prompt makes it due.
+        sqlx::query("UPDATE actalink_payments SET next_check_at_ms = next_check_at_ms + 3600000")
+            .execute(payments.pool())
+            .await
+            .unwrap();
+        server.set_status(id.as_str(), "success");
+        server.set_down(true);
+        let outcome = payments
+            .handle_event(&event("evt_down", id.as_str()))
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome.confirmation, Some(Err(ref e)) if e.is_retryable()),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            payments.payment(&id).await.unwrap().unwrap().status,
+            PaymentStatus::Open
+        );
+        assert_eq!(
+            payments.due_count().await.unwrap(),
+            1,
+            "the event made the payment due"
+        );
+        // While the provider is down, the reconciler backs off and nothing is paid.
+        let report = payments.reconcile_due().await.unwrap();
+        assert_eq!((report.checked, report.errors), (1, 1));
+        assert_eq!(
+            payments.payment(&id).await.unwrap().unwrap().status,
+            PaymentStatus::Open
+        );
+        let error = payments
+            .payment(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_check_error
+            .unwrap();
+        assert!(error.contains("503"), "{error}");
+        // The provider comes back: the reconciler confirms it.
+        server.set_down(false);
+        let reconciler = payments.reconciler().spawn();
+        for _ in 0..200 {
+            if payments.payment(&id).await.unwrap().unwrap().status == PaymentStatus::Paid {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        reconciler.stop();
+        assert_eq!(
+            payments.payment(&id).await.unwrap().unwrap().status,
+            PaymentStatus::Paid
+        );
+        let history = payments.transitions(&id).await.unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].source, Source::Reconciler);
+    })
+    .await;
+}

@@ -1,0 +1,292 @@
+//! The guarantees that only separate processes can show: migrations run
+//! once, racing checks make one transition, a paused worker's lease is
+//! fenced. Each test starts copies of this test binary in a child role
+//! (`child`, ignored in normal runs) against one database: a SQLite file
+//! shared by the processes, and a PostgreSQL database when one is available.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actalink_checkout::CheckoutSessionId;
+use actalink_payments::{JobState, PaymentStatus, Source};
+
+use crate::support::{StatusServer, connect, event, on_each_backend, open_payment};
+
+const ROLE: &str = "PAYMENTS_TEST_ROLE";
+
+/// Starts this test binary as a child in `role`, on `url`, asking `status_url`.
+fn spawn(role: &str, url: &str, status_url: &str, extra: &[(&str, String)]) -> Child {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "--exact",
+            "processes::child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
+        .env(ROLE, role)
+        .env("PAYMENTS_TEST_URL", url)
+        .env("PAYMENTS_TEST_STATUS_URL", status_url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    command.spawn().unwrap()
+}
+
+/// The lines a child printed that start with `=> `, after it exits successfully.
+fn results(child: Child) -> Vec<String> {
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "child failed: {output:?}");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("=> ").map(str::to_owned))
+        .collect()
+}
+
+fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_on_an_empty_database_migrate_once() {
+    on_each_backend("processes_migrate", |url| async move {
+        let server = StatusServer::start().await;
+        let children: Vec<Child> = (0..3)
+            .map(|_| spawn("migrate", &url, &server.url, &[]))
+            .collect();
+        for child in children {
+            assert_eq!(results(child), ["migrated"]);
+        }
+        let payments = connect(&url, &server).await;
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM actalink_schema")
+            .fetch_one(payments.pool())
+            .await
+            .unwrap();
+        assert_eq!(rows, 1, "one migration, recorded once");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_return_page_and_reconciler_in_three_processes_make_one_transition() {
+    on_each_backend("processes_race", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        let mut ids = Vec::new();
+        for n in 0..20 {
+            let id = open_payment(&payments, &server, &format!("ORD-RACE-{n}")).await;
+            server.set_status(id.as_str(), "success");
+            ids.push(id);
+        }
+        // Slow answers widen the window in which all three are between fetch and update.
+        server.set_delay(Duration::from_millis(20));
+        let start = (now_ms() + 1500).to_string();
+        let sessions = ids
+            .iter()
+            .map(|id| id.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        let children: Vec<Child> = ["webhook", "return_page", "reconciler"]
+            .iter()
+            .map(|role| {
+                spawn(
+                    role,
+                    &url,
+                    &server.url,
+                    &[
+                        ("PAYMENTS_TEST_START", start.clone()),
+                        ("PAYMENTS_TEST_SESSIONS", sessions.clone()),
+                    ],
+                )
+            })
+            .collect();
+        let mut changed = 0;
+        for child in children {
+            changed += results(child).iter().filter(|l| *l == "changed").count();
+        }
+        assert_eq!(
+            changed,
+            ids.len(),
+            "one transition per payment across the processes"
+        );
+        for id in &ids {
+            assert_eq!(
+                payments.payment(id).await.unwrap().unwrap().status,
+                PaymentStatus::Paid
+            );
+            assert_eq!(payments.transitions(id).await.unwrap().len(), 1);
+            assert_eq!(
+                payments.job_state(id).await.unwrap(),
+                Some((JobState::Pending, 0))
+            );
+        }
+        let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM actalink_fulfilment_jobs")
+            .fetch_one(payments.pool())
+            .await
+            .unwrap();
+        assert_eq!(jobs, 20);
+    })
+    .await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_paused_past_its_lease_cannot_complete_the_job() {
+    on_each_backend("processes_fencing", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        let id = open_payment(&payments, &server, "ORD-PAUSE").await;
+        server.set_status(id.as_str(), "success");
+        assert!(
+            payments
+                .confirm(&id, Source::Webhook)
+                .await
+                .unwrap()
+                .changed()
+        );
+
+        // The child claims the job with a 1 s lease, says so, and completes it 300 ms later.
+        let mut child = spawn("hold_job", &url, &server.url, &[]);
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let claimed = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("=> "));
+        assert_eq!(claimed.as_deref(), Some("=> claimed"));
+        let pid = child.id().to_string();
+        // Paused before it can complete, for longer than its lease.
+        assert!(
+            Command::new("kill")
+                .args(["-STOP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let takeover = payments
+            .claim_job(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .expect("the lease ended");
+        assert_eq!(takeover.attempt(), 2);
+        assert!(
+            Command::new("kill")
+                .args(["-CONT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let rest: Vec<String> = lines
+            .map_while(Result::ok)
+            .filter_map(|l| l.strip_prefix("=> ").map(str::to_owned))
+            .collect();
+        assert!(child.wait().unwrap().success());
+        assert_eq!(
+            rest,
+            ["lease lost"],
+            "the paused worker's completion is refused"
+        );
+        assert_eq!(
+            payments.job_state(&id).await.unwrap(),
+            Some((JobState::Pending, 2))
+        );
+        payments.complete_job(&takeover).await.unwrap();
+        assert_eq!(
+            payments.job_state(&id).await.unwrap(),
+            Some((JobState::Done, 2))
+        );
+    })
+    .await;
+}
+
+/// The child side of the tests above; does nothing unless started by them.
+#[test]
+#[ignore = "run by the process tests in a child process"]
+fn child() {
+    let Ok(role) = std::env::var(ROLE) else {
+        return;
+    };
+    let url = std::env::var("PAYMENTS_TEST_URL").unwrap();
+    let status_url = std::env::var("PAYMENTS_TEST_STATUS_URL").unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let server = StatusServer::at(&status_url);
+        let payments = connect(&url, &server).await;
+        match role.as_str() {
+            "migrate" => println!("=> migrated"),
+            "hold_job" => {
+                let job = payments
+                    .claim_job(Duration::from_secs(1))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                println!("=> claimed");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                match payments.complete_job(&job).await {
+                    Ok(()) => println!("=> completed"),
+                    Err(actalink_payments::Error::LeaseLost) => println!("=> lease lost"),
+                    Err(other) => panic!("{other}"),
+                }
+            }
+            racer => {
+                let start: u128 = std::env::var("PAYMENTS_TEST_START")
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let sessions = std::env::var("PAYMENTS_TEST_SESSIONS").unwrap();
+                let wait = start.saturating_sub(now_ms());
+                tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+                if racer == "reconciler" {
+                    // The real scan: claims the due payments and checks them.
+                    let report = payments.reconcile_due().await.unwrap();
+                    for _ in 0..report.changed {
+                        println!("=> changed");
+                    }
+                    return;
+                }
+                let mut tasks = Vec::new();
+                for (n, session) in sessions.split(',').enumerate() {
+                    let (payments, id) =
+                        (payments.clone(), CheckoutSessionId::new(session).unwrap());
+                    let webhook = racer == "webhook";
+                    tasks.push(tokio::spawn(async move {
+                        if webhook {
+                            let outcome = payments
+                                .handle_event(&event(&format!("evt_race_{n}"), id.as_str()))
+                                .await
+                                .unwrap();
+                            matches!(outcome.confirmation, Some(Ok(ref o)) if o.changed())
+                        } else {
+                            payments
+                                .confirm(&id, Source::ReturnPage)
+                                .await
+                                .unwrap()
+                                .changed()
+                        }
+                    }));
+                }
+                for task in tasks {
+                    println!(
+                        "=> {}",
+                        if task.await.unwrap() {
+                            "changed"
+                        } else {
+                            "unchanged"
+                        }
+                    );
+                }
+            }
+        }
+    });
+}
