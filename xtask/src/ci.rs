@@ -18,6 +18,7 @@ pub(crate) const PUBLISHED: &[&str] = &[
     "actalink-checkout",
     "actalink-webhooks",
     "actalink-sandbox",
+    "actalink-payments",
     "actalink-cli",
 ];
 
@@ -127,17 +128,30 @@ fn invariants() -> Result<()> {
     )?;
 
     let http_clients = ["reqwest", "ureq", "isahc", "surf", "hyper-util"];
+    // Nothing below actalink-payments knows a database.
+    let databases = ["sqlx", "sqlx-core", "rusqlite", "libsqlite3-sys", "tokio-postgres"];
     let rules: &[(&str, &[&str], &[&str])] = &[
         (
             "actalink-types",
             &[],
             &["tokio", "reqwest", "hyper", "axum", "mio"],
         ),
+        ("actalink-types", &["--all-features"], &databases),
         ("actalink-transport", &[], &["openssl-sys", "native-tls"]),
+        ("actalink-transport", &["--all-features"], &databases),
         (
             "actalink-checkout",
             &[],
             &["openssl-sys", "native-tls", "axum"],
+        ),
+        ("actalink-checkout", &["--all-features"], &databases),
+        ("actalink-webhooks", &["--all-features"], &databases),
+        ("actalink-sandbox", &["--all-features"], &databases),
+        // The payments crate serves no HTTP and brings no TLS stack of its own.
+        (
+            "actalink-payments",
+            &[],
+            &["axum", "hyper", "openssl-sys", "native-tls"],
         ),
         // No HTTP client and no runtime; the axum extractor only behind its feature.
         (

@@ -53,7 +53,7 @@
 //! ```no_run
 //! use actalink_checkout::types::Decimal;
 //! use actalink_checkout::{Client, CreateCheckoutSession};
-//! use actalink_payments::{NewPayment, Payments};
+//! use actalink_payments::{NewPayment, Payments, sqlx};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = Client::from_env()?;
