@@ -197,3 +197,118 @@ async fn a_job_that_keeps_failing_is_dead_until_an_operator_retries_it() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_may_complete_its_job_in_its_own_transaction() {
+    on_each_backend("handler_completes", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        payments
+            .migrate(
+                "shop",
+                &[actalink_payments::Migration::new(
+                    1,
+                    "shipments",
+                    "CREATE TABLE shipments (reference TEXT PRIMARY KEY)",
+                )],
+            )
+            .await
+            .unwrap();
+        let id = paid(&payments, &server, "ORD-OWN-TX").await;
+
+        // The same lease completing twice is accepted; another lease is refused.
+        let job = payments
+            .claim_job(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut tx = payments.begin().await.unwrap();
+        payments.complete_job_in(&mut tx, &job).await.unwrap();
+        tx.commit().await.unwrap();
+        payments.complete_job(&job).await.unwrap();
+        assert_eq!(
+            payments.job_state(&id).await.unwrap(),
+            Some((JobState::Done, 1))
+        );
+
+        // Through the worker: the handler completes in its transaction and returns Ok.
+        let second = paid(&payments, &server, "ORD-OWN-TX-2").await;
+        let handle = payments.clone();
+        let worker = payments
+            .fulfilment_worker(move |job| {
+                let payments = handle.clone();
+                async move {
+                    let mut tx = payments.begin().await?;
+                    sqlx::query("INSERT INTO shipments (reference) VALUES ($1)")
+                        .bind(job.reference())
+                        .execute(&mut *tx)
+                        .await?;
+                    payments.complete_job_in(&mut tx, &job).await?;
+                    tx.commit().await?;
+                    Ok::<(), Error>(())
+                }
+            })
+            .spawn();
+        for _ in 0..200 {
+            if payments.job_state(&second).await.unwrap().map(|s| s.0) == Some(JobState::Done) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        worker.shutdown().await;
+        assert_eq!(
+            payments.job_state(&second).await.unwrap(),
+            Some((JobState::Done, 1)),
+            "completed once, by its first run"
+        );
+        let shipped: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shipments")
+            .fetch_one(payments.pool())
+            .await
+            .unwrap();
+        assert_eq!(shipped, 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_the_job_in_hand_finish_and_claims_no_more() {
+    on_each_backend("worker_shutdown", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        let id = paid(&payments, &server, "ORD-STOP").await;
+        let (started, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
+        let worker = payments
+            .fulfilment_worker(move |job| {
+                let started = started.clone();
+                async move {
+                    let _ = started.send(job.reference().to_owned());
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Ok::<(), std::io::Error>(())
+                }
+            })
+            .spawn();
+        assert_eq!(started_rx.recv().await.as_deref(), Some("ORD-STOP"));
+        tokio::time::timeout(Duration::from_secs(10), worker.shutdown())
+            .await
+            .expect("the worker stops once its job is done");
+        assert_eq!(
+            payments.job_state(&id).await.unwrap(),
+            Some((JobState::Done, 1)),
+            "the job in hand ran to its end and was recorded"
+        );
+        let later = paid(&payments, &server, "ORD-AFTER-STOP").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            payments.job_state(&later).await.unwrap(),
+            Some((JobState::Pending, 0)),
+            "a stopped worker claims nothing"
+        );
+        assert!(started_rx.try_recv().is_err());
+
+        let reconciler = payments.reconciler().spawn();
+        tokio::time::timeout(Duration::from_secs(10), reconciler.shutdown())
+            .await
+            .expect("the reconciler stops");
+    })
+    .await;
+}

@@ -207,6 +207,89 @@ async fn a_worker_paused_past_its_lease_cannot_complete_the_job() {
     .await;
 }
 
+/// Starts a child in `role` whose clock is `offset_secs` away from this
+/// machine's (libfaketime; the monotonic clock is left alone for tokio).
+fn spawn_shifted(role: &str, url: &str, status_url: &str, offset_secs: i64) -> Child {
+    let mut command = Command::new("faketime");
+    command
+        .args(["-f", &format!("{offset_secs:+}")])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "processes::child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env(ROLE, role)
+        .env("PAYMENTS_TEST_URL", url)
+        .env("PAYMENTS_TEST_STATUS_URL", status_url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    command.spawn().unwrap()
+}
+
+/// Instances whose clocks are ten minutes ahead or behind neither take a
+/// lease over early nor leave a due record unchecked: every lease and due
+/// time is the database's. On PostgreSQL only: SQLite runs inside each
+/// process, so its clock is the process's (one clock per machine, in
+/// production; libfaketime gives each process its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_with_skewed_clocks_follow_the_database_clock() {
+    let Some(db) = actalink_testkit::fresh_postgres("processes_clock_skew").await else {
+        return;
+    };
+    if Command::new("faketime").arg("--version").output().is_err() {
+        actalink_testkit::skip(
+            "processes_clock_skew",
+            "no faketime (Debian package faketime)",
+        );
+        return;
+    }
+    let url = db.url;
+    let server = StatusServer::start().await;
+    let payments = connect(&url, &server).await;
+    let id = open_payment(&payments, &server, "ORD-CLOCK").await;
+    server.set_status(id.as_str(), "success");
+    assert!(
+        payments
+            .confirm(&id, Source::Webhook)
+            .await
+            .unwrap()
+            .changed()
+    );
+    let held = payments
+        .claim_job(Duration::from_secs(120))
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Ten minutes ahead: by its own clock the 2-minute lease is long over.
+    let ahead = results(spawn_shifted("claim_shifted", &url, &server.url, 600));
+    let skew: i64 = ahead[0].strip_prefix("clock ").unwrap().parse().unwrap();
+    assert!(skew > 590_000, "the child's clock is ahead: {skew} ms");
+    assert_eq!(ahead[1], "none", "no early takeover");
+
+    // Ten minutes behind: a record due now by the database is checked.
+    let due = open_payment(&payments, &server, "ORD-CLOCK-DUE").await;
+    let behind = results(spawn_shifted("reconcile_shifted", &url, &server.url, -600));
+    let skew: i64 = behind[0].strip_prefix("clock ").unwrap().parse().unwrap();
+    assert!(skew < -590_000, "the child's clock is behind: {skew} ms");
+    assert_eq!(behind[1], "checked 1");
+    assert_eq!(
+        payments
+            .payment(&due)
+            .await
+            .unwrap()
+            .unwrap()
+            .check_attempts,
+        1
+    );
+    payments.complete_job(&held).await.unwrap();
+}
+
 /// The child side of the tests above; does nothing unless started by them.
 #[test]
 #[ignore = "run by the process tests in a child process"]
@@ -225,6 +308,22 @@ fn child() {
         let payments = connect(&url, &server).await;
         match role.as_str() {
             "migrate" => println!("=> migrated"),
+            "claim_shifted" | "reconcile_shifted" => {
+                let own = i64::try_from(now_ms()).unwrap();
+                println!(
+                    "=> clock {}",
+                    own - payments.database_now_ms().await.unwrap()
+                );
+                if role == "claim_shifted" {
+                    let job = payments.claim_job(Duration::from_secs(30)).await.unwrap();
+                    println!("=> {}", if job.is_some() { "claimed" } else { "none" });
+                } else {
+                    println!(
+                        "=> checked {}",
+                        payments.reconcile_due().await.unwrap().checked
+                    );
+                }
+            }
             "hold_job" => {
                 let job = payments
                     .claim_job(Duration::from_secs(1))
