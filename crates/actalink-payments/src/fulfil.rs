@@ -16,6 +16,7 @@ use actalink_checkout::CheckoutSessionId;
 use actalink_checkout::types::Decimal;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::db::millis;
@@ -193,6 +194,11 @@ impl Payments {
     /// [`Error::LeaseLost`], roll your transaction back: another worker
     /// holds the job.
     ///
+    /// Completing a job again under the same lease is harmless: a
+    /// [`FulfilmentWorker`] handler may complete its job in its own
+    /// transaction with this method and return `Ok`, and the worker's own
+    /// completion then finds the job done by this very lease.
+    ///
     /// # Errors
     ///
     /// As [`complete_job`](Self::complete_job).
@@ -202,20 +208,32 @@ impl Payments {
         job: &ClaimedJob,
     ) -> Result<(), Error> {
         let now = self.sql().now;
+        // The lease token stays on the done job: it tells a repeat of this
+        // lease's completion (accepted) from another worker's (refused).
         let done = sqlx::query(&format!(
             "UPDATE actalink_fulfilment_jobs SET state = 'done', completed_at_ms = {now}, \
-             lease_token = NULL, lease_until_ms = NULL, last_error = NULL \
+             lease_until_ms = NULL, last_error = NULL \
              WHERE session_id = $1 AND lease_token = $2 AND state = 'pending'"
         ))
         .bind(job.session_id.as_str())
         .bind(job.lease_token.as_str())
-        .execute(conn)
+        .execute(&mut *conn)
         .await?
         .rows_affected();
         if done == 1 {
-            Ok(())
-        } else {
-            Err(Error::LeaseLost)
+            return Ok(());
+        }
+        let already: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM actalink_fulfilment_jobs \
+             WHERE session_id = $1 AND lease_token = $2 AND state = 'done'",
+        )
+        .bind(job.session_id.as_str())
+        .bind(job.lease_token.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        match already {
+            Some(_) => Ok(()),
+            None => Err(Error::LeaseLost),
         }
     }
 
@@ -334,17 +352,20 @@ impl Payments {
             payments: self.clone(),
             handler,
             task: None,
+            stop: None,
         }
     }
 }
 
 /// Runs a handler for each due fulfilment job, `concurrency` at a time.
-/// Dropping the handle stops it; a job cut off midway runs again after its
-/// lease ends.
+/// [`shutdown`](Self::shutdown) stops it after the jobs in hand; dropping
+/// the handle stops it at once, and a job cut off midway runs again after
+/// its lease ends.
 pub struct FulfilmentWorker<F> {
     payments: Payments,
     handler: F,
     task: Option<JoinHandle<()>>,
+    stop: Option<watch::Sender<bool>>,
 }
 
 impl<F> std::fmt::Debug for FulfilmentWorker<F> {
@@ -366,10 +387,16 @@ where
     #[must_use = "dropping the handle stops the worker"]
     pub fn spawn(mut self) -> Self {
         let settings = self.payments.inner.fulfil.clone();
+        let (stop, stopped) = watch::channel(false);
         let mut lanes = JoinSet::new();
         for _ in 0..settings.concurrency {
-            lanes.spawn(lane(self.payments.clone(), self.handler.clone()));
+            lanes.spawn(lane(
+                self.payments.clone(),
+                self.handler.clone(),
+                stopped.clone(),
+            ));
         }
+        self.stop = Some(stop);
         self.task = Some(tokio::spawn(async move {
             // Owning the set here means dropping (aborting) this task aborts the lanes.
             while lanes.join_next().await.is_some() {}
@@ -377,9 +404,25 @@ where
         self
     }
 
-    /// Stops the worker.
+    /// Stops the worker at once: a job in hand is cut off and runs again
+    /// after its lease ends.
     pub fn stop(self) {
         // Drop does it.
+    }
+
+    /// Stops the worker gracefully: it claims no more jobs, and this waits
+    /// until the jobs in hand have run and their results are recorded. To
+    /// bound the wait, wrap it in `tokio::time::timeout`: dropping this
+    /// future stops the worker at once, as [`stop`](Self::stop) does.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = &self.stop {
+            // Only fails when every lane has ended already.
+            let _ = stop.send(true);
+        }
+        if let Some(task) = self.task.as_mut() {
+            let _ = task.await;
+        }
+        self.task = None;
     }
 }
 
@@ -391,23 +434,36 @@ impl<F> Drop for FulfilmentWorker<F> {
     }
 }
 
-async fn lane<F, Fut, E>(payments: Payments, handler: F)
+/// Sleeps for `wait`, or less when told to stop; returns false when the
+/// worker (or reconciler) is to stop.
+pub(crate) async fn idle(stopped: &mut watch::Receiver<bool>, wait: Duration) -> bool {
+    if *stopped.borrow() {
+        return false;
+    }
+    tokio::select! {
+        () = tokio::time::sleep(wait) => !*stopped.borrow(),
+        // A dropped sender means the handle is gone: stop as well.
+        changed = stopped.changed() => changed.is_ok() && !*stopped.borrow(),
+    }
+}
+
+async fn lane<F, Fut, E>(payments: Payments, handler: F, mut stopped: watch::Receiver<bool>)
 where
     F: Fn(ClaimedJob) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: std::error::Error + Send + 'static,
 {
     let settings = payments.inner.fulfil.clone();
-    loop {
+    while !*stopped.borrow() {
         let job = match payments.claim_job(settings.lease).await {
             Ok(Some(job)) => job,
             Ok(None) => {
-                tokio::time::sleep(settings.idle_poll).await;
+                idle(&mut stopped, settings.idle_poll).await;
                 continue;
             }
             Err(error) => {
                 tracing::warn!(%error, "could not claim a fulfilment job; trying again");
-                tokio::time::sleep(settings.idle_poll).await;
+                idle(&mut stopped, settings.idle_poll).await;
                 continue;
             }
         };

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use actalink_checkout::CheckoutSessionId;
 use sqlx::Row;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::db::millis;
@@ -31,12 +32,14 @@ pub struct ReconcileReport {
     pub errors: usize,
 }
 
-/// The reconciler's task. Dropping the handle (or [`stop`](Self::stop))
-/// stops it; a scan stopped midway leaves its claimed payments to be
+/// The reconciler's task. [`shutdown`](Self::shutdown) stops it after the
+/// scan in hand; dropping the handle (or [`stop`](Self::stop)) stops it at
+/// once, and a scan stopped midway leaves its claimed payments to be
 /// checked again when their lease ends.
 #[derive(Debug)]
 pub struct Reconciler {
     task: Option<JoinHandle<()>>,
+    stop: Option<watch::Sender<bool>>,
     payments: Payments,
 }
 
@@ -45,13 +48,28 @@ impl Reconciler {
     #[must_use = "dropping the handle stops the reconciler"]
     pub fn spawn(mut self) -> Self {
         let payments = self.payments.clone();
-        self.task = Some(tokio::spawn(run(payments)));
+        let (stop, stopped) = watch::channel(false);
+        self.task = Some(tokio::spawn(run(payments, stopped)));
+        self.stop = Some(stop);
         self
     }
 
-    /// Stops the task.
+    /// Stops the task at once.
     pub fn stop(self) {
         // Drop does it.
+    }
+
+    /// Stops the task gracefully: it starts no more scans, and this waits
+    /// for the scan in hand to finish. Wrap it in `tokio::time::timeout` to
+    /// bound the wait; dropping this future stops the task at once.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = &self.stop {
+            let _ = stop.send(true);
+        }
+        if let Some(task) = self.task.as_mut() {
+            let _ = task.await;
+        }
+        self.task = None;
     }
 }
 
@@ -63,10 +81,10 @@ impl Drop for Reconciler {
     }
 }
 
-async fn run(payments: Payments) {
+async fn run(payments: Payments, mut stopped: watch::Receiver<bool>) {
     let settings = payments.inner.reconcile.clone();
     tracing::info!(?settings, "reconciler started");
-    loop {
+    while !*stopped.borrow() {
         let idle = match payments.reconcile_due().await {
             Ok(report) => report.checked == 0,
             Err(error) => {
@@ -74,10 +92,11 @@ async fn run(payments: Payments) {
                 true
             }
         };
-        if idle {
-            tokio::time::sleep(settings.idle_poll).await;
+        if idle && !crate::fulfil::idle(&mut stopped, settings.idle_poll).await {
+            break;
         }
     }
+    tracing::debug!("reconciler stopped");
 }
 
 impl Payments {
@@ -85,6 +104,7 @@ impl Payments {
     pub fn reconciler(&self) -> Reconciler {
         Reconciler {
             task: None,
+            stop: None,
             payments: self.clone(),
         }
     }
