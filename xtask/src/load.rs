@@ -1,4 +1,6 @@
-//! `cargo xtask load`: the load run against a sandbox in its own process.
+//! `cargo xtask load`: the load run against a sandbox in its own process,
+//! then the storefront cluster run (three instances on one PostgreSQL, one
+//! killed halfway) with many orders.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -7,7 +9,65 @@ use anyhow::{Context, Result, bail};
 
 use crate::{cargo, step, target_dir};
 
-pub(crate) fn load(sessions: u64) -> Result<()> {
+pub(crate) fn load(sessions: u64, orders: u64) -> Result<()> {
+    sandbox_load(sessions)?;
+    cluster(orders)
+}
+
+/// The storefront's cluster test with `orders` orders, in release mode, on
+/// the PostgreSQL server named by `ACTALINK_TEST_POSTGRES_URL`, or on a
+/// throwaway one started (and stopped) with `.ci/postgres`.
+fn cluster(orders: u64) -> Result<()> {
+    println!("==> cluster: {orders} orders through three storefront processes on one PostgreSQL");
+    let mut started = None;
+    let url = match std::env::var("ACTALINK_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            let output = Command::new("bash")
+                .arg(".ci/postgres")
+                .output()
+                .context("could not run .ci/postgres")?;
+            if !output.status.success() {
+                bail!(
+                    "could not start PostgreSQL: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            let text = String::from_utf8_lossy(&output.stdout).into_owned();
+            let value = |name: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+                    .map(str::to_owned)
+            };
+            started = value("ACTALINK_TEST_POSTGRES_DIR");
+            value("ACTALINK_TEST_POSTGRES_URL").context(".ci/postgres printed no URL")?
+        }
+    };
+    let mut test = cargo();
+    test.args([
+        "test",
+        "--release",
+        "-p",
+        "storefront",
+        "--test",
+        "cluster",
+        "--",
+        "--exact",
+        "three_instances_one_killed_every_paid_order_fulfilled_once",
+        "--nocapture",
+    ])
+    .env("ACTALINK_TEST_POSTGRES_URL", &url)
+    .env("STOREFRONT_CLUSTER_ORDERS", orders.to_string());
+    let result = step("cluster run (release)", test);
+    if let Some(dir) = started {
+        let _ = Command::new("bash")
+            .args([".ci/postgres", "stop", &dir])
+            .status();
+    }
+    result
+}
+
+fn sandbox_load(sessions: u64) -> Result<()> {
     let mut build = cargo();
     build.args([
         "build",

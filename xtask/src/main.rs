@@ -6,8 +6,10 @@
 //! - `docs`: the book (mdBook, as a library) and the rustdoc into the target
 //!   directory, failing on a broken internal link or an uncompiled sample.
 //! - `difftest [--docs N]`: the long differential webhook test against Node.js.
-//! - `load [--sessions N]`: the load run (50,000 sessions at concurrency 64)
-//!   against a sandbox in its own process.
+//! - `load [--sessions N] [--orders N]`: the load run (50,000 sessions at
+//!   concurrency 64) against a sandbox in its own process, then the storefront
+//!   cluster run (1,000 orders through three instances on one PostgreSQL, one
+//!   killed halfway).
 //! - `fuzz [--cases N] [--seconds N]`: the property-based fuzzers with many
 //!   cases, then the cargo-fuzz targets for a bounded time each.
 //! - `bench [--no-build-cost | --build-cost-only]`: the criterion benchmarks,
@@ -30,7 +32,7 @@ use anyhow::{Context, Result, bail};
 
 use flags::Flags;
 
-const USAGE: &str = "usage: cargo xtask <ci | docs | difftest [--docs N] | load [--sessions N] | fuzz [--cases N] [--seconds N] | bench [--no-build-cost | --build-cost-only]>";
+const USAGE: &str = "usage: cargo xtask <ci | docs | difftest [--docs N] | load [--sessions N] [--orders N] | fuzz [--cases N] [--seconds N] | bench [--no-build-cost | --build-cost-only]>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -54,8 +56,11 @@ fn main() -> Result<()> {
             fuzz::difftest(flags.number("--docs", 200_000)?)
         }
         "load" => {
-            let flags = Flags::parse(rest, &["--sessions"], &[])?;
-            load::load(flags.number("--sessions", 50_000)?)
+            let flags = Flags::parse(rest, &["--sessions", "--orders"], &[])?;
+            load::load(
+                flags.number("--sessions", 50_000)?,
+                flags.number("--orders", 1_000)?,
+            )
         }
         "fuzz" => {
             let flags = Flags::parse(rest, &["--cases", "--seconds"], &[])?;
