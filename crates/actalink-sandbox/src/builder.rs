@@ -11,11 +11,12 @@ use axum::routing::{get, post};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;
 
+use crate::activity::Observer;
 use crate::state::State;
 use crate::store::MemoryStore;
 use crate::{
-    Catalogue, DEFAULT_API_KEY, Error, Sandbox, WebhookEndpoint, api, control, delivery, faults,
-    limits, page,
+    Activity, Catalogue, DEFAULT_API_KEY, Error, Sandbox, WebhookEndpoint, activity, api, control,
+    delivery, faults, limits, page,
 };
 
 /// Configures a sandbox. Its `Debug` output redacts the API keys.
@@ -31,6 +32,7 @@ pub struct SandboxBuilder {
     max_sessions: usize,
     max_deliveries: usize,
     public_url: Option<String>,
+    observer: Option<Observer>,
 }
 
 impl std::fmt::Debug for SandboxBuilder {
@@ -49,6 +51,7 @@ impl std::fmt::Debug for SandboxBuilder {
             .field("max_sessions", &self.max_sessions)
             .field("max_deliveries", &self.max_deliveries)
             .field("public_url", &self.public_url)
+            .field("on_activity", &self.observer.is_some())
             .finish()
     }
 }
@@ -66,6 +69,7 @@ impl Default for SandboxBuilder {
             max_sessions: limits::DEFAULT_MAX_SESSIONS,
             max_deliveries: limits::DEFAULT_MAX_DELIVERIES,
             public_url: None,
+            observer: None,
         }
     }
 }
@@ -83,9 +87,32 @@ impl SandboxBuilder {
         self
     }
 
-    /// Adds a webhook endpoint.
+    /// Adds a webhook endpoint. Call it once per endpoint: every event goes
+    /// to every endpoint, each with its own retries (see
+    /// [`delivery`](Self::delivery)), so one that is down delays no other.
     pub fn webhook(mut self, endpoint: WebhookEndpoint) -> Self {
         self.webhooks.push(endpoint);
+        self
+    }
+
+    /// Adds webhook endpoints, as [`webhook`](Self::webhook) does for one.
+    pub fn webhooks(mut self, endpoints: impl IntoIterator<Item = WebhookEndpoint>) -> Self {
+        self.webhooks.extend(endpoints);
+        self
+    }
+
+    /// Calls `observer` with each [`Activity`] of the running sandbox: each
+    /// request it answers, each webhook delivery attempt, and each endpoint
+    /// it gives up on for an event. `actalink sandbox` prints them.
+    ///
+    /// It is called on the sandbox's own tasks, in the order things happen
+    /// for one request or one endpoint (attempts to different endpoints
+    /// interleave), so it should return quickly: hand the activity to a
+    /// channel for slow work. A panic in it is caught and logged. Webhook
+    /// URLs in it carry no credentials. A second call replaces the first
+    /// observer.
+    pub fn on_activity(mut self, observer: impl Fn(&Activity) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
         self
     }
 
@@ -202,6 +229,8 @@ impl SandboxBuilder {
             ),
             webhooks: RwLock::new(self.webhooks),
             delivery: delivery::policy(self.delivery_attempts, self.delivery_backoff),
+            delivery_attempts: self.delivery_attempts,
+            observer: self.observer,
             transport,
             faults: Mutex::new(VecDeque::new()),
             api_requests: AtomicU64::new(0),
@@ -252,5 +281,9 @@ fn router(state: Arc<State>) -> Router {
         .route("/payment-link/{id}/done", get(page::done))
         .route("/payment-link/{id}/{action}", post(page::act))
         .fallback(|| async { api::error(http::StatusCode::NOT_FOUND, "no such route") })
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            activity::observe,
+        ))
         .with_state(state)
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actalink_transport::{
     Error as TransportError, ErrorKind, Idempotency, Request, Response, RetryPolicy, Transport,
@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::state::State;
 use crate::store::{DeliveryRecord, SessionRecord};
-use crate::{ids, wire};
+use crate::{Activity, DeliveryAttempt, GaveUp, WebhookEndpoint, ids, wire};
 
 /// The payment event, serialised straight from these structs (never through
 /// `serde_json::Value`, which sorts keys), so the merchant's metadata keeps
@@ -138,22 +138,33 @@ pub(crate) fn policy(attempts: u32, backoff: Duration) -> RetryPolicy {
 
 /// One endpoint's delivery of one event, as a [`Transport`] for
 /// [`RetryPolicy::send_with`]: each attempt goes out through the sandbox's
-/// transport and is recorded in the delivery log, and any answer but a 2xx
-/// comes back as an error, so that the policy retries it as a failed delivery.
+/// transport, is recorded in the delivery log and reported to the observer,
+/// and any answer but a 2xx comes back as an error, so that the policy
+/// retries it as a failed delivery.
 #[derive(Debug)]
 struct Attempts<'a> {
     state: &'a State,
-    event_id: &'a str,
-    session_id: &'a CheckoutSessionId,
-    url: &'a str,
+    event: &'a EventInfo,
+    /// The endpoint's URL without credentials: the only form recorded or shown.
+    shown_url: String,
     made: AtomicU32,
+}
+
+/// What identifies an event in the delivery log and the observer's reports.
+#[derive(Debug)]
+struct EventInfo {
+    id: String,
+    event_type: EventType,
+    session_id: CheckoutSessionId,
 }
 
 #[async_trait::async_trait]
 impl Transport for Attempts<'_> {
     async fn send(&self, request: Request) -> Result<Response, TransportError> {
         let attempt = self.made.fetch_add(1, Ordering::AcqRel).saturating_add(1);
+        let started = Instant::now();
         let result = self.state.transport.send(request).await;
+        let duration = started.elapsed();
         let (status, error) = match &result {
             Ok(r) if r.status.is_success() => (Some(r.status.as_u16()), None),
             Ok(r) => (
@@ -164,6 +175,20 @@ impl Transport for Attempts<'_> {
         };
         let delivered = error.is_none();
         self.record(attempt, status, error.clone(), delivered);
+        self.state.notify(|| {
+            Activity::Attempt(DeliveryAttempt {
+                event_id: self.event.id.clone(),
+                event_type: self.event.event_type.clone(),
+                session_id: self.event.session_id.clone(),
+                url: self.shown_url.clone(),
+                attempt,
+                max_attempts: self.state.delivery_attempts,
+                status,
+                error: error.clone(),
+                delivered,
+                duration,
+            })
+        });
         // Every failed attempt is retried, as a failed delivery: the policy
         // would give up at once on an unusable URL or an oversized answer.
         let error = error.unwrap_or_default();
@@ -175,16 +200,45 @@ impl Transport for Attempts<'_> {
     }
 }
 
-impl Attempts<'_> {
+impl<'a> Attempts<'a> {
+    fn new(state: &'a State, event: &'a EventInfo, endpoint: &WebhookEndpoint) -> Self {
+        Self {
+            state,
+            event,
+            shown_url: endpoint.redacted_url(),
+            made: AtomicU32::new(0),
+        }
+    }
+
     fn record(&self, attempt: u32, status: Option<u16>, error: Option<String>, delivered: bool) {
         self.state.store.record_delivery(DeliveryRecord {
-            event_id: self.event_id.to_owned(),
-            session_id: self.session_id.clone(),
-            url: self.url.to_owned(),
+            event_id: self.event.id.clone(),
+            session_id: self.event.session_id.clone(),
+            url: self.shown_url.clone(),
             attempt,
             status,
             error,
             delivered,
+        });
+    }
+
+    /// Logs and reports that this endpoint will get no more attempts.
+    fn give_up(&self, attempts: u32, error: Option<String>) {
+        tracing::warn!(
+            event = %self.event.id,
+            url = %self.shown_url,
+            attempts,
+            "webhook delivery gave up"
+        );
+        self.state.notify(|| {
+            Activity::GaveUp(GaveUp {
+                event_id: self.event.id.clone(),
+                event_type: self.event.event_type.clone(),
+                session_id: self.event.session_id.clone(),
+                url: self.shown_url.clone(),
+                attempts,
+                error,
+            })
         });
     }
 }
@@ -226,7 +280,6 @@ fn signed_request(url: &str, secret: &WebhookSecret, body: &str) -> Request {
 /// time in milliseconds; undocumented by the provider beyond the signature.
 pub(crate) fn deliver_payment(state: &Arc<State>, session: &SessionRecord) {
     let event = payment_event(session);
-    let event_id = event.id.clone();
     // Send what `JSON.stringify` would: the provider is a Node.js service.
     let Ok(json) = serde_json::to_string(&event) else {
         return;
@@ -234,48 +287,43 @@ pub(crate) fn deliver_payment(state: &Arc<State>, session: &SessionRecord) {
     let Ok(body) = actalink_webhooks::canonicalize(json.as_bytes()) else {
         return;
     };
+    let info = Arc::new(EventInfo {
+        id: event.id,
+        event_type: event.event_type,
+        session_id: session.id.clone(),
+    });
     let endpoints = state
         .webhooks
         .read()
         .map(|w| w.clone())
         .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+    // One task per endpoint, each with its own retries: an endpoint that is
+    // down or slow delays no other.
     for endpoint in endpoints {
         let Some(slot) = take_slot(state) else {
-            tracing::warn!(event = %event_id, "webhook delivery dropped: too many in flight");
-            let attempts = Attempts {
-                state,
-                event_id: &event_id,
-                session_id: &session.id,
-                url: &endpoint.url,
-                made: AtomicU32::new(0),
-            };
+            tracing::warn!(event = %info.id, "webhook delivery dropped: too many in flight");
             let why = format!(
                 "not attempted: {} deliveries were already in flight",
                 crate::limits::MAX_PENDING_DELIVERIES
             );
-            attempts.record(0, None, Some(why), false);
+            let attempts = Attempts::new(state, &info, &endpoint);
+            attempts.record(0, None, Some(why.clone()), false);
+            attempts.give_up(0, Some(why));
             continue;
         };
         let state = Arc::clone(state);
         let body = body.clone();
-        let event_id = event_id.clone();
-        let session_id = session.id.clone();
+        let info = Arc::clone(&info);
         tokio::spawn(async move {
             let _slot = slot;
-            let attempts = Attempts {
-                state: &state,
-                event_id: &event_id,
-                session_id: &session_id,
-                url: &endpoint.url,
-                made: AtomicU32::new(0),
-            };
+            let attempts = Attempts::new(&state, &info, &endpoint);
             let make = || signed_request(&endpoint.url, &endpoint.secret, &body);
             let outcome = state
                 .delivery
                 .send_with(&attempts, make, Idempotency::Idempotent, None)
                 .await;
-            if outcome.result.is_err() {
-                tracing::warn!(event = %event_id, url = %endpoint.url, "webhook delivery gave up");
+            if let Err(e) = outcome.result {
+                attempts.give_up(outcome.attempts, Some(e.to_string()));
             }
         });
     }

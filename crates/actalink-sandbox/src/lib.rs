@@ -12,6 +12,14 @@
 //! - [`Sandbox`] is the running server: its [`url`](Sandbox::url) is the base
 //!   URL to give `actalink-checkout`, it shows the sessions' statuses and the
 //!   [`DeliveryRecord`]s of the webhook log, and it shuts down gracefully.
+//! - [`Activity`] is what it does as it happens (each request answered, each
+//!   delivery attempt, each endpoint given up on), reported to the callback
+//!   of [`on_activity`](SandboxBuilder::on_activity).
+//!
+//! Each payment's event goes to every [`WebhookEndpoint`], each endpoint with
+//! its own retries. A webhook URL's credentials (`http://user:pw@host/`) are
+//! sent, as Basic authentication, but never shown: logs, the delivery log and
+//! [`Activity`] show `http://***@host/`.
 //!
 //! What it serves:
 //!
@@ -54,6 +62,7 @@
 //! # }
 //! ```
 
+mod activity;
 mod api;
 mod builder;
 mod catalogue;
@@ -74,6 +83,7 @@ use std::sync::Arc;
 use actalink_types::SessionStatus;
 use tokio::sync::oneshot;
 
+pub use activity::{Activity, DeliveryAttempt, GaveUp, RequestServed};
 pub use builder::SandboxBuilder;
 pub use catalogue::{Catalogue, EBOOK_PAYLINK, PRO_PAYLINK};
 pub use faults::Fault;

@@ -9,12 +9,19 @@ use actalink_types::{OrderStatus, SessionStatus};
 use actalink_webhooks::WebhookSecret;
 use time::OffsetDateTime;
 
+use crate::activity::Observer;
 use crate::faults::Fault;
 use crate::store::{MemoryStore, SessionRecord};
 use crate::{Catalogue, ids};
 
 /// A webhook endpoint the sandbox delivers to.
-#[derive(Debug, Clone)]
+///
+/// A sandbox delivers each event to every endpoint, each with its own
+/// retries. The URL may carry credentials (`http://user:password@host/hook`),
+/// which are sent as Basic authentication; wherever the sandbox shows the URL
+/// (its `Debug` output, logs, the delivery log, [`Activity`](crate::Activity))
+/// it shows [`redacted_url`](Self::redacted_url) instead.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct WebhookEndpoint {
     /// Where to POST events.
@@ -30,6 +37,22 @@ impl WebhookEndpoint {
             url: url.into(),
             secret: secret.into(),
         }
+    }
+
+    /// The URL as the sandbox shows it: credentials replaced by `***`
+    /// (`http://***@127.0.0.1:3000/hook`), the rest as given.
+    #[must_use]
+    pub fn redacted_url(&self) -> String {
+        crate::activity::redact_url(&self.url).into_owned()
+    }
+}
+
+impl std::fmt::Debug for WebhookEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEndpoint")
+            .field("url", &crate::activity::redact_url(&self.url))
+            .field("secret", &self.secret)
+            .finish()
     }
 }
 
@@ -49,6 +72,10 @@ pub(crate) struct State {
     pub(crate) webhooks: RwLock<Vec<WebhookEndpoint>>,
     /// Webhook delivery's attempts and backoff (`SandboxBuilder::delivery`).
     pub(crate) delivery: RetryPolicy,
+    /// The most attempts per endpoint and event, as `delivery` makes them.
+    pub(crate) delivery_attempts: u32,
+    /// Told of each request and delivery attempt (`SandboxBuilder::on_activity`).
+    pub(crate) observer: Option<Observer>,
     pub(crate) transport: ReqwestTransport,
     pub(crate) faults: Mutex<VecDeque<(Fault, u32)>>,
     pub(crate) api_requests: AtomicU64,

@@ -44,7 +44,8 @@ pub struct DeliveryRecord {
     pub event_id: String,
     /// The session it is about.
     pub session_id: CheckoutSessionId,
-    /// The endpoint.
+    /// The endpoint, without credentials (see
+    /// [`WebhookEndpoint::redacted_url`](crate::WebhookEndpoint::redacted_url)).
     pub url: String,
     /// 1 for the first attempt; 0 when the delivery was not attempted
     /// because [`MAX_PENDING_DELIVERIES`](crate::limits::MAX_PENDING_DELIVERIES)
