@@ -112,10 +112,10 @@ pub(crate) fn host_port(url: &str) -> Option<String> {
 
 /// Reads `value`, given as `flag`, as an http or https URL with a host,
 /// exactly as given (what is checked is what is sent); the message says why
-/// not, naming the URL without its credentials or path.
+/// not, naming the URL without its credentials or query.
 pub(crate) fn http_url(flag: &str, value: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(value)
-        .map_err(|e| format!("{flag} {:?} is not a URL: {e}", redact_url(value)))?;
+        .map_err(|e| format!("{flag} {:?} is not a URL: {e}", redact_text(value)))?;
     if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
         return Err(format!(
             "{flag} {:?} must be an http or https URL",
@@ -142,6 +142,21 @@ pub(crate) fn redact_url(url: &str) -> String {
         text.push_str("?…");
     }
     text
+}
+
+/// Text that did not parse as a URL, as a message names it: everything from
+/// the scheme to its last `@` (credentials) shown as `***`, and any query or
+/// fragment (tokens) as `?…`. `http://user:pw@a b/?t=x` is `http://***@a b/?…`.
+fn redact_text(value: &str) -> String {
+    let start = value.find("://").map_or(0, |i| i + 3);
+    let shown = match value[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &value[..start], &value[start + at..]),
+        None => value.to_owned(),
+    };
+    match shown[start..].find(['?', '#']) {
+        Some(i) => format!("{}?…", &shown[..start + i]),
+        None => shown,
+    }
 }
 
 /// The origin of a base URL (`http://127.0.0.1:4010`), without credentials
@@ -327,6 +342,19 @@ mod tests {
             "https://shop.example/hook?…"
         );
         assert_eq!(redact_url("not a url"), "the given URL");
+        for (text, shown) in [
+            ("http://a b/", "http://a b/"),
+            ("http://user:p?w@a b/?t=x#f", "http://***@a b/?…"),
+            ("u:pw@a b", "***@a b"),
+            ("/webhooks/actalink#x", "/webhooks/actalink?…"),
+        ] {
+            assert_eq!(redact_text(text), shown, "{text}");
+        }
+        let message = http_url("--webhook-url", "http://user:pw@a b/").unwrap_err();
+        assert!(
+            message.starts_with(r#"--webhook-url "http://***@a b/" is not a URL: "#),
+            "{message}"
+        );
         assert_eq!(
             host_port("https://user:pw@shop.example/hook").as_deref(),
             Some("shop.example:443")

@@ -4,6 +4,13 @@
 //! The sandbox accepts its own key, [`DEFAULT_API_KEY`], unless `--api-key` is
 //! given on the command line. A key exported in `ACTALINK_API_KEY` is likely a
 //! real one: it is neither accepted nor printed.
+//!
+//! While it serves, it prints one line per request and per webhook delivery
+//! attempt on stdout ([`activity`]). Each `--webhook-url` gets every event,
+//! signed with the one `--webhook-secret`; a URL's credentials are sent but
+//! never printed.
+
+mod activity;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,6 +28,7 @@ pub(crate) const EXAMPLES: &str = "\
 Examples:
   actalink sandbox
   actalink sandbox --addr 127.0.0.1:4010 --webhook-url http://127.0.0.1:3000/webhooks/actalink --webhook-secret whsec_dev
+  actalink sandbox --webhook-url http://127.0.0.1:3000/webhooks/actalink --webhook-url http://127.0.0.1:3001/webhooks/actalink --webhook-secret whsec_dev
   actalink sandbox pay checkout_… --base-url http://127.0.0.1:4010
   ACTALINK_BASE_URL=http://127.0.0.1:4010 actalink sandbox cancel checkout_…";
 
@@ -36,10 +44,10 @@ pub(crate) struct Args {
     /// Where to listen (HOST:PORT; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:4010")]
     addr: String,
-    /// Deliver signed webhooks to this URL (needs a webhook secret).
-    #[arg(long)]
-    webhook_url: Option<String>,
-    /// The secret to sign webhooks with.
+    /// Deliver signed webhooks to this URL (needs a webhook secret); repeat it for several endpoints, each of which gets every event, with its own retries.
+    #[arg(long, value_name = "URL")]
+    webhook_url: Vec<String>,
+    /// The secret to sign webhooks with, for every endpoint.
     #[arg(long, env = "ACTALINK_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<Secret>,
     /// A JSON catalogue of paylinks (two sample products when not given).
@@ -206,41 +214,48 @@ async fn act(globals: &Globals, action: &Action) -> Outcome {
     Ok(())
 }
 
+/// The webhook endpoints of `--webhook-url` and `--webhook-secret`, each URL
+/// read as a URL (exit 2, naming it without credentials, when it is not one).
+fn endpoints(args: &Args, secret_from_env: bool) -> Result<Vec<WebhookEndpoint>, Failure> {
+    for url in &args.webhook_url {
+        output::http_url("--webhook-url", url).map_err(Failure::input)?;
+    }
+    // A secret from the environment alone is fine (it serves `webhook` too); a
+    // `--webhook-secret` without a URL to use it for is a mistake.
+    match (args.webhook_url.as_slice(), &args.webhook_secret) {
+        ([], Some(_)) if !secret_from_env => {
+            Err(Failure::input("--webhook-secret needs --webhook-url"))
+        }
+        ([], _) => Ok(Vec::new()),
+        (_, None) => Err(Failure::input(
+            "--webhook-url needs --webhook-secret (or ACTALINK_WEBHOOK_SECRET)",
+        )),
+        (urls, Some(secret)) => Ok(urls
+            .iter()
+            .map(|url| WebhookEndpoint::new(url.clone(), secret.expose()))
+            .collect()),
+    }
+}
+
 pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) -> Outcome {
     if let Some(action) = &args.action {
         return act(globals, action).await;
     }
     check_addr(&args.addr)?;
-    // A secret from the environment alone is fine (it serves `webhook` too); a
-    // `--webhook-secret` without a URL to use it for is a mistake.
-    let webhook = match (&args.webhook_url, &args.webhook_secret) {
-        (Some(url), Some(secret)) => {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(Failure::input(format!(
-                    "--webhook-url {url:?} must be an http or https URL"
-                )));
-            }
-            Some(WebhookEndpoint::new(url.clone(), secret.expose()))
-        }
-        (Some(_), None) => {
-            return Err(Failure::input(
-                "--webhook-url needs --webhook-secret (or ACTALINK_WEBHOOK_SECRET)",
-            ));
-        }
-        (None, Some(_)) if !secret_from_env => {
-            return Err(Failure::input("--webhook-secret needs --webhook-url"));
-        }
-        (None, _) => None,
-    };
+    let webhooks = endpoints(&args, secret_from_env)?;
     let key = accepted_key(globals);
     let mut builder = Sandbox::builder().api_keys([key.clone()]);
     if let Some(path) = &args.catalogue {
         builder = builder
             .catalogue(Catalogue::from_file(path).map_err(|e| Failure::input(e.to_string()))?);
     }
-    if let Some(endpoint) = webhook {
-        builder = builder.webhook(endpoint);
-    }
+    let shown: Vec<String> = webhooks.iter().map(WebhookEndpoint::redacted_url).collect();
+    // Reported on the sandbox's tasks, printed in order by one task once the
+    // banner is out.
+    let (activities, printed) = tokio::sync::mpsc::unbounded_channel();
+    builder = builder.webhooks(webhooks).on_activity(move |a| {
+        let _ = activities.send(a.clone());
+    });
     let sandbox = builder
         .start(args.addr.as_str())
         .await
@@ -272,6 +287,7 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
                 "apiKey": key,
                 "hostedPage": format!("{url}/payment-link/{{checkoutSessionId}}"),
                 "controlApi": format!("{url}/__sandbox/"),
+                "webhooks": shown,
             })
         );
     } else {
@@ -285,7 +301,7 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
             Some(path) => path.display().to_string(),
             None => paylinks.join(", "),
         };
-        output::print_rows(&[
+        let mut rows = vec![
             ("  API key", key),
             ("  base URL", format!("{url}   (ACTALINK_BASE_URL)")),
             (
@@ -294,15 +310,20 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
             ),
             ("  control API", format!("{url}/__sandbox/")),
             ("  paylinks", catalogue),
-            (
+        ];
+        if shown.is_empty() {
+            rows.push((
                 "  webhooks",
-                args.webhook_url
-                    .clone()
-                    .unwrap_or_else(|| "none (--webhook-url, --webhook-secret)".into()),
-            ),
-        ]);
+                "none (--webhook-url, --webhook-secret)".into(),
+            ));
+        }
+        for (i, url) in shown.iter().enumerate() {
+            rows.push((if i == 0 { "  webhooks" } else { "" }, url.clone()));
+        }
+        output::print_rows(&rows);
         println!("Press Ctrl-C to stop.");
     }
+    tokio::spawn(activity::print(printed, globals.json));
     ctrl_c
         .await
         .map_err(|e| Failure::failed("sandbox", format!("could not wait for Ctrl-C: {e}")))?;

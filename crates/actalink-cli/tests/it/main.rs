@@ -7,6 +7,7 @@ mod cli;
 mod control;
 mod errors;
 mod help;
+mod serve;
 mod support;
 mod trigger;
 mod webhook;

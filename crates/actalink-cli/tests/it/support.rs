@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use actalink_sandbox::{DEFAULT_API_KEY, PRO_PAYLINK, Sandbox};
-use actalink_testkit::{Action, SandboxControl, StubServer};
+use actalink_testkit::{Action, SandboxControl, StubRequest, StubServer};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -189,6 +189,20 @@ pub(crate) async fn await_delivery(stub: &StubServer) {
     }
 }
 
+/// The request's headers, parsed from a stub's record.
+pub(crate) fn headers(request: &StubRequest) -> http::HeaderMap {
+    let mut map = http::HeaderMap::new();
+    for line in request.head.lines().skip(1) {
+        if let Some((name, value)) = line.split_once(':') {
+            map.append(
+                http::HeaderName::from_bytes(name.trim().as_bytes()).unwrap(),
+                http::HeaderValue::from_str(value.trim()).unwrap(),
+            );
+        }
+    }
+    map
+}
+
 /// The one JSON object a `--json` failure prints on stderr: `error`'s fields.
 pub(crate) fn json_error(output: &Output) -> serde_json::Value {
     let text = stderr(output);
@@ -271,6 +285,58 @@ pub(crate) async fn start_serving(args: &[&str], env: &[(&str, &str)]) -> (Strin
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (first, child)
+}
+
+/// A serving binary whose stdout lines are kept, for tests that read what
+/// it prints as it works.
+pub(crate) struct Watched {
+    pub(crate) child: Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    seen: Vec<String>,
+}
+
+impl Watched {
+    /// Starts the binary (`actalink sandbox …`) with these arguments and
+    /// environment; every stdout line is kept, the first one included.
+    pub(crate) fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut child = command(args, env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stdout.next_line().await {
+                let _ = tx.send(line);
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Every line printed so far once one of them satisfies `done`, within
+    /// `within`; the failure shows what was printed.
+    pub(crate) async fn until(
+        &mut self,
+        within: Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> &[String] {
+        let deadline = tokio::time::Instant::now() + within;
+        while !self.seen.iter().any(|l| done(l)) {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) => self.seen.push(line),
+                Ok(None) | Err(_) => panic!(
+                    "never printed the line awaited; stdout so far:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+        &self.seen
+    }
 }
 
 /// Sends SIGINT, asserts a clean exit, and returns what it said on stderr.

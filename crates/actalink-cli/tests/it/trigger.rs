@@ -1,26 +1,12 @@
 //! `actalink webhook trigger`: a signed, realistic event sent to a handler,
 //! which verifies it as a merchant's would.
 
-use actalink_testkit::{StubReply, StubRequest, StubServer};
+use actalink_testkit::{StubReply, StubServer};
 use actalink_webhooks::{EventType, Verifier};
 
 use crate::support::*;
 
 const SECRET: &str = "whsec_trigger_TOPSECRET";
-
-/// The request's headers, parsed from the stub's record.
-fn headers(request: &StubRequest) -> http::HeaderMap {
-    let mut map = http::HeaderMap::new();
-    for line in request.head.lines().skip(1) {
-        if let Some((name, value)) = line.split_once(':') {
-            map.append(
-                http::HeaderName::from_bytes(name.trim().as_bytes()).unwrap(),
-                http::HeaderValue::from_str(value.trim()).unwrap(),
-            );
-        }
-    }
-    map
-}
 
 /// `webhook trigger EVENT --to URL --secret SECRET`.
 fn trigger<'a>(event_type: &'a str, to: &'a str) -> Vec<&'a str> {

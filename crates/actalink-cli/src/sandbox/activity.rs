@@ -1,0 +1,131 @@
+//! What a serving `actalink sandbox` prints as it works: one line per request
+//! it answers (`<--`), per webhook delivery attempt (`-->`), and per endpoint
+//! it gives up on for an event (`--> … gave up …`); with `--json`, one JSON
+//! object per line instead.
+//!
+//! The sandbox reports each [`Activity`] to the callback of
+//! `SandboxBuilder::on_activity`, which hands it to a channel; one task
+//! prints them in order, after the banner. Webhook URLs arrive without their
+//! credentials, and every piece of text goes through [`output::escape`].
+
+use std::io::Write;
+
+use actalink_sandbox::{Activity, DeliveryAttempt, GaveUp, RequestServed};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::output;
+
+/// The line for one activity; `None` for a kind this version does not know.
+pub(crate) fn line(activity: &Activity) -> Option<String> {
+    match activity {
+        Activity::Request(r) => Some(request_line(r)),
+        Activity::Attempt(a) => Some(attempt_line(a)),
+        Activity::GaveUp(g) => Some(gave_up_line(g)),
+        _ => None,
+    }
+}
+
+/// `<-- POST /billing/api/v1/paysession/create [201] 3ms`
+fn request_line(r: &RequestServed) -> String {
+    format!(
+        "<-- {} {} [{}] {}ms",
+        output::escape(&r.method),
+        output::escape(&r.path),
+        r.status,
+        r.duration.as_millis()
+    )
+}
+
+/// `--> onetime.executed event_… http://127.0.0.1:3000/webhooks/actalink [200] 12ms`,
+/// with `(attempt 2 of 5)` after a failure or on a retry.
+fn attempt_line(a: &DeliveryAttempt) -> String {
+    let outcome = match (a.status, &a.error) {
+        (Some(status), _) => status.to_string(),
+        (None, Some(error)) => output::escape(error).into_owned(),
+        (None, None) => "no answer".to_owned(),
+    };
+    let mut line = format!(
+        "--> {} {} {} [{outcome}] {}ms",
+        output::escape(a.event_type.as_str()),
+        output::escape(&a.event_id),
+        output::escape(&a.url),
+        a.duration.as_millis()
+    );
+    if a.attempt > 1 || (!a.delivered && a.max_attempts > 1) {
+        line.push_str(&format!(" (attempt {} of {})", a.attempt, a.max_attempts));
+    }
+    line
+}
+
+/// `--> onetime.executed event_… http://127.0.0.1:3000/webhooks/actalink gave up after 5 attempts`
+fn gave_up_line(g: &GaveUp) -> String {
+    let head = format!(
+        "--> {} {} {}",
+        output::escape(g.event_type.as_str()),
+        output::escape(&g.event_id),
+        output::escape(&g.url)
+    );
+    match (g.attempts, &g.error) {
+        (0, Some(why)) => format!("{head} gave up: {}", output::escape(why)),
+        (0, None) => format!("{head} gave up without an attempt"),
+        (1, _) => format!("{head} gave up after 1 attempt"),
+        (n, _) => format!("{head} gave up after {n} attempts"),
+    }
+}
+
+/// The JSON object for one activity (`--json`); `None` for a kind this
+/// version does not know. JSON escapes the text itself.
+pub(crate) fn json(activity: &Activity) -> Option<Value> {
+    match activity {
+        Activity::Request(r) => Some(json!({
+            "activity": "request",
+            "method": r.method,
+            "path": r.path,
+            "status": r.status,
+            "durationMs": millis(r.duration),
+        })),
+        Activity::Attempt(a) => Some(json!({
+            "activity": "attempt",
+            "eventId": a.event_id,
+            "eventType": a.event_type.as_str(),
+            "sessionId": a.session_id.as_str(),
+            "url": a.url,
+            "attempt": a.attempt,
+            "maxAttempts": a.max_attempts,
+            "status": a.status,
+            "error": a.error,
+            "delivered": a.delivered,
+            "durationMs": millis(a.duration),
+        })),
+        Activity::GaveUp(g) => Some(json!({
+            "activity": "gaveUp",
+            "eventId": g.event_id,
+            "eventType": g.event_type.as_str(),
+            "sessionId": g.session_id.as_str(),
+            "url": g.url,
+            "attempts": g.attempts,
+            "error": g.error,
+        })),
+        _ => None,
+    }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Prints each activity from `activities` on stdout, one line each, until
+/// the channel closes. A closed stdout is ignored: the sandbox goes on.
+pub(crate) async fn print(mut activities: mpsc::UnboundedReceiver<Activity>, as_json: bool) {
+    while let Some(activity) = activities.recv().await {
+        let text = if as_json {
+            json(&activity).map(|v| v.to_string())
+        } else {
+            line(&activity)
+        };
+        if let Some(text) = text {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        }
+    }
+}
