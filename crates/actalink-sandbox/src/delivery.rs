@@ -269,6 +269,10 @@ fn signed_request(url: &str, secret: &WebhookSecret, body: &str) -> Request {
 
 /// Starts delivering the payment event to every endpoint, in the background.
 ///
+/// Assumption: every event goes to every endpoint, concurrently, each with its
+/// own retries, so that one endpoint that is down or slow delays no other;
+/// credentials in an endpoint's URL are sent as Basic authentication;
+/// undocumented by the provider, where endpoints are set up in Acta Hub.
 /// Assumption: each endpoint gets up to `delivery_attempts` POSTs (default 5),
 /// any 2xx counts as delivered, each attempt times out after 10 s, and the
 /// wait before attempt n+1 is drawn at random up to `delivery_backoff` ×
