@@ -250,12 +250,12 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
             .catalogue(Catalogue::from_file(path).map_err(|e| Failure::input(e.to_string()))?);
     }
     let shown: Vec<String> = webhooks.iter().map(WebhookEndpoint::redacted_url).collect();
-    // Reported on the sandbox's tasks, printed in order by one task once the
-    // banner is out.
-    let (activities, printed) = tokio::sync::mpsc::unbounded_channel();
-    builder = builder.webhooks(webhooks).on_activity(move |a| {
-        let _ = activities.send(a.clone());
-    });
+    // Reported on the sandbox's tasks, printed in order by one thread once
+    // the banner is out.
+    let (feed, backlog) = activity::queue();
+    builder = builder
+        .webhooks(webhooks)
+        .on_activity(move |a| feed.report(a));
     let sandbox = builder
         .start(args.addr.as_str())
         .await
@@ -323,7 +323,7 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
         output::print_rows(&rows);
         println!("Press Ctrl-C to stop.");
     }
-    tokio::spawn(activity::print(printed, globals.json));
+    backlog.print_on_a_thread(globals.json);
     ctrl_c
         .await
         .map_err(|e| Failure::failed("sandbox", format!("could not wait for Ctrl-C: {e}")))?;

@@ -4,15 +4,18 @@
 //! object per line instead.
 //!
 //! The sandbox reports each [`Activity`] to the callback of
-//! `SandboxBuilder::on_activity`, which hands it to a channel; one task
-//! prints them in order, after the banner. Webhook URLs arrive without their
-//! credentials, and every piece of text goes through [`output::escape`].
+//! `SandboxBuilder::on_activity`, which queues it without waiting ([`queue`]);
+//! one thread prints them in order, after the banner. Webhook URLs arrive
+//! without their credentials, and every piece of text goes through
+//! [`output::escape`].
 
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use actalink_sandbox::{Activity, DeliveryAttempt, GaveUp, RequestServed};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 use crate::output;
 
@@ -115,17 +118,76 @@ fn millis(duration: std::time::Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Prints each activity from `activities` on stdout, one line each, until
-/// the channel closes. A closed stdout is ignored: the sandbox goes on.
-pub(crate) async fn print(mut activities: mpsc::UnboundedReceiver<Activity>, as_json: bool) {
-    while let Some(activity) = activities.recv().await {
-        let text = if as_json {
-            json(&activity).map(|v| v.to_string())
-        } else {
-            line(&activity)
-        };
-        if let Some(text) = text {
-            let _ = writeln!(std::io::stdout().lock(), "{text}");
+/// How many reports wait for stdout at most. Beyond, they are dropped and
+/// counted, so that a stdout nobody reads costs neither memory nor a stuck
+/// sandbox task.
+const BACKLOG: usize = 10_000;
+
+/// The sending side: [`Feed::report`] is the sandbox's `on_activity` callback.
+pub(crate) struct Feed {
+    sender: SyncSender<Activity>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// The receiving side, printed by [`Backlog::print_on_a_thread`].
+pub(crate) struct Backlog {
+    receiver: Receiver<Activity>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// A bounded queue of reports from the sandbox's tasks to the printer.
+pub(crate) fn queue() -> (Feed, Backlog) {
+    let (sender, receiver) = mpsc::sync_channel(BACKLOG);
+    let dropped = Arc::new(AtomicU64::new(0));
+    (
+        Feed {
+            sender,
+            dropped: Arc::clone(&dropped),
+        },
+        Backlog { receiver, dropped },
+    )
+}
+
+impl Feed {
+    /// Queues a report without waiting; a full queue drops it and counts it.
+    pub(crate) fn report(&self, activity: &Activity) {
+        if self.sender.try_send(activity.clone()).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Backlog {
+    /// Prints each report on stdout, one line each, on a thread of its own
+    /// (a write to a full pipe blocks it, never the sandbox), until the
+    /// sandbox is gone. A closed stdout is ignored: the sandbox goes on.
+    pub(crate) fn print_on_a_thread(self, as_json: bool) {
+        let spawned = std::thread::Builder::new()
+            .name("actalink-sandbox-activity".into())
+            .spawn(move || {
+                for activity in &self.receiver {
+                    let mut out = std::io::stdout().lock();
+                    let dropped = self.dropped.swap(0, Ordering::Relaxed);
+                    if dropped > 0 {
+                        let note = if as_json {
+                            json!({"activity": "dropped", "count": dropped}).to_string()
+                        } else {
+                            format!("... {dropped} lines dropped: stdout was not read fast enough")
+                        };
+                        let _ = writeln!(out, "{note}");
+                    }
+                    let text = if as_json {
+                        json(&activity).map(|v| v.to_string())
+                    } else {
+                        line(&activity)
+                    };
+                    if let Some(text) = text {
+                        let _ = writeln!(out, "{text}");
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("note: the sandbox's activity will not be printed: {e}");
         }
     }
 }
