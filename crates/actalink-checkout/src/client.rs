@@ -113,7 +113,7 @@ impl Client {
                     )
                     .with_body(body.clone())
             };
-            self.execute(&span, http, Idempotency::NotIdempotent)
+            self.execute(&span, http, Idempotency::NotIdempotent, None)
                 .await
                 .map_err(|error| maybe_created(error, request))
         };
@@ -133,6 +133,16 @@ impl Client {
     ///
     /// Any [`Error`] but `InvalidRequest` and `WaitTimedOut`.
     pub async fn get_session(&self, id: &CheckoutSessionId) -> Result<CheckoutSession> {
+        self.get_session_until(id, None).await
+    }
+
+    /// [`Client::get_session`], stopping retries and shortening attempts so
+    /// as not to run past `deadline` (besides the client's total timeout).
+    pub(crate) async fn get_session_until(
+        &self,
+        id: &CheckoutSessionId,
+        deadline: Option<Instant>,
+    ) -> Result<CheckoutSession> {
         let span = operation_span("get_session", "GET", STATUS_PATH);
         let call = async {
             let mut url =
@@ -140,7 +150,8 @@ impl Client {
             url.push_str(&self.inner.status_url_prefix);
             push_query_value(&mut url, id.as_str());
             let http = || self.request(Method::GET, url.clone());
-            self.execute(&span, http, Idempotency::Idempotent).await
+            self.execute(&span, http, Idempotency::Idempotent, deadline)
+                .await
         };
         // Inline rather than a helper `async fn`, which would hold `call`
         // twice: a disabled span would only add an enter and an exit per poll.
@@ -157,18 +168,25 @@ impl Client {
         request
     }
 
-    /// Runs a call: `make` builds each attempt's request, under the retry policy.
+    /// Runs a call: `make` builds each attempt's request, under the retry
+    /// policy, ending by `deadline` (when given) or the total timeout,
+    /// whichever is sooner.
     async fn execute(
         &self,
         span: &tracing::Span,
         make: impl Fn() -> Request + Send + Sync,
         idempotency: Idempotency,
+        deadline: Option<Instant>,
     ) -> Result<CheckoutSession> {
         // A total timeout beyond what the clock can represent is no deadline.
-        let deadline = self
+        let total = self
             .inner
             .total_timeout
             .and_then(|t| Instant::now().checked_add(t));
+        let deadline = match (total, deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let Outcome {
             result, attempts, ..
         } = self

@@ -65,7 +65,7 @@ pub use api_key::ApiKey;
 pub use builder::{ClientBuilder, DEFAULT_BASE_URL};
 pub use client::Client;
 pub use error::{ApiError, Error, Result};
-pub use wait::{Poll, WaitOptions};
+pub use wait::{MAX_DEFAULT_WAIT, Poll, WaitOptions};
 
 /// The transport layer, for plugging in a custom or mock transport. Each
 /// item has one path: [`RetryPolicy`] is at the crate root.

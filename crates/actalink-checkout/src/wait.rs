@@ -10,6 +10,10 @@ use crate::{Client, Error, Result};
 /// How long a wait lasts when neither a timeout nor the session's `expiresAt` says.
 const DEFAULT_WAIT: Duration = Duration::from_secs(3600);
 
+/// The longest a wait without an explicit timeout lasts, whatever the
+/// session's `expiresAt` says (a server may send the year 9999).
+pub const MAX_DEFAULT_WAIT: Duration = Duration::from_secs(24 * 3600);
+
 /// How [`Client::wait_for_completion`] polls.
 #[derive(Debug, Clone)]
 #[must_use]
@@ -19,7 +23,8 @@ pub struct WaitOptions {
 }
 
 impl Default for WaitOptions {
-    /// Every 5 seconds, until the session's `expiresAt`.
+    /// Every 5 seconds, until the session's `expiresAt` (at most
+    /// [`MAX_DEFAULT_WAIT`]).
     fn default() -> Self {
         Self {
             interval: Duration::from_secs(5),
@@ -41,6 +46,10 @@ impl WaitOptions {
     }
 
     /// Give up after this long instead of at the session's `expiresAt`.
+    ///
+    /// The deadline holds while a request is in flight: a poll still running
+    /// at the deadline is abandoned. An explicit timeout is not capped by
+    /// [`MAX_DEFAULT_WAIT`].
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -72,7 +81,13 @@ impl Client {
     /// final: it may be a step on the way to `success`, so polling goes on
     /// until the status changes or the deadline passes. Polls every `interval`
     /// until the timeout, or by default until the session's `expiresAt` (one
-    /// hour when the session has none), with a last poll at the deadline.
+    /// hour when the session has none, and never more than
+    /// [`MAX_DEFAULT_WAIT`] from the start). The wait ends at the deadline,
+    /// without a poll that would have no time left to answer.
+    ///
+    /// Each poll, with the client's retries, is bounded by the time left: a
+    /// server that is slow to answer cannot stretch the wait past its
+    /// deadline.
     ///
     /// Errors that may pass (5xx, timeouts, connection failures) are logged
     /// and polling goes on; others (401, 404) end the wait at once.
@@ -104,13 +119,17 @@ impl Client {
         mut on_poll: impl FnMut(Poll<'_>) + Send,
     ) -> Result<CheckoutSession> {
         let start = Instant::now();
+        // Without an explicit timeout, `expiresAt` sets the deadline once a
+        // poll has succeeded; until then, and in any case, the cap holds.
+        let cap = deadline_after(start, MAX_DEFAULT_WAIT);
         // `None` inside: no representable deadline, so wait until the status is final.
         let mut deadline: Option<Option<Instant>> =
             options.timeout.map(|t| deadline_after(start, t));
         let mut last_status: Option<SessionStatus> = None;
         let mut last_error: Option<Box<Error>>;
         loop {
-            match self.get_session(id).await {
+            let poll_deadline = deadline.unwrap_or(cap);
+            match self.get_session_before(id, poll_deadline).await {
                 Ok(session) => {
                     on_poll(Poll::Session(&session));
                     if session.is_terminal() {
@@ -124,7 +143,11 @@ impl Client {
                             let left = at - time::OffsetDateTime::now_utc();
                             left.try_into().unwrap_or(Duration::ZERO)
                         });
-                        deadline = Some(deadline_after(Instant::now(), left));
+                        let by_expiry = deadline_after(Instant::now(), left);
+                        deadline = Some(match (by_expiry, cap) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        });
                     }
                     last_status = Some(session.status);
                     last_error = None;
@@ -136,20 +159,49 @@ impl Client {
                 }
                 Err(error) => return Err(error),
             }
-            let deadline = *deadline.get_or_insert_with(|| deadline_after(start, DEFAULT_WAIT));
-            let now = Instant::now();
-            let pause = match deadline {
-                Some(deadline) if now >= deadline => {
-                    return Err(Error::WaitTimedOut {
-                        session_id: id.clone(),
-                        last_status,
-                        last_error,
-                    });
-                }
-                Some(deadline) => options.interval.min(deadline - now),
-                None => options.interval,
+            let deadline = *deadline.get_or_insert(cap);
+            let Some(deadline) = deadline else {
+                tokio::time::sleep(options.interval).await;
+                continue;
             };
-            tokio::time::sleep(pause).await;
+            let now = Instant::now();
+            if now < deadline {
+                tokio::time::sleep(options.interval.min(deadline - now)).await;
+            }
+            // A poll at the deadline would have no time left to answer.
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        Err(Error::WaitTimedOut {
+            session_id: id.clone(),
+            last_status,
+            last_error,
+        })
+    }
+
+    /// One poll of a wait: [`Client::get_session`] with its retries and
+    /// attempts cut short at `deadline`. The deadline is also enforced around
+    /// the whole call, so that a transport which ignores its timeout cannot
+    /// stretch the wait.
+    async fn get_session_before(
+        &self,
+        id: &CheckoutSessionId,
+        deadline: Option<Instant>,
+    ) -> Result<CheckoutSession> {
+        let Some(deadline) = deadline else {
+            return self.get_session(id).await;
+        };
+        match tokio::time::timeout_at(deadline, self.get_session_until(id, Some(deadline))).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(Error::Timeout {
+                source: actalink_transport::Error::new(
+                    actalink_transport::ErrorKind::Timeout,
+                    "the wait's deadline passed while the session was being fetched",
+                    None,
+                ),
+                attempts: 1,
+            }),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use actalink_checkout::transport::{ReplayTransport, Response};
 use actalink_checkout::{
-    CheckoutSession, CheckoutSessionId, Error, Poll, SessionStatus, WaitOptions,
+    CheckoutSession, CheckoutSessionId, Error, MAX_DEFAULT_WAIT, Poll, SessionStatus, WaitOptions,
 };
 use tokio::time::Instant;
 
@@ -103,8 +103,8 @@ async fn the_deadline_gives_a_timeout_naming_the_last_status() {
         "session checkout_mfUL0qrS9IhRXJXBu42JkdhO4tdLeqpX was still open when the wait timed out"
     );
     assert!(e.is_timeout());
-    // Polls at 0, 2, 4 and a last one at the 5 s deadline.
-    assert_eq!(t.requests().len(), 4);
+    // Polls at 0, 2 and 4 s; at the 5 s deadline a poll would have no time left.
+    assert_eq!(t.requests().len(), 3);
 }
 
 #[tokio::test(start_paused = true)]
@@ -169,7 +169,7 @@ async fn an_unknown_status_is_not_final_and_polling_goes_on() {
         matches!(&e, Error::WaitTimedOut { last_status: Some(SessionStatus::Unknown(s)), .. } if s == "processing"),
         "{e:?}"
     );
-    assert_eq!(t.requests().len(), 4, "polled until the deadline");
+    assert_eq!(t.requests().len(), 3, "polled until the deadline");
 }
 
 #[tokio::test(start_paused = true)]
@@ -204,4 +204,145 @@ async fn a_timeout_beyond_the_clock_does_not_panic() {
         .await
         .unwrap();
     assert!(session.is_paid());
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_no_timeout_a_far_expiry_is_capped_at_a_day() {
+    // The server says the session expires in the year 9999.
+    let far = || {
+        let Response { status, body, .. } = with_status("open");
+        let text = String::from_utf8(body.to_vec())
+            .unwrap()
+            .replace("2025-08-29T16:36:36.348Z", "9999-12-31T23:59:59.999Z");
+        Response::json(status, text)
+    };
+    let t = repeating(30, far);
+    let start = Instant::now();
+    let e = client(&t)
+        .wait_for_completion(
+            &id(),
+            WaitOptions::new().with_interval(Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::WaitTimedOut { .. }), "{e:?}");
+    assert_eq!(start.elapsed(), MAX_DEFAULT_WAIT);
+    assert_eq!(MAX_DEFAULT_WAIT, Duration::from_secs(24 * 3600));
+    // Polls on the hour until the cap.
+    assert_eq!(t.requests().len(), 24);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_poll_is_cut_at_the_deadline() {
+    // The replay transport honours each request's timeout, as reqwest does.
+    let t = ReplayTransport::new()
+        .respond(with_status("open"))
+        .respond_after(Duration::from_secs(25), paid());
+    let start = Instant::now();
+    let e = client(&t)
+        .wait_for_completion(
+            &id(),
+            WaitOptions::new()
+                .with_interval(Duration::from_secs(1))
+                .with_timeout(Duration::from_secs(3)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(start.elapsed(), Duration::from_secs(3), "not 26 s");
+    let Error::WaitTimedOut {
+        last_status,
+        last_error,
+        ..
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(*last_status, Some(SessionStatus::Open));
+    assert!(
+        last_error.as_deref().is_some_and(Error::is_timeout),
+        "{e:?}"
+    );
+}
+
+mod over_loopback {
+    //! The deadline against a real socket and a server that is slow to answer.
+    //! Time bounds are generous: the machine running the tests may be busy.
+
+    use std::time::Duration;
+
+    use actalink_checkout::{Client, Error, SessionStatus, WaitOptions};
+    use actalink_testkit::{StubReply, StubServer};
+    use tokio::time::Instant;
+
+    use super::id;
+    use crate::{KEY, fixture};
+
+    fn client_of(stub: &StubServer) -> Client {
+        Client::builder()
+            .api_key(KEY)
+            .base_url(stub.url())
+            .build()
+            .unwrap()
+    }
+
+    fn slow(reply: StubReply) -> StubReply {
+        StubReply::Delay(Duration::from_secs(20), Box::new(reply))
+    }
+
+    #[tokio::test]
+    async fn a_one_second_wait_on_a_twenty_second_answer_ends_in_time() {
+        let paid = || StubReply::json(200, fixture("session-status-success.200.json"));
+        let stub = StubServer::start(vec![slow(paid()), slow(paid())]).await;
+        let start = Instant::now();
+        let e = client_of(&stub)
+            .wait_for_completion(
+                &id(),
+                WaitOptions::new().with_timeout(Duration::from_secs(1)),
+            )
+            .await
+            .unwrap_err();
+        let took = start.elapsed();
+        assert!(took < Duration::from_secs(5), "took {took:?}");
+        assert!(e.is_timeout(), "{e:?}");
+        assert!(
+            matches!(
+                &e,
+                Error::WaitTimedOut {
+                    last_status: None,
+                    last_error: Some(_),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_poll_after_a_quick_one_keeps_the_last_status() {
+        let open = StubReply::json(200, fixture("create-session.201.json"));
+        let paid = StubReply::json(200, fixture("session-status-success.200.json"));
+        let stub = StubServer::start(vec![open, slow(paid.clone()), slow(paid)]).await;
+        let start = Instant::now();
+        let e = client_of(&stub)
+            .wait_for_completion(
+                &id(),
+                WaitOptions::new()
+                    .with_interval(Duration::from_millis(100))
+                    .with_timeout(Duration::from_secs(2)),
+            )
+            .await
+            .unwrap_err();
+        let took = start.elapsed();
+        assert!(took < Duration::from_secs(7), "took {took:?}");
+        assert!(
+            matches!(
+                &e,
+                Error::WaitTimedOut {
+                    last_status: Some(SessionStatus::Open),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
 }
