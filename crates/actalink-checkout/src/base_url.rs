@@ -1,8 +1,6 @@
 //! The base URL rules: which URLs the client accepts, and where each one
 //! puts the session endpoints.
 
-use std::net::IpAddr;
-
 use url::{Host, Url};
 
 use crate::Result;
@@ -22,14 +20,18 @@ pub(crate) struct BaseUrl {
 
 impl BaseUrl {
     pub(crate) fn parse(raw: &str, allow_insecure_http: bool) -> Result<Self> {
-        let shown = redact_userinfo(raw);
-        let url = Url::parse(raw.trim())
-            .map_err(|e| config(format!("the base URL {shown:?} is not a URL: {e}")))?;
+        let url = Url::parse(raw.trim()).map_err(|e| {
+            let shown = redact_unparsed(raw);
+            config(format!("the base URL {shown:?} is not a URL: {e}"))
+        })?;
         if !matches!(url.scheme(), "http" | "https") {
+            // `user:pw@host` parses with the scheme `user`: show it as text.
+            let shown = redact_unparsed(raw);
             return Err(config(format!(
                 "the base URL {shown:?} must be http or https"
             )));
         }
+        let shown = redact(&url);
         if !url.username().is_empty() || url.password().is_some() {
             return Err(config(format!(
                 "the base URL {shown:?} must not contain credentials; the API key is sent in the x-api-key header"
@@ -40,10 +42,11 @@ impl BaseUrl {
                 "the base URL {shown:?} must not have a query or fragment"
             )));
         }
-        if url.scheme() == "http" && !allow_insecure_http && !is_loopback(&url) {
+        if url.scheme() == "http" && !allow_insecure_http && !stays_on_this_machine(&url) {
             return Err(config(format!(
-                "the base URL {shown:?} is plain http to another machine, which would send the API key \
-                 in clear text; use https (or allow_insecure_http() on a trusted network)"
+                "the base URL {shown:?} is plain http to a host that may be another machine, which \
+                 would send the API key in clear text; use https, a loopback address (127.0.0.1, [::1]) \
+                 or exactly `localhost` (or allow_insecure_http() on a trusted network)"
             )));
         }
         let base = url.as_str().trim_end_matches('/').to_owned();
@@ -72,30 +75,49 @@ impl BaseUrl {
     }
 }
 
-/// True for `localhost` names and loopback addresses.
-fn is_loopback(url: &Url) -> bool {
+/// True only for a host that cannot leave this machine: an IP literal in
+/// 127.0.0.0/8, `::1`, or the name `localhost` exactly.
+///
+/// The host is the one the URL parser found, which is the one the transport
+/// connects to (the client sends the URL as the parser serialised it), so
+/// userinfo tricks such as `http://127.0.0.1@evil.example/` cannot confuse it.
+/// Other names under `.localhost` and `localhost.` with its trailing dot are
+/// not trusted: the system resolver may send them to DNS or a hosts file,
+/// which can point them anywhere.
+fn stays_on_this_machine(url: &Url) -> bool {
     match url.host() {
-        Some(Host::Domain(name)) => {
-            let name = name.trim_end_matches('.');
-            name.eq_ignore_ascii_case("localhost")
-                || name.to_ascii_lowercase().ends_with(".localhost")
-        }
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        // The parser lowercases domains; compare without relying on it.
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
 }
 
-/// The URL text with anything between `scheme://` and an `@` replaced, so
-/// that credentials never reach a message or a log.
-fn redact_userinfo(raw: &str) -> String {
+/// The URL as the parser read it, without its credentials, for messages.
+fn redact(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.as_str().to_owned();
+    }
+    let mut shown = url.clone();
+    // Cannot fail for a URL that had credentials: it has a host.
+    let _ = shown.set_username("***");
+    let _ = shown.set_password(None);
+    shown.into()
+}
+
+/// Text that did not parse as a URL, with everything from `scheme://` up to
+/// the last `@` replaced: where the authority of malformed text ends is
+/// anyone's guess, so this hides more rather than less.
+fn redact_unparsed(raw: &str) -> String {
     let Some((scheme, rest)) = raw.split_once("://") else {
-        return raw.to_owned();
+        return match raw.rfind('@') {
+            Some(at) => format!("***@{}", &raw[at + 1..]),
+            None => raw.to_owned(),
+        };
     };
-    // Every index here is of an ASCII character (or the end), so every slice
-    // falls on a character boundary.
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    match rest.rfind('@') {
+        // `@` is ASCII, so `at + 1` is a character boundary.
         Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
         None => raw.to_owned(),
     }
@@ -159,18 +181,112 @@ mod tests {
                 "{raw}: the password leaked: {err}"
             );
         }
-        for raw in [
-            "http://localhost:4010",
-            "http://[::1]:4010",
-            "http://127.8.9.10",
-            "http://shop.localhost",
-        ] {
-            assert!(BaseUrl::parse(raw, false).is_ok(), "{raw}");
-        }
         assert!(BaseUrl::parse("http://10.0.0.5:4010", true).is_ok());
         let err = BaseUrl::parse("https://user:hunter2@bad host", false)
             .unwrap_err()
             .to_string();
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    fn clear_text_allowed(raw: &str) -> bool {
+        match BaseUrl::parse(raw, false) {
+            Ok(_) => true,
+            Err(e) => {
+                let text = e.to_string();
+                assert!(
+                    ["clear text", "credentials", "query or fragment"]
+                        .iter()
+                        .any(|reason| text.contains(reason)),
+                    "{raw}: refused for another reason: {text}"
+                );
+                false
+            }
+        }
+    }
+
+    #[test]
+    fn cleartext_http_is_allowed_only_to_hosts_that_cannot_leave_the_machine() {
+        for raw in [
+            "http://localhost",
+            "http://localhost:4010",
+            "http://LOCALHOST:4010/",
+            "http://LocalHost",
+            "http://127.0.0.1:4010",
+            "http://127.8.9.10",
+            "http://127.255.255.254:1",
+            "http://[::1]:4010",
+            "http://[0:0:0:0:0:0:0:1]",
+            "http://[0000::1]/",
+            // WHATWG IPv4 forms, which the parser normalises to 127.0.0.1
+            // (and the client sends normalised).
+            "http://127.1",
+            "http://2130706433",
+            "http://0x7f.0.0.1",
+            "http://127.0.0.1.",
+            // `\` ends the authority of an http URL: the host is localhost.
+            "http://localhost\\@evil.example/",
+        ] {
+            assert!(clear_text_allowed(raw), "{raw} should be allowed");
+        }
+        for raw in [
+            // Names the resolver may send elsewhere.
+            "http://shop.localhost",
+            "http://shop.localhost:4010",
+            "http://SHOP.LOCALHOST",
+            "http://localhost.",
+            "http://LOCALHOST.:4010",
+            "http://localhost.localdomain",
+            "http://localhost.evil.example",
+            "http://evil.example/localhost",
+            "http://127.0.0.1.nip.io",
+            // Not loopback literals.
+            "http://0.0.0.0",
+            "http://[::]",
+            "http://[::ffff:127.0.0.1]",
+            "http://128.0.0.1",
+            "http://10.0.0.5:4010",
+            // Userinfo that looks like a host: the host is after the `@`.
+            "http://127.0.0.1@evil.example/",
+            "http://localhost:80@x/",
+            "http://localhost@evil.example:4010",
+            "http://[::1]@evil.example",
+            "http://user:pw@localhost",
+            // Fragment or query tricks are refused too.
+            "http://evil.example#@localhost",
+            "http://evil.example?@127.0.0.1",
+        ] {
+            assert!(!clear_text_allowed(raw), "{raw} should be refused");
+        }
+        // Over https any host is fine, and `allow_insecure_http` permits them all.
+        for raw in ["https://shop.localhost", "https://localhost."] {
+            assert!(BaseUrl::parse(raw, false).is_ok(), "{raw}");
+        }
+        assert!(BaseUrl::parse("http://shop.localhost", true).is_ok());
+    }
+
+    #[test]
+    fn the_exempt_base_url_is_the_one_requests_go_to() {
+        // The check and the transport read the same normalised URL.
+        let base = BaseUrl::parse("http://localhost\\@evil.example/", false).unwrap();
+        assert!(base.base.starts_with("http://localhost/"), "{}", base.base);
+        let base = BaseUrl::parse("http://127.1:4010", false).unwrap();
+        assert_eq!(base.base, "http://127.0.0.1:4010");
+        let base = BaseUrl::parse("http://127.0.0.1.:4010", false).unwrap();
+        assert_eq!(base.base, "http://127.0.0.1:4010");
+    }
+
+    #[test]
+    fn credentials_never_reach_a_message() {
+        for raw in [
+            "http://user:hunter2@evil.example/",
+            "https://user:hunter2@api.acta.link",
+            "https://user:hunter2@bad host/x",
+            "https://user:hunter2@a@b@bad host",
+            "user:hunter2@bad host",
+            "https://user:hunter2@bad host/x@y",
+        ] {
+            let err = BaseUrl::parse(raw, false).unwrap_err().to_string();
+            assert!(!err.contains("hunter2"), "{raw}: {err}");
+        }
     }
 }

@@ -46,9 +46,12 @@ impl ClientBuilder {
     ///
     /// With the provider's host any other path is refused when the client is
     /// built; another host (a proxy, a sandbox) keeps its path as a prefix.
-    /// Plain `http://` to a host other than this machine is refused too (see
-    /// [`allow_insecure_http`](Self::allow_insecure_http)). Point it at a
-    /// local sandbox for tests.
+    /// Plain `http://` is refused too (see
+    /// [`allow_insecure_http`](Self::allow_insecure_http)) except to a host
+    /// that cannot leave this machine: a loopback IP literal (127.0.0.0/8,
+    /// `[::1]`) or exactly `localhost`. Other names, `shop.localhost` and
+    /// `localhost.` included, go through the system resolver, which may send
+    /// them anywhere. Point it at a local sandbox for tests.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = Some(base_url.into());
         self
