@@ -98,7 +98,7 @@ impl Steps {
         if !self.json {
             let mark = if ok { "ok  " } else { "FAIL" };
             // Details quote pages and webhooks: escaped for the terminal.
-            println!(
+            outln!(
                 "{mark} {}. {title:<24} {}",
                 self.held.len() + 1,
                 output::escape(&detail)
@@ -156,7 +156,7 @@ pub(crate) async fn run(globals: &Globals, args: Args) -> Outcome {
         .await
         .map_err(|e| Failure::failed("demo", e.to_string()))?;
     if !globals.json {
-        println!(
+        outln!(
             "Actalink checkout demo: sandbox at {}, merchant at {}; nothing leaves this machine.\n",
             sandbox.url(),
             merchant.url
@@ -176,7 +176,7 @@ pub(crate) async fn run(globals: &Globals, args: Args) -> Outcome {
             .iter()
             .map(|(title, ok, detail)| serde_json::json!({ "step": title, "ok": ok, "detail": detail }))
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({ "ok": result.is_ok() && steps.all_held(), "steps": list })
         );
@@ -184,7 +184,7 @@ pub(crate) async fn run(globals: &Globals, args: Args) -> Outcome {
     result?;
     if steps.all_held() && total == 7 {
         if !globals.json {
-            println!(
+            outln!(
                 "\ndemo: every step held ({held}/{total}): the order was created, paid, verified and matched."
             );
         }
@@ -260,7 +260,7 @@ async fn walk(
     );
 
     if interactive {
-        println!(
+        outln!(
             "\n    Open {} in a browser and pay. Waiting…\n",
             output::escape(&checkout_url)
         );

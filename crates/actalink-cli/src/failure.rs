@@ -147,11 +147,11 @@ impl Failure {
     /// Prints the failure on stderr and gives the exit status.
     pub(crate) fn report(&self, json: bool) -> ExitCode {
         if json {
-            eprintln!("{}", self.to_json());
+            errln!("{}", self.to_json());
         } else {
             // Messages may quote the server (an error body) or a webhook
             // handler: escaped, so that no control sequence reaches the terminal.
-            eprintln!("error: {}", output::escape(&self.message));
+            errln!("error: {}", output::escape(&self.message));
         }
         ExitCode::from(self.exit)
     }

@@ -5,11 +5,12 @@
 //! refused an event); 2 bad usage or invalid input, caught before any request
 //! is sent.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)]
-// A command-line tool: stdout and stderr are its interface.
 // Doc comments on the argument structs are the `--help` text, written for a
 // terminal: bare URLs and `<placeholders>` are meant literally there.
 #![allow(rustdoc::bare_urls, rustdoc::invalid_html_tags)]
+
+#[macro_use]
+mod stdio;
 
 mod demo;
 mod failure;
@@ -290,6 +291,28 @@ fn init_tracing(verbose: u8) {
         .try_init();
 }
 
+/// Prints clap's help, version or usage error and exits as clap does, but
+/// through [`stdio`], so that a closed pipe ends the command quietly. On a
+/// terminal, clap prints it itself, in colour.
+fn clap_exit(e: &clap::Error) -> ! {
+    use std::io::IsTerminal;
+    let terminal = if e.use_stderr() {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    if terminal {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    if e.use_stderr() {
+        stdio::err(format_args!("{text}"));
+    } else {
+        stdio::out(format_args!("{text}"));
+    }
+    std::process::exit(e.exit_code())
+}
+
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let json = json_requested(&args);
@@ -298,11 +321,11 @@ fn main() -> ExitCode {
         Err(e) if json && e.use_stderr() => {
             return Failure::usage(usage_sentence(&e.to_string())).report(true);
         }
-        Err(e) => e.exit(),
+        Err(e) => clap_exit(&e),
     };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(e) => clap_exit(&e),
     };
     let (api_key, api_key_from_env) = resolve::<Secret>(&matches, "api_key");
     let (base_url, _) = resolve::<String>(&matches, "base_url");
@@ -315,7 +338,10 @@ fn main() -> ExitCode {
     init_tracing(cli.verbose);
     if let Command::Completions { shell } = cli.command {
         let mut command = command();
-        clap_complete::generate(shell, &mut command, "actalink", &mut std::io::stdout());
+        // Generated whole, then written: `generate` panics on a failed write.
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut command, "actalink", &mut script);
+        stdio::out_bytes(&script);
         return ExitCode::SUCCESS;
     }
     let secret_from_env = resolve::<Secret>(&matches, "webhook_secret").1;

@@ -197,7 +197,7 @@ pub(crate) fn session(session: &CheckoutSession, json: bool) -> Result<(), Failu
     if json {
         let text = serde_json::to_string(session)
             .map_err(|e| Failure::failed("encode", format!("could not print JSON: {e}")))?;
-        println!("{text}");
+        outln!("{text}");
         return Ok(());
     }
     print_rows(&session_rows(session));
@@ -273,7 +273,7 @@ pub(crate) fn format_rows(rows: &[(&str, String)]) -> String {
 /// Prints `label  value` rows with the values aligned. Every label and value
 /// is [`escape`]d: callers may pass server- or webhook-supplied text as is.
 pub(crate) fn print_rows(rows: &[(&str, String)]) {
-    print!("{}", format_rows(rows));
+    out!("{}", format_rows(rows));
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 
 mod activity;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ use http::{HeaderValue, Method, header};
 use serde::Deserialize;
 
 use crate::failure::kind_of_status;
-use crate::{Failure, Globals, Outcome, Secret, output};
+use crate::{Failure, Globals, Outcome, Secret, output, stdio};
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
@@ -109,7 +110,7 @@ fn accepted_key(globals: &Globals) -> String {
     match &globals.api_key {
         Some(key) if !globals.api_key_from_env => key.expose().to_owned(),
         Some(_) => {
-            eprintln!(
+            errln!(
                 "note: the sandbox ignores ACTALINK_API_KEY from the environment (it may be a real key) and accepts its own; pass --api-key to choose another"
             );
             DEFAULT_API_KEY.to_owned()
@@ -206,7 +207,7 @@ async fn act(globals: &Globals, action: &Action) -> Outcome {
     })?;
     output::session(&done.data, globals.json)?;
     if name == "cancel" && !globals.json && done.data.is_open() {
-        eprintln!(
+        errln!(
             "note: the sandbox keeps a cancelled session open, as a customer may come back and pay; \
              `session wait` goes on until it is paid, fails or expires"
         );
@@ -279,19 +280,17 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
         () = std::future::ready(()) => {}
     }
     let url = sandbox.url().to_owned();
+    // A server, not a filter: a stdout nobody reads stops no part of it.
     if globals.json {
-        println!(
-            "{}",
-            serde_json::json!({
+        let banner = serde_json::json!({
                 "url": url,
                 "apiKey": key,
                 "hostedPage": format!("{url}/payment-link/{{checkoutSessionId}}"),
                 "controlApi": format!("{url}/__sandbox/"),
                 "webhooks": shown,
-            })
-        );
+        });
+        stdio::out_or_drop(format_args!("{banner}\n"));
     } else {
-        println!("Actalink sandbox listening on {url}");
         let paylinks: Vec<String> = Catalogue::default()
             .paylinks()
             .iter()
@@ -320,14 +319,16 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
         for (i, url) in shown.iter().enumerate() {
             rows.push((if i == 0 { "  webhooks" } else { "" }, url.clone()));
         }
-        output::print_rows(&rows);
-        println!("Press Ctrl-C to stop.");
+        stdio::out_or_drop(format_args!(
+            "Actalink sandbox listening on {url}\n{}Press Ctrl-C to stop.\n",
+            output::format_rows(&rows)
+        ));
     }
     backlog.print_on_a_thread(globals.json);
     ctrl_c
         .await
         .map_err(|e| Failure::failed("sandbox", format!("could not wait for Ctrl-C: {e}")))?;
-    eprintln!("stopping the sandbox");
+    let _ = writeln!(std::io::stderr(), "stopping the sandbox");
     sandbox.shutdown().await;
     Ok(())
 }

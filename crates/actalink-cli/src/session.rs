@@ -262,7 +262,7 @@ impl Progress {
     fn line(&self, text: &str) {
         match &self.spinner {
             Some(bar) => bar.println(text),
-            None if self.lines => eprintln!("{text}"),
+            None if self.lines => errln!("{text}"),
             None => {}
         }
     }

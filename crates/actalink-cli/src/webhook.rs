@@ -218,7 +218,7 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
                     Failure::failed("verification_failed", format!("verification failed: {e}"))
                 })?;
             if globals.json {
-                println!("{}", json_report(&event)?);
+                outln!("{}", json_report(&event)?);
             } else {
                 output::print_rows(&human_report(&event));
             }
@@ -247,7 +247,7 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
                 other => Failure::failed("sign_failed", other.to_string()),
             })?;
             if globals.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "timestamp": signed.timestamp, "signature": signed.signature })
                 );

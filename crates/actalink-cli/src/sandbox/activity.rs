@@ -187,7 +187,7 @@ impl Backlog {
                 }
             });
         if let Err(e) = spawned {
-            eprintln!("note: the sandbox's activity will not be printed: {e}");
+            errln!("note: the sandbox's activity will not be printed: {e}");
         }
     }
 }

@@ -188,7 +188,7 @@ pub(super) async fn trigger(
         let text = serde_json::to_string(&answer)
             .map_err(|e| Failure::failed("encode", format!("could not print JSON: {e}")))?;
         // The event verbatim, as sent and signed.
-        println!(
+        outln!(
             "{{\"status\":{},\"body\":{text},\"event\":{body}}}",
             status.as_u16()
         );

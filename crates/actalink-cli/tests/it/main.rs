@@ -7,6 +7,7 @@ mod cli;
 mod control;
 mod errors;
 mod help;
+mod pipes;
 mod serve;
 mod support;
 mod trigger;
