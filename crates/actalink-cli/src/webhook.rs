@@ -124,19 +124,43 @@ fn secret(secret: Option<Secret>) -> Result<Secret, Failure> {
     })
 }
 
+/// The largest body `verify` and `sign` read: the verifier's own cap (1 MiB).
+const MAX_BODY_BYTES: usize = Verifier::DEFAULT_MAX_BODY_BYTES;
+
+/// Reads the body from a file or `-` (stdin), at most [`MAX_BODY_BYTES`]:
+/// one byte more is read to tell that it is larger, and nothing beyond, so
+/// that neither 50 MB on stdin nor `/dev/zero` is ever buffered whole.
 async fn read_body(file: &PathBuf) -> Result<Vec<u8>, Failure> {
-    if file.as_os_str() == "-" {
-        let mut body = Vec::new();
-        tokio::io::stdin()
-            .read_to_end(&mut body)
-            .await
-            .map_err(|e| Failure::input(format!("could not read stdin: {e}")))?;
-        Ok(body)
+    let (result, name) = if file.as_os_str() == "-" {
+        (
+            read_at_most(tokio::io::stdin(), MAX_BODY_BYTES).await,
+            "stdin".to_owned(),
+        )
     } else {
-        tokio::fs::read(file)
+        let name = file.display().to_string();
+        let opened = tokio::fs::File::open(file)
             .await
-            .map_err(|e| Failure::input(format!("could not read {}: {e}", file.display())))
+            .map_err(|e| Failure::input(format!("could not read {name}: {e}")))?;
+        (read_at_most(opened, MAX_BODY_BYTES).await, name)
+    };
+    match result {
+        Ok(Some(body)) => Ok(body),
+        Ok(None) => Err(Failure::input(format!(
+            "{name} holds more than {MAX_BODY_BYTES} bytes (1 MiB), the most a webhook body may be"
+        ))),
+        Err(e) => Err(Failure::input(format!("could not read {name}: {e}"))),
     }
+}
+
+/// Reads at most `limit` bytes from `reader`: `None` when there is more.
+async fn read_at_most(
+    reader: impl tokio::io::AsyncRead + Unpin,
+    limit: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut body = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    reader.take(cap).read_to_end(&mut body).await?;
+    Ok((body.len() <= limit).then_some(body))
 }
 
 /// Why a genuine body is not a recognised event, or `None` when it is one.

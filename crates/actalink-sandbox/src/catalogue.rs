@@ -96,9 +96,28 @@ impl Catalogue {
     /// # Errors
     ///
     /// [`Error::Catalogue`] when the file cannot be read, parsed or checked.
+    /// At most [`MAX_CATALOGUE_BYTES`](crate::limits::MAX_CATALOGUE_BYTES)
+    /// are read: a larger file (or `/dev/zero`) is refused after one byte
+    /// more, never buffered whole.
     pub fn from_file(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Catalogue(format!("cannot read {}: {e}", path.display())))?;
+        use std::io::Read as _;
+        let limit = crate::limits::MAX_CATALOGUE_BYTES;
+        let cannot_read =
+            |e: std::io::Error| Error::Catalogue(format!("cannot read {}: {e}", path.display()));
+        let file = std::fs::File::open(path).map_err(cannot_read)?;
+        let mut bytes = Vec::new();
+        file.take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(cannot_read)?;
+        if bytes.len() > limit {
+            return Err(Error::Catalogue(format!(
+                "{} holds more than {limit} bytes, the most a catalogue may be",
+                path.display()
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Error::Catalogue(format!("{} is not UTF-8 text: {e}", path.display()))
+        })?;
         // Parse first, then check, so that a refusal is not wrapped in
         // serde's "at line …" text.
         let file: CatalogueFile = serde_json::from_str(&text).map_err(|e| {

@@ -15,6 +15,7 @@
 //! | a create body | [`SandboxBuilder::max_body_bytes`](crate::SandboxBuilder::max_body_bytes) (64 KiB) | **refused** (413) |
 //! | the session lifetime | [`MAX_SESSION_TTL`] | [`SandboxBuilder::start`](crate::SandboxBuilder::start) fails with [`Error::Config`](crate::Error::Config) |
 //! | one billing period of a paylink | [`MAX_PERIOD_DAYS`] days | the catalogue is **refused** when loaded |
+//! | a catalogue file | [`MAX_CATALOGUE_BYTES`] | **refused** ([`Catalogue::from_file`](crate::Catalogue::from_file) reads one byte more, no further) |
 //!
 //! Sessions and deliveries are evicted rather than refused so that a sandbox
 //! left running never stops working; the settings that are refused are the
@@ -61,3 +62,6 @@ pub const MAX_SESSION_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// The longest billing period a catalogue may declare, in days (about ten years).
 pub const MAX_PERIOD_DAYS: i64 = 3660;
+
+/// The largest catalogue file [`Catalogue::from_file`](crate::Catalogue::from_file) reads (1 MiB).
+pub const MAX_CATALOGUE_BYTES: usize = 1024 * 1024;

@@ -264,3 +264,37 @@ async fn the_secret_comes_from_the_environment_and_is_never_printed() {
     assert_eq!(code(&output), 1);
     assert!(!stderr(&output).contains("TOPSECRET") && !stdout(&output).contains("TOPSECRET"));
 }
+
+#[tokio::test]
+async fn input_is_read_only_up_to_the_limit_and_one_byte() {
+    let started = std::time::Instant::now();
+    let verify = verify_args(SECRET, "1", "00");
+    for args in [
+        with(&verify, &["/dev/zero"]),
+        vec!["webhook", "sign", "--secret", SECRET, "/dev/zero"],
+        with(&["--json"], &with(&verify, &["/dev/zero"])),
+    ] {
+        let output = run_stdin(&args, b"").await;
+        assert_fails(&output, 2, "/dev/zero holds more than 1048576 bytes (1 MiB)");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "ends quickly: {:?}",
+        started.elapsed()
+    );
+    // 3 MiB on stdin: refused after the first MiB, whatever follows.
+    let big = vec![b' '; 3 * 1024 * 1024];
+    for args in [verify.clone(), vec!["webhook", "sign", "--secret", SECRET]] {
+        let output = run_stdin(&args, &big).await;
+        assert_fails(&output, 2, "stdin holds more than 1048576 bytes");
+    }
+    // Exactly 1 MiB is read, and judged on its content.
+    let mut exact = BODY.as_bytes().to_vec();
+    exact.resize(1024 * 1024, b' ');
+    let output = run_stdin(&["webhook", "sign", "--secret", SECRET], &exact).await;
+    assert_exit(&output, 0);
+    // The sandbox's catalogue too, before anything listens.
+    let output = run(&["sandbox", "--addr", "127.0.0.1:0", "--catalogue", "/dev/zero"]).await;
+    assert_fails(&output, 2, "/dev/zero holds more than 1048576 bytes");
+    assert!(stdout(&output).is_empty());
+}

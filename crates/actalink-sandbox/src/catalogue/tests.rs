@@ -170,3 +170,24 @@ fn base_units_are_exact_or_refused() {
     assert_eq!(units("0.0000001"), None);
     assert_eq!(units("1000000000000000000000000000000000"), None);
 }
+
+#[test]
+fn a_catalogue_file_is_read_only_up_to_its_limit() {
+    let limit = crate::limits::MAX_CATALOGUE_BYTES;
+    let padded = format!(r#"{{"paylinks": []{}}}"#, " ".repeat(limit));
+    let path = write("big.json", &padded);
+    let err = Catalogue::from_file(&path).unwrap_err().to_string();
+    assert!(err.contains("holds more than 1048576 bytes"), "{err}");
+    // An endless file is refused as quickly, after the limit and one byte.
+    let started = std::time::Instant::now();
+    let err = Catalogue::from_file(std::path::Path::new("/dev/zero"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("/dev/zero holds more than"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // A file exactly at the limit is read (and judged on its content).
+    let exact = format!(r#"{{"paylinks": []{}}}"#, " ".repeat(limit - 16));
+    assert_eq!(exact.len(), limit);
+    let path = write("exact.json", &exact);
+    assert!(Catalogue::from_file(&path).is_ok());
+}
