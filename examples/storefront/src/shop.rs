@@ -1,29 +1,25 @@
-//! The customer's pages: the shop, the checkout and the order (success) page.
+//! The customer's pages: the shop, the checkout and the order (return) page.
 
 use actalink_checkout::CreateCheckoutSession;
-use actalink_checkout::types::OffsetDateTime;
+use actalink_payments::{NewPayment, PaymentStatus, Source};
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use crate::html::{escape, internal, not_found, page};
-use crate::{AppState, NewOrder, Source, check_within_budget, payment};
+use crate::html::{escape, page};
+use crate::orders::{self, Order};
+use crate::{AppError, AppState, CHECK_BUDGET, ORDER_ID_KEY, USER_ID_KEY};
 
-/// The customer's routes: the shop, the checkout and the order (success) page.
+/// The customer's routes: the shop, the checkout and the order page.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(shop))
         .route("/checkout", post(checkout))
         .route("/orders/{id}", get(order_page))
 }
-
-/// How long a session is assumed to live when the create response has no
-/// `expiresAt` (an hour in every documented example).
-const ASSUMED_SESSION_LIFETIME_SECS: i64 = 3600;
 
 async fn shop(State(state): State<AppState>) -> Html<String> {
     let mut body = String::new();
@@ -45,85 +41,72 @@ struct CheckoutForm {
     paylink: String,
 }
 
-/// Creates the order (with the price the shop expects), then the checkout
-/// session, then redirects (303) to the hosted page.
-async fn checkout(State(state): State<AppState>, Form(form): Form<CheckoutForm>) -> Response {
-    let Some(product) = state.config.product(&form.paylink) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            page("Unknown product", "<p>No such product.</p>"),
-        )
-            .into_response();
-    };
-    let order_id = format!("ORD-{:08X}", rand_u32());
-    let amount = product.amount.to_string();
-    let new_order = NewOrder {
-        id: &order_id,
-        user_id: &state.user_id,
-        paylink_id: &product.paylink_id,
-        product: &product.name,
-        amount: &amount,
-        currency: &product.currency,
-    };
-    if let Err(e) = state.db.create_order(&new_order) {
-        return internal(e);
-    }
+/// A new order id: `ORD-` and 128 random bits from the operating system, so
+/// that no two orders of any number of instances collide.
+pub(crate) fn new_order_id() -> Result<String, AppError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AppError::Internal(format!("no randomness for an order id: {e}")))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    Ok(format!("ORD-{hex}"))
+}
+
+/// Creates the checkout session first; then, in one transaction, the
+/// payment record and the order row; then redirects (303) to the hosted
+/// page. When the provider fails, nothing is written and the customer gets
+/// a 502 page.
+async fn checkout(
+    State(state): State<AppState>,
+    Form(form): Form<CheckoutForm>,
+) -> Result<Redirect, AppError> {
+    let product = state
+        .config
+        .product(&form.paylink)
+        .ok_or(AppError::UnknownProduct)?;
+    let order_id = new_order_id()?;
+    let public_url = &state.public_url;
     let request = CreateCheckoutSession::builder(product.paylink_id.as_str())
-        .metadata(payment::USER_ID_KEY, state.user_id.as_str())
-        .metadata(payment::ORDER_ID_KEY, order_id.as_str())
-        .success_url(format!("{}/orders/{order_id}", state.config.public_url))
-        .cancel_url(format!(
-            "{}/orders/{order_id}?cancelled=1",
-            state.config.public_url
-        ))
-        .build();
-    let session = match request {
-        Ok(request) => state
-            .client
-            .create_session(&request)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+        .metadata(USER_ID_KEY, &*state.user_id)
+        .metadata(ORDER_ID_KEY, order_id.as_str())
+        .success_url(format!("{public_url}/orders/{order_id}"))
+        .cancel_url(format!("{public_url}/orders/{order_id}?cancelled=1"))
+        .build()
+        .map_err(|e| AppError::Internal(format!("the checkout request is invalid: {e}")))?;
+    let session = state
+        .payments
+        .client()
+        .create_session(&request)
+        .await
+        .map_err(AppError::Provider)?;
+    let Some(hosted) = session.url.clone() else {
+        tracing::warn!(session = %session.id.as_str(), "the session has no checkout URL");
+        return Err(AppError::NoCheckoutUrl);
     };
-    let unavailable = |reason: &str| {
-        if let Err(error) = state.db.mark_failed(&order_id, reason, "checkout") {
-            tracing::error!(%error, order = %order_id, "could not close the order");
-        }
-        (
-            StatusCode::BAD_GATEWAY,
-            page(
-                "Checkout unavailable",
-                "<p>The payment provider did not answer. Please try again.</p>",
-            ),
-        )
-            .into_response()
+    let payment = NewPayment::new(
+        &request,
+        &session,
+        order_id.as_str(),
+        product.amount,
+        product.currency.as_str(),
+    )?;
+    let order = Order {
+        id: order_id,
+        user_id: state.user_id.to_string(),
+        paylink_id: product.paylink_id.clone(),
+        product: product.name.clone(),
+        amount: product.amount,
+        currency: product.currency.clone(),
+        checkout_session_id: session.id.clone(),
+        created_at_ms: state.payments.database_now_ms().await?,
+        fulfilled_at_ms: None,
     };
-    match session {
-        Ok(session) => {
-            let expires_at = session.expires_at.map_or_else(
-                || OffsetDateTime::now_utc().unix_timestamp() + ASSUMED_SESSION_LIFETIME_SECS,
-                OffsetDateTime::unix_timestamp,
-            );
-            if let Err(e) =
-                state
-                    .db
-                    .attach_session(&order_id, session.id.as_str(), Some(expires_at))
-            {
-                return internal(e);
-            }
-            match session.url.as_deref() {
-                Some(url) => Redirect::to(url).into_response(),
-                None => {
-                    tracing::warn!(order = %order_id, session = %session.id.as_str(), "the session has no checkout URL");
-                    unavailable("no_checkout_url")
-                }
-            }
-        }
-        Err(error) => {
-            tracing::warn!(%error, order = %order_id, "could not create a checkout session");
-            unavailable("no_session")
-        }
-    }
+    // The payment record first: the order row refers to it.
+    let mut tx = state.payments.begin().await?;
+    state.payments.record_in(&mut tx, &payment).await?;
+    orders::insert_in(&mut tx, &order).await?;
+    tx.commit().await.map_err(AppError::Database)?;
+    tracing::info!(order = %order.id, session = %session.id.as_str(), "order placed");
+    Ok(Redirect::to(&hosted))
 }
 
 #[derive(Deserialize)]
@@ -131,63 +114,102 @@ struct OrderQuery {
     cancelled: Option<String>,
 }
 
-/// The success (and cancel) URL: shows the order, after checking a pending
-/// one with Actalink (the webhook may be late or lost). Arriving here proves
-/// nothing by itself: only the session status can mark the order paid.
+/// How a status reads on the page: its CSS class and its words.
+fn shown(status: PaymentStatus) -> (&'static str, &'static str) {
+    match status {
+        PaymentStatus::Open => ("pending", "pending"),
+        PaymentStatus::Paid => ("paid", "paid"),
+        PaymentStatus::Failed => ("failed", "failed"),
+        PaymentStatus::Expired => ("expired", "expired"),
+        PaymentStatus::Flagged => ("review", "under review"),
+    }
+}
+
+/// The success (and cancel) URL: for an open payment, asks Actalink first
+/// (within [`CHECK_BUDGET`]; the webhook may be late or lost), then shows
+/// what the payment record says. Arriving here proves nothing by itself:
+/// only the session status can mark the order paid.
 async fn order_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<OrderQuery>,
-) -> Response {
-    let order = match state.db.order(&id) {
-        Ok(Some(order)) => order,
-        Ok(None) => return not_found(),
-        Err(e) => return internal(e),
-    };
-    if order.status == "pending" && order.review_reason.is_none() {
-        match check_within_budget(&state, &order.id, Source::SuccessPage).await {
-            Ok(transition) => {
-                tracing::debug!(order = %order.id, outcome = transition.label(), "checked on the success page");
+) -> Result<Html<String>, AppError> {
+    let order = orders::find(&state.payments, &id)
+        .await?
+        .ok_or(AppError::OrderNotFound)?;
+    let session = &order.checkout_session_id;
+    let mut payment = state
+        .payments
+        .payment(session)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("order {id} has no payment record")))?;
+    if payment.status == PaymentStatus::Open {
+        let check = state.payments.confirm(session, Source::ReturnPage);
+        match tokio::time::timeout(CHECK_BUDGET, check).await {
+            Ok(Ok(outcome)) => {
+                tracing::debug!(order = %order.id, outcome = outcome.label(), "checked on the return page");
             }
-            Err(error) => {
-                tracing::warn!(%error, order = %order.id, "could not confirm the session status");
+            Ok(Err(error)) => {
+                tracing::warn!(order = %order.id, error = %crate::error::chain(&error), "could not confirm the payment; the reconciler will");
+            }
+            Err(_) => {
+                tracing::warn!(order = %order.id, "the check took longer than {} s; the reconciler will finish it", CHECK_BUDGET.as_secs());
             }
         }
+        payment = state
+            .payments
+            .payment(session)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("order {id} has no payment record")))?;
     }
-    let order = match state.db.order(&id) {
-        Ok(Some(order)) => order,
-        Ok(None) => return not_found(),
-        Err(e) => return internal(e),
+    let note = match payment.status {
+        PaymentStatus::Flagged => {
+            "We could not match your payment to this order automatically; \
+             we are looking into it and will be in touch."
+        }
+        PaymentStatus::Open if query.cancelled.is_some() => {
+            "You cancelled the payment; the order is kept for you."
+        }
+        PaymentStatus::Open => {
+            "Waiting for the payment to be confirmed; this page shows the latest status."
+        }
+        PaymentStatus::Failed => {
+            "The payment did not go through. You can order again from the shop."
+        }
+        PaymentStatus::Expired => {
+            "The checkout expired before a payment arrived. You can order again from the shop."
+        }
+        PaymentStatus::Paid if order.fulfilled_at_ms.is_some() => {
+            "Thank you! Your order has been fulfilled."
+        }
+        PaymentStatus::Paid => "Thank you! Your order is being prepared.",
     };
-    let note = if order.review_reason.is_some() {
-        "<p id=\"note\">We could not match your payment to this order automatically; \
-         we are looking into it and will be in touch.</p>"
-    } else if query.cancelled.is_some() && order.status == "pending" {
-        "<p id=\"note\">You cancelled the payment; the order is kept for you.</p>"
-    } else if order.status == "pending" {
-        "<p id=\"note\">Waiting for the payment to be confirmed; this page shows the latest status.</p>"
-    } else {
-        ""
-    };
-    page(
-        &format!("Order {}", order.id),
+    let (class, words) = shown(payment.status);
+    Ok(page(
+        "Your order",
         &format!(
-            "<p>{product}</p><p>Status: <strong id=\"order-status\" class=\"{status}\">{status}</strong></p>{note}<p><a href=\"/\">Back to the shop</a></p>",
+            "<p>Order <code id=\"order-id\">{id}</code></p><p>{product} ({amount} {currency})</p>\
+             <p>Status: <strong id=\"order-status\" class=\"{class}\">{words}</strong></p>\
+             <p id=\"note\">{note}</p><p><a href=\"/\">Back to the shop</a></p>",
+            id = escape(&order.id),
             product = escape(&order.product),
-            status = escape(&order.status),
+            amount = order.amount,
+            currency = escape(&order.currency),
         ),
-    )
-    .into_response()
+    ))
 }
 
-/// A random order number; uniqueness is enforced by the primary key.
-fn rand_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.finish() as u32
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_ids_carry_128_random_bits() {
+        let a = new_order_id().unwrap();
+        let b = new_order_id().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 4 + 32, "{a}");
+        assert!(a.starts_with("ORD-"));
+        assert!(a[4..].bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+    }
 }

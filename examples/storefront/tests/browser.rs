@@ -1,5 +1,5 @@
 //! The whole flow in headless Chromium: shop, hosted page, pay or cancel,
-//! back on the shop. Screenshots of each final page are saved under the
+//! back on the shop's return page. Screenshots of each final page are saved under the
 //! test's output directory. Without Chromium and chromedriver the test says it
 //! was skipped; under `CI=true` it must run.
 
@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use actalink_payments::PaymentStatus;
 use actalink_sandbox::{EBOOK_PAYLINK, PRO_PAYLINK};
 use fantoccini::{Client, ClientBuilder, Locator};
 
@@ -181,7 +182,7 @@ async fn buy(client: &Client, shop: &common::Shop, paylink: &str, button: &str) 
         .click()
         .await
         .unwrap();
-    // Back on the shop's order page.
+    // Back on the shop's order (return) page.
     text(client, "#order-status").await;
     let url = client.current_url().await.unwrap();
     assert!(url.as_str().starts_with(&shop.url), "{url}");
@@ -197,7 +198,7 @@ async fn buying_and_cancelling_in_a_real_browser() {
     let shop = common::start(true).await;
     let client = browser(&driver, &binary, &profile).await;
 
-    // Buy, pay, and land on the shop's success page showing the order paid.
+    // Buy, pay, and land on the shop's return page showing the order paid.
     let order_id = buy(&client, &shop, PRO_PAYLINK, "#pay").await;
     assert_eq!(text(&client, "#order-status").await, "paid");
     std::fs::write(
@@ -205,13 +206,35 @@ async fn buying_and_cancelling_in_a_real_browser() {
         client.screenshot().await.unwrap(),
     )
     .unwrap();
-    assert_eq!(shop.db.order(&order_id).unwrap().unwrap().status, "paid");
+    assert_eq!(
+        common::status(shop.shop(), &order_id).await,
+        PaymentStatus::Paid
+    );
     assert!(
-        common::eventually(|| shop.db.events_for(&order_id).unwrap() == 1).await,
-        "the webhook was recorded"
+        common::eventually(|| async { common::events_for(shop.shop(), &order_id).await == 1 })
+            .await,
+        "the webhook was stored"
+    );
+    assert!(
+        common::eventually(|| async {
+            shop.shop()
+                .order(&order_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .fulfilled_at_ms
+                .is_some()
+        })
+        .await,
+        "the order was fulfilled"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(shop.db.events_for(&order_id).unwrap(), 1, "exactly once");
+    assert_eq!(
+        common::events_for(shop.shop(), &order_id).await,
+        1,
+        "exactly once"
+    );
+    assert_eq!(common::paid_transitions(shop.shop(), &order_id).await, 1);
 
     // Buy, cancel, and see the order still pending.
     let order_id = buy(&client, &shop, EBOOK_PAYLINK, "#cancel").await;
@@ -222,8 +245,11 @@ async fn buying_and_cancelling_in_a_real_browser() {
         client.screenshot().await.unwrap(),
     )
     .unwrap();
-    assert_eq!(shop.db.order(&order_id).unwrap().unwrap().status, "pending");
-    assert_eq!(shop.db.events_for(&order_id).unwrap(), 0);
+    assert_eq!(
+        common::status(shop.shop(), &order_id).await,
+        PaymentStatus::Open
+    );
+    assert_eq!(common::events_for(shop.shop(), &order_id).await, 0);
 
     client.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&profile);

@@ -1,4 +1,4 @@
-//! The background reconciler: with no webhook and no visit to the success
+//! The background reconciler: with no webhook and no visit to the return
 //! page, a paid order is still marked paid, also after a restart; failed and
 //! expired sessions close their orders.
 
@@ -8,37 +8,51 @@ mod common;
 
 use std::time::Duration;
 
+use actalink_payments::{PaymentStatus, Source};
 use actalink_sandbox::{EBOOK_PAYLINK, PRO_PAYLINK};
-use common::{Options, act, checkout_and_pay, checkout_at, only_transition, paid_transitions};
-
-fn status(db: &storefront::Db, order_id: &str) -> String {
-    db.order(order_id).unwrap().unwrap().status
-}
+use common::{Options, act, checkout_and_pay, checkout_at, get, only_transition, status, text};
 
 #[tokio::test]
 async fn the_reconciler_pays_an_order_nobody_came_back_for() {
-    // No webhook endpoint registered, and nobody visits the success page.
+    // No webhook endpoint registered, and nobody visits the return page.
     let shop = common::start_with(Options {
-        reconciler: true,
+        background: true,
         ..Options::default()
     })
     .await;
     let order_id = checkout_and_pay(&shop, PRO_PAYLINK).await;
-    assert!(common::eventually(|| status(&shop.db, &order_id) == "paid").await);
+    assert!(
+        common::eventually(|| async {
+            status(shop.shop(), &order_id).await == PaymentStatus::Paid
+        })
+        .await
+    );
     assert!(shop.sandbox.deliveries().is_empty(), "no webhook was sent");
-    assert_eq!(shop.db.events_for(&order_id).unwrap(), 0);
-    assert_eq!(only_transition(&shop.db, &order_id).source, "reconciler");
-    // Paid orders are left alone afterwards.
+    assert_eq!(common::events_for(shop.shop(), &order_id).await, 0);
+    assert_eq!(
+        only_transition(shop.shop(), &order_id).await.source,
+        Source::Reconciler
+    );
+    // Paid orders are left alone afterwards, and fulfilled once.
+    assert!(
+        common::eventually(|| async {
+            shop.shop()
+                .order(&order_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .fulfilled_at_ms
+                .is_some()
+        })
+        .await
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(paid_transitions(&shop.db, &order_id), 1);
+    only_transition(shop.shop(), &order_id).await;
 }
 
 #[tokio::test]
-async fn a_restarted_shop_picks_up_pending_orders() {
-    let dir = std::env::temp_dir().join(format!("storefront-restart-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let database = dir.join("shop.sqlite");
-    let _ = std::fs::remove_file(&database);
+async fn a_restarted_shop_picks_up_open_orders() {
+    let database = common::sqlite_url("restart");
     let sandbox = common::sandbox(None).await;
 
     // The first run takes the order and stops before anyone learns it was paid.
@@ -50,24 +64,32 @@ async fn a_restarted_shop_picks_up_pending_orders() {
         },
     )
     .await;
-    let (order_id, session_id) = checkout_at(&first.url, &first.db, &sandbox, EBOOK_PAYLINK).await;
+    let (order_id, session_id) =
+        checkout_at(&first.shop, &first.url, &sandbox, EBOOK_PAYLINK).await;
     first.stop().await;
     act(&sandbox, &session_id, "pay").await;
 
-    // A new instance over the same file finds the order at start-up.
+    // A new instance over the same file finds the order.
     let second = common::serve(
         &sandbox,
         &Options {
-            database: Some(database.clone()),
-            reconciler: true,
+            database: Some(database),
+            background: true,
             ..Options::default()
         },
     )
     .await;
-    assert!(common::eventually(|| status(&second.db, &order_id) == "paid").await);
-    assert_eq!(only_transition(&second.db, &order_id).source, "reconciler");
+    assert!(
+        common::eventually(|| async {
+            status(&second.shop, &order_id).await == PaymentStatus::Paid
+        })
+        .await
+    );
+    assert_eq!(
+        only_transition(&second.shop, &order_id).await.source,
+        Source::Reconciler
+    );
     second.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -77,46 +99,71 @@ async fn failed_and_timed_out_sessions_close_their_orders() {
     let shop = common::serve(
         &sandbox,
         &Options {
-            reconciler: true,
+            background: true,
             ..Options::default()
         },
     )
     .await;
-    let (failed, failed_session) = checkout_at(&shop.url, &shop.db, &sandbox, PRO_PAYLINK).await;
-    let (expired, _) = checkout_at(&shop.url, &shop.db, &sandbox, EBOOK_PAYLINK).await;
+    let (failed, failed_session) = checkout_at(&shop.shop, &shop.url, &sandbox, PRO_PAYLINK).await;
+    let (expired, _) = checkout_at(&shop.shop, &shop.url, &sandbox, EBOOK_PAYLINK).await;
     act(&sandbox, &failed_session, "fail").await;
-    assert!(common::eventually(|| status(&shop.db, &failed) == "failed").await);
-    assert!(common::eventually(|| status(&shop.db, &expired) == "failed").await);
-    let closed = |id: &str| shop.db.order(id).unwrap().unwrap().closed_reason.unwrap();
-    assert_eq!(closed(&failed), "failure");
-    assert_eq!(closed(&expired), "timeout");
     for id in [&failed, &expired] {
-        let transition = only_transition(&shop.db, id);
-        assert_eq!(transition.to_status, "failed");
-        assert_eq!(transition.source, "reconciler");
+        assert!(
+            common::eventually(|| async { status(&shop.shop, id).await.is_final() }).await,
+            "{id}"
+        );
+        let transition = only_transition(&shop.shop, id).await;
+        assert_eq!(transition.to, PaymentStatus::Failed, "{transition:?}");
+        assert_eq!(transition.source, Source::Reconciler);
+        // Closed orders do not show as pending.
+        let html = text(&get(&format!("{}/orders/{id}", shop.url)).await);
+        assert!(html.contains(r#"class="failed">failed<"#), "{html}");
     }
+    let reason = |id: &str| {
+        let shop = &shop.shop;
+        let id = id.to_owned();
+        async move {
+            shop.payments()
+                .payment_by_reference(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .reason
+                .unwrap()
+        }
+    };
+    assert!(reason(&failed).await.contains("failed"));
+    assert!(reason(&expired).await.contains("timed out"));
 }
 
 #[tokio::test]
-async fn a_mismatched_payment_is_flagged_once_and_no_longer_polled() {
+async fn a_mismatched_payment_is_flagged_once_and_no_longer_checked() {
     let shop = common::start_with(Options {
-        reconciler: true,
+        background: true,
         pro_price: Some(actalink_checkout::types::Decimal::new(17, 2)),
         ..Options::default()
     })
     .await;
     let order_id = checkout_and_pay(&shop, PRO_PAYLINK).await;
     assert!(
-        common::eventually(|| shop
-            .db
-            .order(&order_id)
-            .unwrap()
-            .unwrap()
-            .review_reason
-            .is_some())
+        common::eventually(|| async {
+            status(shop.shop(), &order_id).await == PaymentStatus::Flagged
+        })
         .await
     );
-    assert_eq!(status(&shop.db, &order_id), "pending");
-    assert!(shop.db.orders_to_reconcile().unwrap().is_empty());
-    assert!(shop.db.transitions(&order_id).unwrap().is_empty());
+    let payment = shop
+        .shop()
+        .payments()
+        .payment_by_reference(&order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        payment.next_check_at_ms, None,
+        "out of the reconciler's index"
+    );
+    assert_eq!(shop.shop().payments().due_count().await.unwrap(), 0);
+    let transition = only_transition(shop.shop(), &order_id).await;
+    assert_eq!(transition.to, PaymentStatus::Flagged);
+    assert_eq!(transition.source, Source::Reconciler);
 }

@@ -3,17 +3,19 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actalink_checkout::CheckoutSessionId;
 use actalink_checkout::types::Decimal;
+use actalink_payments::sqlx;
+use actalink_payments::{PaymentStatus, Transition};
 use actalink_sandbox::{DEFAULT_API_KEY, Sandbox, WebhookEndpoint};
 use actalink_testkit::{Action, SandboxControl};
 use actalink_transport::{Request, ReqwestTransport, Response, Transport};
 use http::{HeaderValue, Method, StatusCode};
-use storefront::{Config, Db, Reconciler, Storefront, TransitionRecord};
+use storefront::{Background, Config, Storefront};
 
 pub(crate) const SECRET: &str = "whsec_storefront_test";
 
@@ -22,21 +24,22 @@ pub(crate) const SECRET: &str = "whsec_storefront_test";
 pub(crate) struct Options {
     /// Register the storefront's webhook endpoint with the sandbox.
     pub(crate) webhooks: bool,
-    /// Run the background reconciler.
-    pub(crate) reconciler: bool,
-    /// Keep the database in this file (in memory otherwise).
-    pub(crate) database: Option<PathBuf>,
+    /// Run the background work: the reconciler and the fulfilment worker.
+    pub(crate) background: bool,
+    /// The database (a new SQLite file otherwise).
+    pub(crate) database: Option<String>,
     /// The price the storefront expects for Recipe Pro (the sandbox sells it at 0.16).
     pub(crate) pro_price: Option<Decimal>,
+    /// Where paid orders are sent.
+    pub(crate) fulfil_url: Option<String>,
 }
 
-/// One running storefront; dropping it stops the server and the reconciler.
+/// One running storefront; dropping it stops the server and the background work.
 pub(crate) struct Instance {
     pub(crate) url: String,
-    pub(crate) db: Arc<Db>,
     pub(crate) shop: Storefront,
     server: tokio::task::JoinHandle<()>,
-    reconciler: Option<Reconciler>,
+    background: Option<Background>,
 }
 
 impl Drop for Instance {
@@ -46,9 +49,11 @@ impl Drop for Instance {
 }
 
 impl Instance {
-    /// Stops the server and the reconciler, and waits for the server task to end.
+    /// Stops the server and the background work, and waits for the server task to end.
     pub(crate) async fn stop(mut self) {
-        self.reconciler.take();
+        if let Some(background) = self.background.take() {
+            background.shutdown(Duration::from_secs(5)).await;
+        }
         self.server.abort();
         let _ = (&mut self.server).await;
     }
@@ -58,8 +63,28 @@ impl Instance {
 pub(crate) struct Shop {
     pub(crate) sandbox: Sandbox,
     pub(crate) url: String,
-    pub(crate) db: Arc<Db>,
     pub(crate) instance: Instance,
+}
+
+impl Shop {
+    /// The storefront.
+    pub(crate) fn shop(&self) -> &Storefront {
+        &self.instance.shop
+    }
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A new SQLite file URL under the system's temp dir.
+pub(crate) fn sqlite_url(test: &str) -> String {
+    let dir = std::env::temp_dir().join(format!(
+        "storefront-{}-{}-{test}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    format!("sqlite:{}", dir.join("shop.sqlite").display())
 }
 
 pub(crate) async fn sandbox(session_ttl: Option<Duration>) -> Sandbox {
@@ -73,21 +98,23 @@ pub(crate) async fn sandbox(session_ttl: Option<Duration>) -> Sandbox {
 /// Serves a storefront against `sandbox` with `options`.
 pub(crate) async fn serve(sandbox: &Sandbox, options: &Options) -> Instance {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let db = Arc::new(match &options.database {
-        Some(path) => Db::open(path).unwrap(),
-        None => Db::in_memory().unwrap(),
-    });
-    let mut config = Config::for_test(DEFAULT_API_KEY, sandbox.url(), SECRET, &url);
+    let database = options
+        .database
+        .clone()
+        .unwrap_or_else(|| sqlite_url("shop"));
+    let mut config = Config::for_test(DEFAULT_API_KEY, sandbox.url(), SECRET, &database);
+    config.addr = listener.local_addr().unwrap();
+    config.fulfil_url.clone_from(&options.fulfil_url);
     if let Some(price) = options.pro_price {
         config.products[0].amount = price;
     }
-    let shop = Storefront::new(config, Arc::clone(&db)).unwrap();
+    let shop = Storefront::open(config).await.unwrap();
+    let url = shop.public_url().to_owned();
     let router = shop.router();
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
-    let reconciler = options.reconciler.then(|| shop.spawn_reconciler());
+    let background = options.background.then(|| shop.start_background().unwrap());
     if options.webhooks {
         sandbox.add_webhook(WebhookEndpoint::new(
             format!("{url}/webhooks/actalink"),
@@ -96,10 +123,9 @@ pub(crate) async fn serve(sandbox: &Sandbox, options: &Options) -> Instance {
     }
     Instance {
         url,
-        db,
         shop,
         server,
-        reconciler,
+        background,
     }
 }
 
@@ -109,32 +135,35 @@ pub(crate) async fn start_with(options: Options) -> Shop {
     let instance = serve(&sandbox, &options).await;
     Shop {
         url: instance.url.clone(),
-        db: Arc::clone(&instance.db),
         sandbox,
         instance,
     }
 }
 
-/// A sandbox and a storefront with its reconciler; `with_webhooks: false`
-/// models a webhook that never arrives.
+/// A sandbox and a storefront with its background work; `with_webhooks:
+/// false` models a webhook that never arrives.
 pub(crate) async fn start(with_webhooks: bool) -> Shop {
     start_with(Options {
         webhooks: with_webhooks,
-        reconciler: true,
+        background: true,
         ..Options::default()
     })
     .await
 }
 
-/// Polls until `check` holds or ten seconds pass.
-pub(crate) async fn eventually(mut check: impl FnMut() -> bool) -> bool {
-    for _ in 0..200 {
-        if check() {
+/// Polls until `check` holds or fifteen seconds pass.
+pub(crate) async fn eventually<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    check()
+    check().await
 }
 
 pub(crate) async fn send(
@@ -182,15 +211,16 @@ pub(crate) async fn post_checkout_form(url: &str, paylink: &str) -> Response {
 }
 
 /// Posts the checkout form to the storefront at `url`; returns the order id
-/// and the session id (read from the hosted page URL it redirects to).
-pub(crate) async fn checkout_at(
-    url: &str,
-    db: &Db,
-    sandbox: &Sandbox,
-    paylink: &str,
-) -> (String, String) {
+/// (from the session's metadata) and the session id (from the hosted page
+/// URL it redirects to).
+pub(crate) async fn checkout_via(url: &str, sandbox: &Sandbox, paylink: &str) -> (String, String) {
     let response = post_checkout_form(url, paylink).await;
-    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        text(&response)
+    );
     let hosted = response.headers["location"].to_str().unwrap().to_owned();
     assert!(hosted.starts_with(sandbox.url()), "{hosted}");
     let session_id = hosted.rsplit('/').next().unwrap().to_owned();
@@ -205,18 +235,29 @@ pub(crate) async fn checkout_at(
         .metadata_value("internal_order_id")
         .unwrap()
         .to_owned();
-    let order = db.order(&order_id).unwrap().unwrap();
-    assert_eq!(
-        order.checkout_session_id.as_deref(),
-        Some(session_id.as_str())
-    );
-    assert_eq!(order.status, "pending");
+    assert_eq!(stored.metadata_value("user_uuid"), Some("user_demo_0001"));
+    (order_id, session_id)
+}
+
+/// [`checkout_via`] the storefront `shop`, checking the order and its open payment.
+pub(crate) async fn checkout_at(
+    shop: &Storefront,
+    url: &str,
+    sandbox: &Sandbox,
+    paylink: &str,
+) -> (String, String) {
+    let (order_id, session_id) = checkout_via(url, sandbox, paylink).await;
+    let order = shop.order(&order_id).await.unwrap().unwrap();
+    assert_eq!(order.checkout_session_id.as_str(), session_id);
+    assert_eq!(order.paylink_id, paylink);
+    assert_eq!(order.fulfilled_at_ms, None);
+    assert_eq!(status(shop, &order_id).await, PaymentStatus::Open);
     (order_id, session_id)
 }
 
 /// [`checkout_at`] on a [`Shop`].
 pub(crate) async fn checkout(shop: &Shop, paylink: &str) -> (String, String) {
-    checkout_at(&shop.url, &shop.db, &shop.sandbox, paylink).await
+    checkout_at(shop.shop(), &shop.url, &shop.sandbox, paylink).await
 }
 
 /// Checks out `paylink` and pays the session on the hosted page; returns the order id.
@@ -266,18 +307,59 @@ pub(crate) fn text(response: &Response) -> String {
     String::from_utf8_lossy(&response.body).into_owned()
 }
 
-/// How many times an order became paid.
-pub(crate) fn paid_transitions(db: &Db, order_id: &str) -> usize {
-    db.transitions(order_id)
+/// Where the order's payment stands.
+pub(crate) async fn status(shop: &Storefront, order_id: &str) -> PaymentStatus {
+    shop.payments()
+        .payment_by_reference(order_id)
+        .await
         .unwrap()
+        .unwrap()
+        .status
+}
+
+/// The order's payment's status changes.
+pub(crate) async fn transitions(shop: &Storefront, order_id: &str) -> Vec<Transition> {
+    let order = shop.order(order_id).await.unwrap().unwrap();
+    shop.payments()
+        .transitions(&order.checkout_session_id)
+        .await
+        .unwrap()
+}
+
+/// How many times the order's payment became paid.
+pub(crate) async fn paid_transitions(shop: &Storefront, order_id: &str) -> usize {
+    transitions(shop, order_id)
+        .await
         .iter()
-        .filter(|t| t.to_status == "paid")
+        .filter(|t| t.to == PaymentStatus::Paid)
         .count()
 }
 
-/// The one status change an order went through; fails if there were more or none.
-pub(crate) fn only_transition(db: &Db, order_id: &str) -> TransitionRecord {
-    let mut history = db.transitions(order_id).unwrap();
+/// The one status change the order's payment went through; fails if there were more or none.
+pub(crate) async fn only_transition(shop: &Storefront, order_id: &str) -> Transition {
+    let mut history = transitions(shop, order_id).await;
     assert_eq!(history.len(), 1, "{history:?}");
     history.remove(0)
+}
+
+/// How many stored webhook events name the order (by its id or its session).
+pub(crate) async fn events_for(shop: &Storefront, order_id: &str) -> i64 {
+    let session = shop
+        .order(order_id)
+        .await
+        .unwrap()
+        .map(|o| o.checkout_session_id.as_str().to_owned());
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM actalink_webhook_inbox WHERE reference = $1 OR session_id = $2",
+    )
+    .bind(order_id)
+    .bind(session)
+    .fetch_one(shop.payments().pool())
+    .await
+    .unwrap()
+}
+
+/// How many webhook events the inbox holds.
+pub(crate) async fn inbox_len(shop: &Storefront) -> i64 {
+    shop.payments().inbox_len().await.unwrap()
 }
