@@ -44,8 +44,20 @@ pub enum Error {
         /// The rejected value.
         value: String,
     },
-    /// A redirect URL did not parse as an absolute URL.
-    #[error("{field} {value:?} is not an absolute URL: {reason}")]
+    /// A redirect URL was a relative reference (`/orders/1`, `orders/1`,
+    /// `//shop.example/x`): the API takes absolute URIs only.
+    #[error(
+        "{field} {value:?} is a relative reference; give an absolute URI, such as \
+         https://shop.example/orders/1 or an app link such as myapp://orders/1"
+    )]
+    RelativeUrl {
+        /// The request field, for example `successUrl`.
+        field: &'static str,
+        /// The rejected value.
+        value: String,
+    },
+    /// A redirect URL did not parse as an absolute URI.
+    #[error("{field} {value:?} is not an absolute URI: {reason}")]
     InvalidUrl {
         /// The request field, for example `successUrl`.
         field: &'static str,
@@ -54,8 +66,13 @@ pub enum Error {
         /// Why it did not parse.
         reason: String,
     },
-    /// A redirect URL used a scheme other than http or https.
-    #[error("{field} must be an http or https URL, not {scheme:?}")]
+    /// A redirect URL used a scheme that runs script or opens local files
+    /// where the customer lands: `javascript:`, `data:`, `vbscript:` or
+    /// `file:` (in any case). Any other absolute URI is accepted.
+    #[error(
+        "{field} must not use the {scheme:?} scheme, which could run script or open local files \
+         in the customer's browser; use an http or https URL, or an app link"
+    )]
     UnsupportedUrlScheme {
         /// The request field.
         field: &'static str,

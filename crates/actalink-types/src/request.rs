@@ -8,8 +8,9 @@ use crate::{Error, Metadata, Mode, PaylinkId};
 /// The body of `POST /billing/api/v1/paysession/create`, validated.
 ///
 /// Build one with [`CreateCheckoutSession::builder`]. A value of this type has
-/// a valid paylink id, metadata within its limits and absolute http(s)
-/// redirect URLs, so sending it can only fail for reasons the server decides.
+/// a valid paylink id, metadata within its limits and redirect URLs that are
+/// absolute URIs (the API's `format: uri`) in no scheme that can run script or
+/// read files, so sending it can only fail for reasons the server decides.
 /// It serialises to the documented camelCase JSON, omitting absent fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", try_from = "RawCreateCheckoutSession")]
@@ -110,19 +111,22 @@ impl CreateCheckoutSessionBuilder {
         self
     }
 
-    /// Sets the success URL (absolute http or https).
+    /// Sets the success URL: an absolute URI, sent exactly as written (see
+    /// [`build`](Self::build) for what is refused).
     pub fn success_url(mut self, url: impl Into<String>) -> Self {
         self.success_url = Some(url.into());
         self
     }
 
-    /// Sets the cancel URL (absolute http or https).
+    /// Sets the cancel URL: an absolute URI, sent exactly as written (see
+    /// [`build`](Self::build) for what is refused).
     pub fn cancel_url(mut self, url: impl Into<String>) -> Self {
         self.cancel_url = Some(url.into());
         self
     }
 
-    /// Sets the failure URL (absolute http or https).
+    /// Sets the failure URL: an absolute URI, sent exactly as written (see
+    /// [`build`](Self::build) for what is refused).
     pub fn failure_url(mut self, url: impl Into<String>) -> Self {
         self.failure_url = Some(url.into());
         self
@@ -134,6 +138,13 @@ impl CreateCheckoutSessionBuilder {
     ///
     /// The first problem found, in field order: the paylink id, the metadata
     /// (empty key, more than 50 keys), then each URL.
+    ///
+    /// A redirect URL may be any absolute URI, as the API's `format: uri`
+    /// allows: `https://shop.example/orders/1`, or an app's deep link such as
+    /// `myapp://orders/1`. Refused: a relative reference (`/orders/1`),
+    /// whitespace or control characters, and the schemes `javascript:`,
+    /// `data:`, `vbscript:` and `file:` in any case, which would run script
+    /// or open local files where the customer lands.
     pub fn build(self) -> Result<CreateCheckoutSession, Error> {
         let metadata = if self.metadata.is_empty() {
             None
@@ -151,9 +162,14 @@ impl CreateCheckoutSessionBuilder {
     }
 }
 
-/// Checks a redirect URL (absolute, http or https, no whitespace or control
-/// characters) and keeps it exactly as written: it is sent as given, not in
-/// the normalised form a URL parser would print.
+/// Schemes refused in a redirect URL: a browser sent to one runs script
+/// (`javascript:`, `vbscript:`, a `data:` document) or opens a local file.
+const REFUSED_SCHEMES: [&str; 4] = ["javascript", "data", "vbscript", "file"];
+
+/// Checks a redirect URL (an absolute URI, no whitespace or control
+/// characters, no scheme that runs script or opens files) and keeps it
+/// exactly as written: it is sent as given, not in the normalised form a URL
+/// parser would print.
 pub(crate) fn parse_redirect(
     field: &'static str,
     raw: Option<String>,
@@ -163,18 +179,41 @@ pub(crate) fn parse_redirect(
     if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(Error::UrlWhitespace { field, value: raw });
     }
-    let url = Url::parse(&raw).map_err(|e| Error::InvalidUrl {
-        field,
-        value: raw.clone(),
-        reason: e.to_string(),
-    })?;
-    match url.scheme() {
-        "http" | "https" => Ok(Some(raw)),
-        scheme => Err(Error::UnsupportedUrlScheme {
+    // The scheme as RFC 3986 reads it, checked before parsing so that a
+    // refused scheme is named even when the rest is malformed.
+    if let Some((scheme, _)) = raw.split_once(':')
+        && let Some(refused) = REFUSED_SCHEMES
+            .iter()
+            .find(|refused| scheme.eq_ignore_ascii_case(refused))
+    {
+        return Err(Error::UnsupportedUrlScheme {
+            field,
+            scheme: (*refused).to_owned(),
+        });
+    }
+    let url = match Url::parse(&raw) {
+        Ok(url) => url,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            return Err(Error::RelativeUrl { field, value: raw });
+        }
+        Err(e) => {
+            return Err(Error::InvalidUrl {
+                field,
+                reason: e.to_string(),
+                value: raw,
+            });
+        }
+    };
+    // The parser lowercases the scheme; it is the text before the first `:`,
+    // checked above, but the parser has the last word.
+    let scheme = url.scheme();
+    if REFUSED_SCHEMES.contains(&scheme) {
+        return Err(Error::UnsupportedUrlScheme {
             field,
             scheme: scheme.to_owned(),
-        }),
+        });
     }
+    Ok(Some(raw))
 }
 
 /// The wire shape, validated into [`CreateCheckoutSession`] on deserialisation.
@@ -248,23 +287,26 @@ mod tests {
             .success_url("/relative")
             .build()
             .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::InvalidUrl {
-                    field: "successUrl",
-                    ..
-                }
-            ),
-            "{err:?}"
+        assert_eq!(
+            err,
+            Error::RelativeUrl {
+                field: "successUrl",
+                value: "/relative".into()
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "successUrl \"/relative\" is a relative reference; give an absolute URI, such as \
+             https://shop.example/orders/1 or an app link such as myapp://orders/1"
         );
         let err = CreateCheckoutSession::builder("p")
-            .failure_url("ftp://example.com/x")
+            .failure_url("javascript:alert(1)")
             .build()
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "failureUrl must be an http or https URL, not \"ftp\""
+            "failureUrl must not use the \"javascript\" scheme, which could run script or open \
+             local files in the customer's browser; use an http or https URL, or an app link"
         );
         let err = CreateCheckoutSession::builder("p")
             .metadata("", "v")
@@ -306,6 +348,126 @@ mod tests {
         }
     }
 
+    fn build_with_success_url(url: &str) -> Result<CreateCheckoutSession, Error> {
+        CreateCheckoutSession::builder("p").success_url(url).build()
+    }
+
+    #[test]
+    fn any_absolute_uri_goes_out_verbatim() {
+        for url in [
+            "myapp://orders/1",
+            "MyApp://Orders/1?x=%41#Frag",
+            "com.example.shop:/orders/1",
+            "ftp://example.com/x",
+            "mailto:orders@shop.example",
+            "urn:shop:order:1",
+            "https:shop.example",
+            "http://localhost:4000/account",
+            "https://shop.example/caf%C3%A9?a=1&b=2",
+            "intent://orders/1#Intent;scheme=myapp;end",
+        ] {
+            let request = CreateCheckoutSession::builder("p")
+                .success_url(url)
+                .cancel_url(url)
+                .failure_url(url)
+                .build()
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+            let json = serde_json::to_value(&request).unwrap();
+            for field in ["successUrl", "cancelUrl", "failureUrl"] {
+                assert_eq!(json[field], url, "{field}");
+            }
+        }
+    }
+
+    #[test]
+    fn script_data_and_file_schemes_are_refused_in_any_case() {
+        for (url, scheme) in [
+            ("javascript:alert(1)", "javascript"),
+            ("JavaScript:alert(1)", "javascript"),
+            ("JAVASCRIPT://%0Aalert(1)", "javascript"),
+            ("javascript://shop.example/%0aalert(1)", "javascript"),
+            ("data:text/html,<script>alert(1)</script>", "data"),
+            ("DATA:text/html;base64,PHNjcmlwdD4=", "data"),
+            ("vbscript:msgbox(1)", "vbscript"),
+            ("VBScript:msgbox(1)", "vbscript"),
+            ("file:///etc/passwd", "file"),
+            ("FILE://host/share", "file"),
+            ("File:C:/Windows", "file"),
+            ("file://[", "file"),
+            ("javascript:", "javascript"),
+        ] {
+            for field in ["successUrl", "cancelUrl", "failureUrl"] {
+                let builder = CreateCheckoutSession::builder("p");
+                let builder = match field {
+                    "successUrl" => builder.success_url(url),
+                    "cancelUrl" => builder.cancel_url(url),
+                    _ => builder.failure_url(url),
+                };
+                assert_eq!(
+                    builder.build().unwrap_err(),
+                    Error::UnsupportedUrlScheme {
+                        field,
+                        scheme: scheme.into()
+                    },
+                    "{field} {url}"
+                );
+            }
+        }
+        // Leading whitespace or a control character cannot hide the scheme.
+        for url in [
+            " javascript:alert(1)",
+            "\u{1}javascript:alert(1)",
+            "java\tscript:alert(1)",
+        ] {
+            assert!(
+                matches!(
+                    build_with_success_url(url),
+                    Err(Error::UrlWhitespace { .. })
+                ),
+                "{url:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn relative_references_are_refused_with_a_clear_error() {
+        for url in [
+            "/orders/1",
+            "orders/1",
+            "//shop.example/orders/1",
+            "?x=1",
+            "#top",
+            "",
+            "./javascript:alert(1)",
+            "shop.example/orders",
+        ] {
+            assert_eq!(
+                build_with_success_url(url).unwrap_err(),
+                Error::RelativeUrl {
+                    field: "successUrl",
+                    value: url.into()
+                },
+                "{url:?}"
+            );
+        }
+        // Absolute but malformed: refused by the parser, with its reason.
+        for url in [
+            "http://",
+            "https://exa mple",
+            "http://[::1",
+            "https://shop.example:99999/",
+        ] {
+            assert!(build_with_success_url(url).is_err(), "{url:?}");
+        }
+        assert!(matches!(
+            build_with_success_url("http://[::1"),
+            Err(Error::InvalidUrl {
+                field: "successUrl",
+                ..
+            })
+        ));
+    }
+
     #[test]
     fn deserialising_validates_too() {
         let err = serde_json::from_str::<CreateCheckoutSession>(
@@ -314,7 +476,7 @@ mod tests {
         .unwrap_err();
         assert!(
             err.to_string()
-                .contains("successUrl must be an http or https URL"),
+                .contains("successUrl must not use the \"javascript\" scheme"),
             "{err}"
         );
     }

@@ -1,4 +1,5 @@
-//! Property tests: metadata invariants, request round-trips, price encoding.
+//! Property tests: metadata invariants, request round-trips, redirect URLs,
+//! price encoding.
 
 use actalink_types::{CreateCheckoutSession, Error, Metadata, Price};
 use proptest::collection::vec;
@@ -13,6 +14,24 @@ fn pairs(max: usize) -> impl Strategy<Value = Vec<(String, String)>> {
             .filter(|(k, _)| seen.insert(k.clone()))
             .collect()
     })
+}
+
+/// The schemes a redirect URL may not use.
+const REFUSED_SCHEMES: [&str; 4] = ["javascript", "data", "vbscript", "file"];
+
+/// `scheme` with each letter upper-cased where `mask` has a bit set.
+fn mixed_case(scheme: &str, mask: u32) -> String {
+    scheme
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if mask >> (i % 32) & 1 == 1 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// `int`, followed by `.frac` when there is a fraction.
@@ -95,5 +114,52 @@ proptest! {
     #[test]
     fn price_decoding_never_panics(raw in ".*") {
         let _ = Price::from_raw(raw).decimal();
+    }
+
+    #[test]
+    fn an_absolute_uri_in_any_other_scheme_goes_out_verbatim(
+        scheme in "[a-zA-Z][a-zA-Z0-9+.-]{0,15}",
+        rest in "(//[a-z0-9.-]{1,20}(:[0-9]{1,4})?)?(/[A-Za-z0-9._~!$&'()*+,;=:@%-]{0,12}){0,4}(\\?[A-Za-z0-9=&%]{0,12})?(#[A-Za-z0-9]{0,8})?",
+    ) {
+        prop_assume!(!REFUSED_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()));
+        let url = format!("{scheme}:{rest}");
+        // Only what a URL parser takes as absolute counts; that is all of these
+        // but for the odd host the http(s) rules refuse.
+        prop_assume!(url::Url::parse(&url).is_ok());
+        let request = CreateCheckoutSession::builder("p")
+            .success_url(&url)
+            .cancel_url(&url)
+            .failure_url(&url)
+            .build()
+            .unwrap();
+        let json = serde_json::to_value(&request).unwrap();
+        prop_assert_eq!(json["successUrl"].as_str(), Some(url.as_str()));
+        prop_assert_eq!(json["cancelUrl"].as_str(), Some(url.as_str()));
+        prop_assert_eq!(json["failureUrl"].as_str(), Some(url.as_str()));
+        let back: CreateCheckoutSession = serde_json::from_value(json).unwrap();
+        prop_assert_eq!(back, request);
+    }
+
+    #[test]
+    fn script_data_and_file_schemes_are_refused_in_any_case(
+        which in 0usize..4,
+        mask in any::<u32>(),
+        rest in "[ -~&&[^ ]]{0,40}",
+    ) {
+        let scheme = REFUSED_SCHEMES[which];
+        let url = format!("{}:{rest}", mixed_case(scheme, mask));
+        let err = CreateCheckoutSession::builder("p").failure_url(&url).build().unwrap_err();
+        prop_assert_eq!(
+            err,
+            Error::UnsupportedUrlScheme { field: "failureUrl", scheme: scheme.to_owned() }
+        );
+    }
+
+    #[test]
+    fn relative_references_are_refused(path in "[A-Za-z0-9._~/?#-]{0,40}") {
+        // No `:` before the first `/`, `?` or `#`: no scheme, so relative.
+        let err = CreateCheckoutSession::builder("p").cancel_url(&path).build().unwrap_err();
+        let relative = matches!(err, Error::RelativeUrl { field: "cancelUrl", .. });
+        prop_assert!(relative, "{:?}: {:?}", path, err);
     }
 }
