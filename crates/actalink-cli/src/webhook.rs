@@ -25,6 +25,7 @@ Examples:
 const SIGN_EXAMPLES: &str = "\
 Examples:
   ACTALINK_WEBHOOK_SECRET=whsec_dev actalink webhook sign body.json
+  actalink webhook sign body.json | curl -H @- -H 'content-type: application/json' --data-binary @body.json http://127.0.0.1:3000/webhooks/actalink
   echo '{\"id\":\"evt_1\",\"eventType\":\"onetime.executed\"}' | actalink --json webhook sign --timestamp 1756481736348";
 
 const TRIGGER_EXAMPLES: &str = "\
@@ -71,15 +72,18 @@ pub(crate) enum Command {
     },
     /// Sign a body as Actalink does and print the two headers.
     ///
-    /// With --json, prints {"timestamp": "…", "signature": "…"}.
+    /// Prints them as HTTP header lines, `x-actalink-timestamp: …` and
+    /// `x-actalink-signature: …`, which curl reads with `-H @-` (from a
+    /// pipe) or `-H @FILE`. With --json, prints {"timestamp": "…",
+    /// "signature": "…"}.
     #[command(after_help = SIGN_EXAMPLES)]
     Sign {
         /// The webhook secret (the environment keeps it out of the process list).
         #[arg(long, env = "ACTALINK_WEBHOOK_SECRET", hide_env_values = true)]
         secret: Option<Secret>,
-        /// The timestamp in Unix milliseconds (now when not given).
+        /// The timestamp in Unix milliseconds, 1 to 18 digits as `webhook verify` accepts (now when not given).
         #[arg(long)]
-        timestamp: Option<i64>,
+        timestamp: Option<String>,
         /// The body: a file, or `-` for stdin.
         #[arg(default_value = "-")]
         file: PathBuf,
@@ -236,10 +240,15 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             let body = read_body(&file).await?;
             let verifier =
                 Verifier::new(key.expose()).with_tolerance(Duration::from_secs(tolerance));
+            let timestamp = timestamp.trim();
             let event = verifier
-                .verify_parts(&body, timestamp.trim(), &signature)
+                .verify_parts(&body, timestamp, &signature)
                 .map_err(|e| {
-                    Failure::failed("verification_failed", format!("verification failed: {e}"))
+                    let hint = verify_hint(&e, timestamp);
+                    Failure::failed(
+                        "verification_failed",
+                        format!("verification failed: {e}{hint}"),
+                    )
                 })?;
             if globals.json {
                 outln!("{}", json_report(&event)?);
@@ -253,17 +262,16 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             timestamp,
             file,
         } => {
+            let timestamp = timestamp.as_deref().map(sign_timestamp).transpose()?;
             let key = secret(key)?;
             let body = read_body(&file).await?;
-            let timestamp = match timestamp {
-                Some(t) if t >= 0 => t,
-                Some(t) => {
-                    return Err(Failure::input(format!(
-                        "--timestamp must not be negative, not {t}"
-                    )));
-                }
-                None => now_ms(),
-            };
+            if let Some(t) = timestamp
+                && !globals.json
+                && let Some(hint) = seconds_hint(t)
+            {
+                errln!("note: {hint}");
+            }
+            let timestamp = timestamp.unwrap_or_else(now_ms);
             let signed = sign(&body, &key.expose().into(), timestamp).map_err(|e| match e {
                 Error::BodyNotJson(_) | Error::TooDeep { .. } | Error::BodyTooLarge { .. } => {
                     Failure::input(e.to_string())
@@ -276,10 +284,9 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
                     serde_json::json!({ "timestamp": signed.timestamp, "signature": signed.signature })
                 );
             } else {
-                output::print_rows(&[
-                    ("x-actalink-timestamp:", signed.timestamp.clone()),
-                    ("x-actalink-signature:", signed.signature.clone()),
-                ]);
+                // Header lines exactly, for `curl -H @-`: hex and digits need no escaping.
+                outln!("x-actalink-timestamp: {}", signed.timestamp);
+                outln!("x-actalink-signature: {}", signed.signature);
             }
             Ok(())
         }
@@ -300,6 +307,57 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             )
             .await
         }
+    }
+}
+
+/// The most digits of a timestamp `webhook verify` (the SDK's verifier) accepts.
+const MAX_TIMESTAMP_DIGITS: usize = 18;
+
+/// `--timestamp` for `sign`: Unix milliseconds, 1 to 18 ASCII digits, the
+/// timestamps `webhook verify` accepts, so that nothing is signed that can
+/// never be verified.
+fn sign_timestamp(text: &str) -> Result<i64, Failure> {
+    let digits = text.trim();
+    let valid = !digits.is_empty()
+        && digits.len() <= MAX_TIMESTAMP_DIGITS
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    match digits.parse::<i64>() {
+        Ok(t) if valid => Ok(t),
+        _ => Err(Failure::input(format!(
+            "--timestamp {:?} is not a timestamp `webhook verify` accepts: Unix milliseconds, 1 to {MAX_TIMESTAMP_DIGITS} digits (now is {})",
+            output::escape(text),
+            now_ms()
+        ))),
+    }
+}
+
+/// Ten years, in milliseconds: how near now a timestamp read as seconds
+/// must be to look like seconds.
+const DECADE_MS: i64 = 10 * 365 * 24 * 3600 * 1000;
+
+/// A hint when `timestamp` (read as milliseconds) looks like Unix seconds:
+/// taken as seconds it is within ten years of now.
+fn seconds_hint(timestamp: i64) -> Option<String> {
+    let as_ms = timestamp.checked_mul(1000)?;
+    let now = now_ms();
+    (timestamp > 0 && (as_ms - now).abs() < DECADE_MS).then(|| {
+        format!(
+            "the timestamp {timestamp} looks like seconds; x-actalink-timestamp is in milliseconds ({as_ms}?)"
+        )
+    })
+}
+
+/// What to add to a verification failure to say what to check.
+fn verify_hint(error: &Error, timestamp: &str) -> String {
+    match error {
+        Error::TimestampOutsideTolerance { .. } | Error::MalformedTimestamp { .. } => timestamp
+            .parse::<i64>()
+            .ok()
+            .and_then(seconds_hint)
+            .map(|hint| format!(" ({hint})"))
+            .unwrap_or_default(),
+        Error::SignatureMismatch => " (check the secret: it must be the one the sender signs with, given as --secret or ACTALINK_WEBHOOK_SECRET; and the body must be exactly the one received)".to_owned(),
+        _ => String::new(),
     }
 }
 

@@ -416,7 +416,7 @@ pub(crate) async fn assert_sign_checks_the_body(body: &[u8]) -> Output {
     let sign = ["webhook", "sign", "--secret", "s", "--timestamp", "1"];
     let output = run_stdin(&sign, body).await;
     assert!(
-        stdout(&output).starts_with("x-actalink-timestamp:  1\n"),
+        stdout(&output).starts_with("x-actalink-timestamp: 1\n"),
         "{}",
         stdout(&output)
     );

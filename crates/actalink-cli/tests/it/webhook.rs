@@ -275,7 +275,11 @@ async fn input_is_read_only_up_to_the_limit_and_one_byte() {
         with(&["--json"], &with(&verify, &["/dev/zero"])),
     ] {
         let output = run_stdin(&args, b"").await;
-        assert_fails(&output, 2, "/dev/zero holds more than 1048576 bytes (1 MiB)");
+        assert_fails(
+            &output,
+            2,
+            "/dev/zero holds more than 1048576 bytes (1 MiB)",
+        );
     }
     assert!(
         started.elapsed() < std::time::Duration::from_secs(20),
@@ -294,7 +298,149 @@ async fn input_is_read_only_up_to_the_limit_and_one_byte() {
     let output = run_stdin(&["webhook", "sign", "--secret", SECRET], &exact).await;
     assert_exit(&output, 0);
     // The sandbox's catalogue too, before anything listens.
-    let output = run(&["sandbox", "--addr", "127.0.0.1:0", "--catalogue", "/dev/zero"]).await;
+    let output = run(&[
+        "sandbox",
+        "--addr",
+        "127.0.0.1:0",
+        "--catalogue",
+        "/dev/zero",
+    ])
+    .await;
     assert_fails(&output, 2, "/dev/zero holds more than 1048576 bytes");
     assert!(stdout(&output).is_empty());
+}
+
+#[tokio::test]
+async fn sign_accepts_only_timestamps_that_verify_accepts() {
+    let sign = ["webhook", "sign", "--secret", SECRET];
+    for bad in [
+        "9223372036854775807",
+        "1000000000000000000",
+        "-1",
+        "1.5",
+        "",
+        "12ab",
+        " ",
+        "0x10",
+    ] {
+        let flag = format!("--timestamp={bad}");
+        let output = run_stdin(&with(&sign, &[&flag]), BODY.as_bytes()).await;
+        assert_fails(&output, 2, "is not a timestamp `webhook verify` accepts");
+        assert!(stdout(&output).is_empty(), "{bad}");
+        let output = run_stdin(&with(&["--json"], &with(&sign, &[&flag])), BODY.as_bytes()).await;
+        assert_exit_for(&output, 2, bad);
+        assert_eq!(json_error(&output)["kind"], "invalid_input");
+    }
+    // The largest that verify accepts is signed, and verifies.
+    let largest = "999999999999999999";
+    let flag = format!("--timestamp={largest}");
+    let output = run_stdin(&with(&["--json"], &with(&sign, &[&flag])), BODY.as_bytes()).await;
+    assert_exit(&output, 0);
+    let signature = json_stdout(&output)["signature"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let verify = with(
+        &verify_args(SECRET, largest, &signature),
+        &["--tolerance", "1000000000000000"],
+    );
+    assert_exit(&run_stdin(&verify, BODY.as_bytes()).await, 0);
+}
+
+#[tokio::test]
+async fn a_timestamp_in_seconds_and_a_wrong_secret_get_a_hint() {
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    // sign: signed as given, with a note on stderr.
+    let sign = ["webhook", "sign", "--secret", SECRET, "--timestamp", &now_s];
+    let output = run_stdin(&sign, BODY.as_bytes()).await;
+    assert_exit(&output, 0);
+    assert_stderr_has(
+        &output,
+        &format!("looks like seconds; x-actalink-timestamp is in milliseconds ({now_s}000?)"),
+    );
+    // verify: the tolerance failure says so.
+    let seconds =
+        actalink_webhooks::sign(BODY.as_bytes(), &SECRET.into(), now_s.parse().unwrap()).unwrap();
+    let output = run_stdin(
+        &verify_args(SECRET, &now_s, &seconds.signature),
+        BODY.as_bytes(),
+    )
+    .await;
+    assert_fails(&output, 1, "beyond the 300000 ms tolerance");
+    assert_stderr_has(&output, "looks like seconds");
+    // A wrong secret: the mismatch names the secret as the thing to check.
+    let (timestamp, signature) = signed(BODY.as_bytes());
+    let output = run_stdin(
+        &verify_args("whsec_wrong", &timestamp, &signature),
+        BODY.as_bytes(),
+    )
+    .await;
+    assert_fails(&output, 1, "the signature does not match");
+    assert_stderr_has(&output, "check the secret");
+    assert_stderr_has(&output, "ACTALINK_WEBHOOK_SECRET");
+    assert!(!stderr(&output).contains("whsec_wrong"));
+    // A timestamp in milliseconds gets no note.
+    let output = run_stdin(&with(&sign[..5], &[&timestamp]), BODY.as_bytes()).await;
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn sign_output_pastes_into_curl() {
+    use actalink_testkit::{StubReply, StubServer};
+    if std::process::Command::new("curl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: curl is not installed");
+        return;
+    }
+    let handler = StubServer::start(vec![StubReply::json(200, "{}")]).await;
+    let dir = TempDir::new("sign-curl");
+    let body = dir.write("body.json", format!("{BODY}\n"));
+    let output = run(&[
+        "webhook",
+        "sign",
+        "--secret",
+        SECRET,
+        body.to_str().unwrap(),
+    ])
+    .await;
+    assert_exit(&output, 0);
+    let headers = stdout(&output);
+    let lines: Vec<&str> = headers.lines().collect();
+    assert_eq!(lines.len(), 2, "{headers}");
+    assert!(lines[0].starts_with("x-actalink-timestamp: "), "{headers}");
+    assert!(lines[1].starts_with("x-actalink-signature: "), "{headers}");
+    // As a person pastes it: the headers piped into curl's `-H @-`.
+    let mut curl = tokio::process::Command::new("curl")
+        .args([
+            "-sS",
+            "-H",
+            "@-",
+            "-H",
+            "content-type: application/json",
+            "--data-binary",
+            &format!("@{}", body.display()),
+            &format!("{}/webhooks/actalink", handler.url()),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncWriteExt;
+    let mut stdin = curl.stdin.take().unwrap();
+    stdin.write_all(headers.as_bytes()).await.unwrap();
+    drop(stdin);
+    assert!(curl.wait().await.unwrap().success());
+    let received = handler.received();
+    assert_eq!(received.len(), 1);
+    let event = actalink_webhooks::Verifier::new(SECRET)
+        .verify(&received[0].body, &crate::support::headers(&received[0]))
+        .unwrap();
+    assert_eq!(event.id.as_deref(), Some("evt_1"));
 }
