@@ -16,6 +16,8 @@
 //! - `fresh_postgres` and `fresh_postgres_blocking` (feature `postgres`)
 //!   create an empty database per test on the server named by
 //!   `ACTALINK_TEST_POSTGRES_URL` (`.ci/postgres` starts one).
+//! - [`bodies`] builds large bodies (`repeat_to`, `short_key`) for the
+//!   webhook verifier's bounded-work tests and its `hostile_memory` example.
 //! - [`skip`] lets a test skip for want of a tool or server, except under CI
 //!   ([`is_ci`]), where every test must run.
 //!
@@ -23,6 +25,7 @@
 //! tests may use it; the features depend on `actalink-sandbox` and, for
 //! `load`, on `actalink-checkout` and `actalink-webhooks`.
 
+pub mod bodies;
 mod capture;
 #[cfg(feature = "sandbox")]
 mod control;

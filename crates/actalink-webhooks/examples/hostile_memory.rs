@@ -65,10 +65,7 @@ const CLASSES: &[(&str, &str)] = &[
     ),
 ];
 
-#[path = "../tests/support/bodies.rs"]
-mod bodies;
-
-use bodies::short_key;
+use actalink_testkit::bodies::{self, short_key};
 
 fn repeat_to(prefix: &str, item: &str, sep: &str, suffix: &str) -> Vec<u8> {
     bodies::repeat_to(SIZE, prefix, item, sep, suffix)

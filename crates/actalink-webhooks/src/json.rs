@@ -378,36 +378,64 @@ mod tests {
 
     #[test]
     fn malformed_text_gives_none_never_a_panic() {
-        for text in [
-            "",
-            "{",
-            "{\"",
-            "{\"a\"",
-            "{\"a\":",
-            "{\"a\":\"",
-            "{\"a\":[",
-            "\"\\",
-            "\"\\u12\"",
-            "{\"a\" 1}",
-            "{,}",
-            "\"\\ud800\\u",
-            "{\"a\":1,",
-            "{\"a\":}",
-            "{\"a\":1,}",
-            "}",
-        ] {
+        // (text, its value's text as skipped, the members read before the
+        // reader stopped, or `None` when it is not an object).
+        type Case = (
+            &'static str,
+            Option<&'static str>,
+            Option<&'static [(&'static str, Option<&'static str>)]>,
+        );
+        let cases: [Case; 16] = [
+            ("", None, None),
+            ("{", None, Some(&[])),
+            ("{\"", None, Some(&[])),
+            ("{\"a\"", None, Some(&[])),
+            ("{\"a\":", None, Some(&[("a", None)])),
+            ("{\"a\":\"", None, Some(&[("a", None)])),
+            ("{\"a\":[", None, Some(&[("a", None)])),
+            ("\"\\", None, None),
+            // Skipping goes by quotes and brackets only; reading checks the rest.
+            ("\"\\u12\"", Some("\"\\u12\""), None),
+            ("{\"a\" 1}", Some("{\"a\" 1}"), Some(&[])),
+            ("{,}", Some("{,}"), Some(&[])),
+            ("\"\\ud800\\u", None, None),
+            ("{\"a\":1,", None, Some(&[("a", Some("1"))])),
+            ("{\"a\":}", Some("{\"a\":}"), Some(&[("a", None)])),
+            ("{\"a\":1,}", Some("{\"a\":1,}"), Some(&[("a", Some("1"))])),
+            ("}", None, None),
+        ];
+        for (text, skipped, expected_members) in cases {
             let doc = Json::new(text);
-            if let Some(mut members) = doc.members() {
-                for (_, value) in members.by_ref() {
-                    let _ = value.text();
-                    let _ = value.string();
-                    let _ = value.members().map(Members::len);
+            assert_eq!(doc.text(), skipped, "{text:?}: text");
+            // None of these is a well-formed string.
+            assert_eq!(doc.string(), None, "{text:?}: string");
+            assert_eq!(doc.string_lossy(), None, "{text:?}: string_lossy");
+            match (doc.members(), expected_members) {
+                (None, None) => {}
+                (Some(mut members), Some(expected)) => {
+                    let mut read = Vec::new();
+                    for (key, value) in members.by_ref() {
+                        assert_eq!(value.string(), None, "{text:?}: {key}");
+                        assert!(
+                            value.members().and_then(Members::len).is_none(),
+                            "{text:?}: {key}"
+                        );
+                        read.push((key, value.text()));
+                        assert!(
+                            read.len() <= text.len(),
+                            "{text:?}: the reader does not stop"
+                        );
+                    }
+                    assert_eq!(read, expected, "{text:?}: members");
+                    // Malformed: no length, and asking again reads nothing more.
+                    assert!(members.next().is_none(), "{text:?}");
+                    assert_eq!(members.len(), None, "{text:?}: len");
                 }
-                let _ = members.len();
+                (members, expected) => panic!(
+                    "{text:?}: members {:?}, expected {expected:?}",
+                    members.is_some()
+                ),
             }
-            let _ = doc.text();
-            let _ = doc.string();
-            let _ = doc.string_lossy();
         }
     }
 }

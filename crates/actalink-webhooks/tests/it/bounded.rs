@@ -11,10 +11,7 @@ const TIMESTAMP: &str = "1756481736348";
 const SECRET: &str = "whsec_bounded";
 const MIB: usize = 1024 * 1024;
 
-#[path = "../support/bodies.rs"]
-mod bodies;
-
-use bodies::{repeat_to, short_key};
+use actalink_testkit::bodies::{repeat_to, short_key};
 
 /// The hostile bodies of about `size` bytes, by name.
 fn hostile(size: usize) -> Vec<(&'static str, Vec<u8>)> {
