@@ -160,15 +160,50 @@ async fn an_unbounded_retry_after_cap_with_a_huge_header_does_not_panic() {
     assert_answered(outcome, 1, StatusCode::TOO_MANY_REQUESTS);
 }
 
-#[tokio::test]
-async fn the_mockall_mock_plugs_in_as_a_transport() {
+#[tokio::test(start_paused = true)]
+async fn each_attempt_is_built_afresh_and_a_later_one_gets_only_the_time_left() {
+    // The request allows 10 s per attempt and the deadline 12 s in all. The
+    // first answer, a 503, asks for 4 s; the second attempt then has 8 s.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = std::sync::Arc::clone(&seen);
     let mut mock = MockTransport::new();
-    mock.expect_send()
-        .withf(|r| r.method == Method::GET && r.url.ends_with("/x"))
-        .times(1)
-        .returning(|_| Ok(Response::new(StatusCode::OK, "fine")));
-    let outcome = RetryPolicy::none()
-        .send(&mock, get(), Idempotency::Idempotent, None)
+    mock.expect_send().times(2).returning(move |request| {
+        let mut seen = record.lock().unwrap();
+        seen.push((request.timeout, request.headers.get("x-attempt").cloned()));
+        Ok(if seen.len() == 1 {
+            status(503).with_header(http::header::RETRY_AFTER, HeaderValue::from_static("4"))
+        } else {
+            status(200)
+        })
+    });
+    let built = std::sync::atomic::AtomicU32::new(0);
+    let make = || {
+        let n = built.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        get().with_timeout(Duration::from_secs(10)).with_header(
+            http::HeaderName::from_static("x-attempt"),
+            HeaderValue::from(n),
+        )
+    };
+    let start = Instant::now();
+    let outcome = RetryPolicy::default()
+        .send_with(
+            &mock,
+            make,
+            Idempotency::Idempotent,
+            Some(start + Duration::from_secs(12)),
+        )
         .await;
-    assert_eq!(&outcome.result.unwrap().body[..], b"fine");
+    assert_answered(outcome, 2, StatusCode::OK);
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(4),
+        "waited the Retry-After"
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            (Some(Duration::from_secs(10)), Some(HeaderValue::from(1))),
+            (Some(Duration::from_secs(8)), Some(HeaderValue::from(2))),
+        ]
+    );
 }
