@@ -54,6 +54,9 @@ pub(crate) struct Args {
     /// A JSON catalogue of paylinks (two sample products when not given).
     #[arg(long)]
     catalogue: Option<PathBuf>,
+    /// Also answer requests addressed to this host name, as from a container that reaches the sandbox by name; repeat it for several. Bound to loopback, the sandbox refuses any other Host (DNS rebinding).
+    #[arg(long, value_name = "NAME")]
+    allow_host: Vec<String>,
     #[command(subcommand)]
     action: Option<Action>,
 }
@@ -103,6 +106,45 @@ fn check_addr(addr: &str) -> Result<(), Failure> {
             "--addr {addr:?} must be HOST:PORT with a port from 0 to 65535"
         ))),
     }
+}
+
+/// `--allow-host NAME`: a host name, with or without a port (exit 2 when not).
+fn check_host_name(name: &str) -> Result<(), Failure> {
+    let parsed = name.parse::<http::uri::Authority>();
+    match parsed {
+        Ok(authority)
+            if !authority.host().is_empty()
+                && !authority.as_str().contains('@')
+                && (authority.as_str().len() == authority.host().len()
+                    || authority.port_u16().is_some()) =>
+        {
+            Ok(())
+        }
+        _ => Err(Failure::input(format!(
+            "--allow-host {:?} is not a host name, such as sandbox or sandbox.test",
+            output::escape(name)
+        ))),
+    }
+}
+
+/// Why the sandbox could not listen on `addr`, with what to do about it.
+fn bind_failure(addr: &str, why: &std::io::Error) -> Failure {
+    let advice = match why.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "; another program (another sandbox?) listens there: stop it, or pass --addr 127.0.0.1:0 for a free port"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            "; ports below 1024 need privileges: pass --addr 127.0.0.1:0 for a free port"
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            "; the address is not one of this machine's: pass --addr 127.0.0.1:0"
+        }
+        _ => "",
+    };
+    Failure::failed(
+        "sandbox",
+        format!("could not listen on {addr}: {why}{advice}"),
+    )
 }
 
 /// The key the sandbox accepts, and whether it may be printed.
@@ -246,6 +288,10 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
     let webhooks = endpoints(&args, secret_from_env)?;
     let key = accepted_key(globals);
     let mut builder = Sandbox::builder().api_keys([key.clone()]);
+    for name in &args.allow_host {
+        check_host_name(name)?;
+        builder = builder.allow_host(name.clone());
+    }
     if let Some(path) = &args.catalogue {
         builder = builder
             .catalogue(Catalogue::from_file(path).map_err(|e| Failure::input(e.to_string()))?);
@@ -264,6 +310,7 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
             actalink_sandbox::Error::Config(_) | actalink_sandbox::Error::Catalogue(_) => {
                 Failure::input(e.to_string())
             }
+            actalink_sandbox::Error::Bind(why) => bind_failure(&args.addr, &why),
             other => Failure::failed("sandbox", other.to_string()),
         })?;
     // Poll the Ctrl-C future once, which installs its handler, before the
@@ -364,6 +411,12 @@ mod tests {
         assert!(check_addr("127.0.0.1:0").is_ok());
         assert!(check_addr("localhost:4010").is_ok());
         assert!(check_addr("[::1]:4010").is_ok());
+        for name in ["sandbox", "shop.test:8080", "[::1]", "SANDBOX"] {
+            assert!(check_host_name(name).is_ok(), "{name}");
+        }
+        for name in ["a b", "", "user@host", "host:port", "host/x"] {
+            assert!(check_host_name(name).is_err(), "{name}");
+        }
         for bad in [
             "127.0.0.1",
             "127.0.0.1:65536",

@@ -6,63 +6,45 @@ use std::sync::Arc;
 use actalink_types::{
     CheckoutSessionId, CreateCheckoutSession, OrderId, OrderStatus, SessionStatus,
 };
-use axum::Json;
 use axum::body::Body;
-use axum::extract::{Query, State as AxumState};
+use axum::extract::{FromRequestParts, Query, State as AxumState};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
+use http::request::Parts;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::ids;
+use crate::reply::{self, Refusal, bad_request, error};
 use crate::state::State;
 use crate::store::SessionRecord;
-use crate::wire::{self, Data, Shape};
+use crate::wire::{self, Shape};
 
-/// A 400 [`error`] with `message`.
-pub(crate) fn bad_request(message: impl Into<String>) -> Response {
-    error(StatusCode::BAD_REQUEST, message)
-}
-
-/// An error response: `{"message": …, "statusCode": …}`.
+/// The request's `x-api-key`, one the sandbox accepts: extracting it is
+/// the API's authorisation, done before the body is read.
 ///
-/// Assumption: error bodies are `{"message", "statusCode"}` (the NestJS
-/// default shape) with the status codes chosen here and in the control API;
-/// undocumented by the provider, whose archived pages show no error response.
-pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    let message = message.into();
-    (
-        status,
-        Json(json!({ "message": message, "statusCode": status.as_u16() })),
-    )
-        .into_response()
-}
+/// Assumption: a missing or unknown `x-api-key` is a 401 (not a 403);
+/// undocumented by the provider.
+pub(crate) struct ApiKey;
 
-/// A refused request: a status and a message, rendered by [`error`].
-pub(crate) struct Refusal(pub(crate) StatusCode, pub(crate) String);
+impl FromRequestParts<Arc<State>> for ApiKey {
+    type Rejection = Refusal;
 
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        error(self.0, self.1)
-    }
-}
-
-/// Assumption: a missing or unknown `x-api-key` is a 401 (not a 403), checked
-/// before the body is read; undocumented by the provider.
-fn authorise(state: &State, headers: &HeaderMap) -> Result<(), Refusal> {
-    let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
-    match key {
-        Some(key) if state.api_keys.iter().any(|k| k == key) => Ok(()),
-        Some(_) => Err(Refusal(
-            StatusCode::UNAUTHORIZED,
-            "the API key is not valid".into(),
-        )),
-        None => Err(Refusal(
-            StatusCode::UNAUTHORIZED,
-            "the x-api-key header is missing".into(),
-        )),
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<State>) -> Result<Self, Refusal> {
+        let key = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok());
+        match key {
+            Some(key) if state.api_keys.iter().any(|k| k == key) => Ok(Self),
+            Some(_) => Err(Refusal(
+                StatusCode::UNAUTHORIZED,
+                "the API key is not valid".into(),
+            )),
+            None => Err(Refusal(
+                StatusCode::UNAUTHORIZED,
+                "the x-api-key header is missing".into(),
+            )),
+        }
     }
 }
 
@@ -176,13 +158,10 @@ fn validate(
 
 /// `POST /billing/api/v1/paysession/create`.
 pub(crate) async fn create(
+    ApiKey: ApiKey,
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err(refusal) = authorise(&state, &headers) {
-        return refusal.into_response();
-    }
     // Assumption: a body above 64 KiB (configurable) is a 413; undocumented
     // by the provider, which states no size limit.
     let Ok(bytes) = axum::body::to_bytes(body, state.max_body_bytes).await else {
@@ -244,8 +223,10 @@ pub(crate) async fn create(
     }
     // Assumption: create answers 201, the only success code the provider's
     // demo accepts; the documented page does not show the code.
-    let data = wire::session(&record, &state.base_url, Shape::Create);
-    (StatusCode::CREATED, Json(Data { data })).into_response()
+    reply::data(
+        StatusCode::CREATED,
+        wire::session(&record, &state.base_url, Shape::Create),
+    )
 }
 
 /// `GET /billing/api/v1/paysession/status?checkoutSessionId=…`.
@@ -254,24 +235,18 @@ pub(crate) async fn create(
 /// 404, and the answer is 200 (the code the provider's demo expects);
 /// undocumented by the provider.
 pub(crate) async fn status(
+    ApiKey: ApiKey,
     AxumState(state): AxumState<Arc<State>>,
-    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(refusal) = authorise(&state, &headers) {
-        return refusal.into_response();
-    }
     let Some(id) = query.get("checkoutSessionId").filter(|id| !id.is_empty()) else {
         return bad_request("the checkoutSessionId query parameter is required");
     };
     match state.session(id) {
-        Some(record) => Json(Data {
-            data: wire::session(&record, &state.base_url, Shape::Status),
-        })
-        .into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            format!("checkout session {id:?} was not found"),
+        Some(record) => reply::data(
+            StatusCode::OK,
+            wire::session(&record, &state.base_url, Shape::Status),
         ),
+        None => reply::not_found(format!("checkout session {id:?} was not found")),
     }
 }

@@ -16,7 +16,7 @@ use crate::state::State;
 use crate::store::MemoryStore;
 use crate::{
     Activity, Catalogue, DEFAULT_API_KEY, Error, Sandbox, WebhookEndpoint, activity, api, control,
-    delivery, faults, limits, page,
+    delivery, faults, host, limits, page, reply,
 };
 
 /// Configures a sandbox. Its `Debug` output redacts the API keys.
@@ -32,6 +32,7 @@ pub struct SandboxBuilder {
     max_sessions: usize,
     max_deliveries: usize,
     public_url: Option<String>,
+    allowed_hosts: Vec<String>,
     observer: Option<Observer>,
 }
 
@@ -51,6 +52,7 @@ impl std::fmt::Debug for SandboxBuilder {
             .field("max_sessions", &self.max_sessions)
             .field("max_deliveries", &self.max_deliveries)
             .field("public_url", &self.public_url)
+            .field("allowed_hosts", &self.allowed_hosts)
             .field("on_activity", &self.observer.is_some())
             .finish()
     }
@@ -69,6 +71,7 @@ impl Default for SandboxBuilder {
             max_sessions: limits::DEFAULT_MAX_SESSIONS,
             max_deliveries: limits::DEFAULT_MAX_DELIVERIES,
             public_url: None,
+            allowed_hosts: Vec::new(),
             observer: None,
         }
     }
@@ -161,6 +164,22 @@ impl SandboxBuilder {
         self
     }
 
+    /// Also answers requests addressed to `name` (a host name such as
+    /// `sandbox`, with or without a port), as when a container reaches the
+    /// sandbox by its service name. Call it once per name.
+    ///
+    /// Without it, a sandbox bound to a loopback address answers only
+    /// requests whose `Host` is a loopback name, its own address or its
+    /// [`public_url`](Self::public_url)'s host, and its control API does so
+    /// wherever it is bound: a web page that rebinds its own domain name to
+    /// 127.0.0.1 (DNS rebinding) is refused with 403, so it can neither create
+    /// sessions nor drive the control API. A `name` that is no host name
+    /// makes [`start`](Self::start) fail with [`Error::Config`].
+    pub fn allow_host(mut self, name: impl Into<String>) -> Self {
+        self.allowed_hosts.push(name.into());
+        self
+    }
+
     /// Binds `addr` and serves in the background until [`Sandbox::shutdown`] or drop.
     ///
     /// # Errors
@@ -202,13 +221,23 @@ impl SandboxBuilder {
             || format!("http://{local}"),
             |u| u.trim_end_matches('/').to_owned(),
         );
-        // `scheme://authority` of the base URL: the sandbox's own origin.
-        let (scheme, rest) = base_url.split_once("://").unwrap_or(("http", &base_url));
-        let authority = rest.split('/').next().unwrap_or(rest);
+        // `scheme://authority` of the base URL: the sandbox's own origin,
+        // read by a URI parser.
+        let uri: http::Uri = base_url
+            .parse()
+            .map_err(|e| Error::Config(format!("public_url {base_url:?} is not a URL: {e}")))?;
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return Err(Error::Config(format!(
+                "public_url {base_url:?} must be an absolute http or https URL"
+            )));
+        };
         let origin = format!("{scheme}://{authority}").to_ascii_lowercase();
-        let mut hosts = vec![control::host_of(authority)];
+        let mut hosts: Vec<String> = host::host_of(authority.as_str()).into_iter().collect();
         if !local.ip().is_unspecified() {
-            hosts.push(control::host_of(&local.to_string()));
+            hosts.extend(host::host_of(&local.to_string()));
+        }
+        for name in &self.allowed_hosts {
+            hosts.push(host::allowed_name(name).map_err(Error::Config)?);
         }
         let transport = ReqwestTransport::builder()
             .timeout(Duration::from_secs(10))
@@ -218,6 +247,7 @@ impl SandboxBuilder {
             base_url: base_url.clone(),
             origin,
             hosts,
+            loopback_only: local.ip().is_loopback(),
             api_keys: self.api_keys,
             catalogue: self.catalogue,
             session_ttl,
@@ -280,7 +310,11 @@ fn router(state: Arc<State>) -> Router {
         .route("/payment-link/{id}", get(page::show))
         .route("/payment-link/{id}/done", get(page::done))
         .route("/payment-link/{id}/{action}", post(page::act))
-        .fallback(|| async { api::error(http::StatusCode::NOT_FOUND, "no such route") })
+        .fallback(|| async { reply::not_found("no such route") })
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            host::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             activity::observe,

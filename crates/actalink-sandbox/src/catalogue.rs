@@ -115,9 +115,8 @@ impl Catalogue {
                 path.display()
             )));
         }
-        let text = String::from_utf8(bytes).map_err(|e| {
-            Error::Catalogue(format!("{} is not UTF-8 text: {e}", path.display()))
-        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| Error::Catalogue(format!("{} is not UTF-8 text: {e}", path.display())))?;
         // Parse first, then check, so that a refusal is not wrapped in
         // serde's "at line …" text.
         let file: CatalogueFile = serde_json::from_str(&text).map_err(|e| {

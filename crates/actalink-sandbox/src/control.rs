@@ -5,7 +5,6 @@
 //! `Host` that is neither a loopback name nor the sandbox's own address (DNS
 //! rebinding), and a POST body that is not JSON (a cross-site form).
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -18,35 +17,11 @@ use http::{HeaderMap, Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::{Refusal, bad_request, error};
 use crate::faults::FaultRequest;
+use crate::host;
+use crate::reply::{self, Refusal, bad_request, error};
 use crate::state::{Action, Outcome, State, WebhookEndpoint};
-use crate::wire::{self, Data, Shape};
-
-/// The host part of an authority (`host`, `host:port`, `[v6]:port`), lowercase.
-pub(crate) fn host_of(authority: &str) -> String {
-    let authority = authority.trim();
-    let host = if let Some(rest) = authority.strip_prefix('[') {
-        // `[::1]:4010` → `[::1]`
-        rest.split_once(']')
-            .map_or_else(|| authority.to_owned(), |(inside, _)| format!("[{inside}]"))
-    } else {
-        authority
-            .split_once(':')
-            .map_or(authority, |(host, _)| host)
-            .to_owned()
-    };
-    host.to_ascii_lowercase()
-}
-
-/// True for `localhost`, `*.localhost`, `127.x.y.z` and `[::1]`.
-fn is_loopback_name(host: &str) -> bool {
-    if host == "localhost" || host.ends_with(".localhost") {
-        return true;
-    }
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
+use crate::wire::{self, Shape};
 
 /// Why a request may not reach the control API, if it may not.
 pub(crate) fn check_request(
@@ -55,19 +30,13 @@ pub(crate) fn check_request(
     headers: &HeaderMap,
 ) -> Result<(), Refusal> {
     let forbidden = |m: String| Refusal(StatusCode::FORBIDDEN, m);
-    // Host: only loopback names and the sandbox's own address, so that a web
-    // page cannot reach it by rebinding its own domain name to 127.0.0.1.
-    let Some(host_header) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
-        return Err(forbidden(
-            "the control API needs a Host header naming the sandbox".into(),
-        ));
-    };
-    let host = host_of(host_header);
-    if !is_loopback_name(&host) && !state.hosts.contains(&host) {
-        return Err(forbidden(format!(
-            "the control API answers only requests addressed to a loopback name (localhost, 127.0.0.1, [::1]) or to the sandbox's own address, not to Host {host:?}"
-        )));
-    }
+    // Host: only loopback names, the sandbox's own address and allowed
+    // names, wherever it is bound (see `host`).
+    host::check(state, headers)?;
+    let host_header = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     // Origin: a browser names the page that sent the request; only the
     // sandbox's own pages may.
     if let Some(origin) = headers.get(header::ORIGIN) {
@@ -170,10 +139,10 @@ pub(crate) async fn act(
                 session.status
             ),
         ),
-        Outcome::Done { session, .. } => Json(Data {
-            data: wire::session(&session, &state.base_url, Shape::Status),
-        })
-        .into_response(),
+        Outcome::Done { session, .. } => reply::data(
+            StatusCode::OK,
+            wire::session(&session, &state.base_url, Shape::Status),
+        ),
     }
 }
 

@@ -41,10 +41,14 @@
 //!
 //! # A local tool only
 //!
-//! The control API refuses what a web page could send: a foreign `Origin` (or
-//! a browser's `Sec-Fetch-Site: cross-site`) and a `Host` other than a
-//! loopback name or the sandbox's own address (403), and a POST body that is
-//! not `application/json` (415). The hosted page's buttons post forms to their
+//! Bound to a loopback address, the sandbox answers only requests whose `Host`
+//! is a loopback name, its own address or a name given to
+//! [`allow_host`](SandboxBuilder::allow_host) (403 otherwise): a web page that
+//! rebinds its own domain name to 127.0.0.1 can neither create sessions nor
+//! read them. The control API checks that wherever the sandbox is bound, and
+//! refuses what a web page could send besides: a foreign `Origin` (or a
+//! browser's `Sec-Fetch-Site: cross-site`) (403), and a POST body that is not
+//! `application/json` (415). The hosted page's buttons post forms to their
 //! own routes (`/payment-link/{id}/pay`), not to the control API.
 //!
 //! Memory stays bounded whatever it is sent: the oldest sessions and delivery
@@ -69,10 +73,12 @@ mod catalogue;
 mod control;
 mod delivery;
 mod faults;
+mod host;
 mod ids;
 pub mod limits;
 mod page;
 mod paylink;
+mod reply;
 mod state;
 mod store;
 mod wire;

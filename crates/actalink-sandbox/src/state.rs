@@ -60,9 +60,13 @@ pub(crate) struct State {
     pub(crate) base_url: String,
     /// `scheme://host[:port]` of `base_url`, lowercase: the sandbox's own origin.
     pub(crate) origin: String,
-    /// Host names (lowercase, without port) the control API answers besides
-    /// loopback names: the bound address and the public URL's host.
+    /// Host names (lowercase, without port) the sandbox answers besides
+    /// loopback names: the bound address, the public URL's host and the
+    /// names of `SandboxBuilder::allow_host` (see `host`).
     pub(crate) hosts: Vec<String>,
+    /// True when bound to a loopback address: then every route, not only
+    /// the control API, refuses another `Host`.
+    pub(crate) loopback_only: bool,
     pub(crate) api_keys: Vec<String>,
     pub(crate) catalogue: Catalogue,
     /// Validated at start: at most `MAX_SESSION_TTL`.

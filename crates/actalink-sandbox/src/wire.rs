@@ -33,12 +33,6 @@ pub(crate) fn timestamp(at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// The documented envelope of every success response: `{"data": …}`.
-#[derive(Serialize)]
-pub(crate) struct Data<T> {
-    pub(crate) data: T,
-}
-
 /// A session on the wire. Serialised straight from this struct (never through
 /// `serde_json::Value`, whose map sorts keys): fields in the documented order,
 /// metadata in the merchant's insertion order.

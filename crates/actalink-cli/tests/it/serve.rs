@@ -252,3 +252,63 @@ async fn a_webhook_url_that_is_no_url_exits_2_before_anything_starts() {
     let output = run(&["sandbox", "--webhook-url", good, "--webhook-url", good]).await;
     assert_fails(&output, 2, "--webhook-url needs --webhook-secret");
 }
+
+/// One raw HTTP/1.1 exchange with exactly these header lines: the status.
+async fn raw_status(addr: &str, head: &str, body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "{head}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap()
+}
+
+#[tokio::test]
+async fn the_api_refuses_a_rebound_host_unless_allowed() {
+    let create = |host: &str| {
+        format!(
+            "POST /billing/api/v1/paysession/create HTTP/1.1\r\nHost: {host}\r\nx-api-key: {DEFAULT_API_KEY}\r\nContent-Type: application/json"
+        )
+    };
+    let body = format!(r#"{{"paylinkId":"{EBOOK_PAYLINK}","mode":"paylink"}}"#);
+    for (allow, expected) in [(None, 403), (Some("shop-sandbox"), 201)] {
+        let mut args = vec!["--json", "sandbox", "--addr", "127.0.0.1:0"];
+        if let Some(name) = allow {
+            args.extend(["--allow-host", name]);
+        }
+        let mut served = Watched::start(&args, &[]);
+        let first = served.until(GIVES_UP_WITHIN, |_| true).await[0].clone();
+        let banner: serde_json::Value = serde_json::from_str(&first).unwrap();
+        let url = banner["url"].as_str().unwrap().to_owned();
+        let addr = url.strip_prefix("http://").unwrap().to_owned();
+        let port = addr.rsplit_once(':').unwrap().1.to_owned();
+        let rebound = create(&format!("shop-sandbox:{port}"));
+        assert_eq!(
+            raw_status(&addr, &rebound, &body).await,
+            expected,
+            "{allow:?}"
+        );
+        // A name never allowed is refused either way; loopback is served.
+        let other = create(&format!("attacker.example:{port}"));
+        assert_eq!(raw_status(&addr, &other, &body).await, 403);
+        assert_eq!(raw_status(&addr, &create(&addr), &body).await, 201);
+        interrupt(served.child).await;
+    }
+    let output = run(&["sandbox", "--addr", "127.0.0.1:0", "--allow-host", "a b"]).await;
+    assert_fails(&output, 2, "--allow-host \"a b\" is not a host name");
+}
+
+#[tokio::test]
+async fn a_port_clash_names_the_address_and_suggests_a_free_port() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = run(&["sandbox", "--addr", &addr]).await;
+    assert_fails(&output, 1, &format!("could not listen on {addr}: "));
+    assert_stderr_has(&output, "pass --addr 127.0.0.1:0 for a free port");
+    assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
+}

@@ -167,3 +167,95 @@ async fn the_hosted_pages_own_form_posts_still_work() {
     assert_eq!(status, StatusCode::SEE_OTHER.as_u16());
     assert_eq!(status_of(&sandbox, &id), SessionStatus::Success);
 }
+
+/// A create through the API with exactly these header lines (`Host` included).
+async fn create_with(sandbox: &Sandbox, host: &str) -> (u16, String) {
+    let body = format!(r#"{{"paylinkId":"{PRO_PAYLINK}","mode":"paylink"}}"#);
+    raw(
+        sandbox.addr(),
+        &format!(
+            "POST /billing/api/v1/paysession/create HTTP/1.1\r\n{host}\r\nx-api-key: {}\r\nContent-Type: application/json",
+            actalink_sandbox::DEFAULT_API_KEY
+        ),
+        &body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_api_and_the_page_refuse_a_rebound_host_when_bound_to_loopback() {
+    let sandbox = sandbox().await;
+    let port = sandbox.addr().port();
+    let before = sandbox.session_count();
+    for host in [
+        format!("Host: attacker.example:{port}"),
+        "Host: attacker.example".to_owned(),
+        "Host: localhost.attacker.example".to_owned(),
+        "Host: user@127.0.0.1".to_owned(),
+    ] {
+        let (status, body) = create_with(&sandbox, &host).await;
+        assert_eq!(status, 403, "{host}: {body}");
+        assert!(body.contains("--allow-host"), "{body}");
+        let (status, _) = get(&sandbox, "/payment-link/checkout_x", &host).await;
+        assert_eq!(status, 403, "{host}");
+    }
+    assert_eq!(sandbox.session_count(), before, "no session was created");
+    // Loopback names and the sandbox's own address are served.
+    for host in [
+        format!("Host: 127.0.0.1:{port}"),
+        format!("Host: localhost:{port}"),
+        "Host: [::1]".to_owned(),
+    ] {
+        let (status, body) = create_with(&sandbox, &host).await;
+        assert_eq!(status, 201, "{host}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn an_allowed_host_is_served_and_a_bad_name_is_a_config_error() {
+    let sandbox = crate::start(
+        Sandbox::builder()
+            .allow_host("Sandbox")
+            .allow_host("shop.test:80"),
+    )
+    .await;
+    for host in ["Host: sandbox:4010", "Host: SANDBOX", "Host: shop.test"] {
+        let (status, body) = create_with(&sandbox, host).await;
+        assert_eq!(status, 201, "{host}: {body}");
+        let (status, body) = get(&sandbox, "/__sandbox/stats", host).await;
+        assert_eq!(status, 200, "{host}: {body}");
+    }
+    let (status, _) = create_with(&sandbox, "Host: other.test").await;
+    assert_eq!(status, 403);
+    let err = Sandbox::builder()
+        .allow_host("not a host")
+        .start("127.0.0.1:0")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, actalink_sandbox::Error::Config(_)), "{err}");
+}
+
+#[tokio::test]
+async fn bound_to_every_address_the_api_answers_any_host_but_the_control_api_does_not() {
+    let sandbox = Sandbox::builder().start("0.0.0.0:0").await.unwrap();
+    let port = sandbox.addr().port();
+    let local = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let body = format!(r#"{{"paylinkId":"{PRO_PAYLINK}","mode":"paylink"}}"#);
+    let (status, text) = raw(
+        local,
+        &format!(
+            "POST /billing/api/v1/paysession/create HTTP/1.1\r\nHost: sandbox.internal:{port}\r\nx-api-key: {}\r\nContent-Type: application/json",
+            actalink_sandbox::DEFAULT_API_KEY
+        ),
+        &body,
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let (status, _) = raw(
+        local,
+        "GET /__sandbox/stats HTTP/1.1\r\nHost: sandbox.internal",
+        "",
+    )
+    .await;
+    assert_eq!(status, 403);
+}
