@@ -13,6 +13,7 @@
 mod stdio;
 
 mod demo;
+mod duration;
 mod failure;
 mod output;
 mod sandbox;
@@ -60,7 +61,7 @@ Examples:
   export ACTALINK_BASE_URL=http://127.0.0.1:4010 ACTALINK_API_KEY=sk_sandbox_0000000000000000000000000000000000
   actalink session create --paylink paylink_sandboxRecipePro000000000000001 --metadata internal_order_id=ORD-1
   actalink --json session get checkout_…
-  actalink -v session wait checkout_… --timeout 600
+  actalink -v session wait checkout_… --timeout 10m
   actalink sandbox pay checkout_…
   ACTALINK_WEBHOOK_SECRET=whsec_… actalink webhook trigger onetime.executed --to http://127.0.0.1:3000/webhooks/actalink";
 

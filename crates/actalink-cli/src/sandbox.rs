@@ -23,7 +23,7 @@ use http::{HeaderValue, Method, header};
 use serde::Deserialize;
 
 use crate::failure::kind_of_status;
-use crate::{Failure, Globals, Outcome, Secret, output, stdio};
+use crate::{Failure, Globals, Outcome, Secret, duration, output, stdio};
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
@@ -51,6 +51,9 @@ pub(crate) struct Args {
     /// The secret to sign webhooks with, for every endpoint.
     #[arg(long, env = "ACTALINK_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<Secret>,
+    /// How long a new session stays open before it expires (90s, 5m, 1h30m, or seconds; at most 366d).
+    #[arg(long, value_name = "DUR", default_value = "1h")]
+    session_ttl: String,
     /// A JSON catalogue of paylinks (two sample products when not given).
     #[arg(long)]
     catalogue: Option<PathBuf>,
@@ -285,9 +288,15 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
         return act(globals, action).await;
     }
     check_addr(&args.addr)?;
+    let ttl = duration::flag(
+        "session-ttl",
+        &args.session_ttl,
+        Duration::from_millis(1),
+        actalink_sandbox::limits::MAX_SESSION_TTL,
+    )?;
     let webhooks = endpoints(&args, secret_from_env)?;
     let key = accepted_key(globals);
-    let mut builder = Sandbox::builder().api_keys([key.clone()]);
+    let mut builder = Sandbox::builder().api_keys([key.clone()]).session_ttl(ttl);
     for name in &args.allow_host {
         check_host_name(name)?;
         builder = builder.allow_host(name.clone());

@@ -11,14 +11,14 @@ use actalink_types::Mode;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::time::Instant;
 
-use crate::{Failure, Globals, Outcome, output};
+use crate::{Failure, Globals, Outcome, duration, output};
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
   export ACTALINK_BASE_URL=http://127.0.0.1:4010 ACTALINK_API_KEY=sk_sandbox_0000000000000000000000000000000000
   ID=$(actalink --json session create --paylink paylink_sandboxRecipePro000000000000001 --metadata internal_order_id=ORD-1 | jq -r .id)
   actalink session get \"$ID\"
-  actalink session wait \"$ID\" --interval 2 --timeout 600 && echo paid";
+  actalink session wait \"$ID\" --interval 2s --timeout 10m && echo paid";
 
 const CREATE_EXAMPLES: &str = "\
 Examples:
@@ -33,7 +33,7 @@ Examples:
 const WAIT_EXAMPLES: &str = "\
 Examples:
   actalink session wait checkout_… && ship-order ORD-1
-  actalink session wait checkout_… --interval 2 --timeout 600
+  actalink session wait checkout_… --interval 2s --timeout 1h30m
   actalink -v session wait checkout_…      # each poll's HTTP attempts and retries";
 
 /// Session commands.
@@ -69,21 +69,22 @@ pub(crate) enum Command {
     },
     /// Wait until a session leaves `open`; exits 0 only if it was paid.
     ///
-    /// Polls every --interval seconds until the session's status is final
-    /// (success, failure, timeout), or until --timeout, by default the
-    /// session's expiry. Each change of status, each failed poll and, every
+    /// Polls every --interval until the session's status is final (success,
+    /// failure, timeout), or until --timeout, by default the session's expiry
+    /// (at most 24 hours). Durations read 90s, 5m, 1h30m, 500ms, or a
+    /// number of seconds. Each change of status, each failed poll and, every
     /// few polls, a reminder that the session is still open are shown on
     /// stderr (not with --json).
     #[command(after_help = WAIT_EXAMPLES)]
     Wait {
         /// The checkout session id.
         id: String,
-        /// Seconds between polls, from 0.01 to 3600.
-        #[arg(long, default_value_t = 5.0)]
-        interval: f64,
-        /// Give up after this many seconds, from 0.001 to 604800 (7 days); the session's expiry when not given.
-        #[arg(long)]
-        timeout: Option<f64>,
+        /// The time between polls, from 10ms to 1h (90s, 5m, or seconds).
+        #[arg(long, value_name = "DUR", default_value = "5s")]
+        interval: String,
+        /// Give up after this long, from 1ms to 7d (90s, 5m, 1h30m, or seconds); the session's expiry when not given.
+        #[arg(long, value_name = "DUR")]
+        timeout: Option<String>,
     },
 }
 
@@ -117,31 +118,6 @@ const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 /// The longest `--timeout`: 7 days, far beyond any session's documented hour
 /// and far from the `Instant` arithmetic's limits.
 const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// A number of seconds within `[min, max]`: NaN, infinities, negative and
-/// absurd values are input errors (exit 2), caught before any request.
-fn seconds(name: &str, value: f64, min: Duration, max: Duration) -> Result<Duration, Failure> {
-    let bad = || {
-        Failure::input(format!(
-            "--{name} must be a number of seconds from {} to {} ({}), not {value}",
-            min.as_secs_f64(),
-            max.as_secs(),
-            if max.as_secs() >= 86_400 {
-                format!("{} days", max.as_secs() / 86_400)
-            } else {
-                format!("{} hour", max.as_secs() / 3600)
-            }
-        ))
-    };
-    if !value.is_finite() || value <= 0.0 || value > max.as_secs_f64() {
-        return Err(bad());
-    }
-    let duration = Duration::try_from_secs_f64(value).map_err(|_| bad())?;
-    if duration < min {
-        return Err(bad());
-    }
-    Ok(duration)
-}
 
 fn session_id(id: &str) -> Result<CheckoutSessionId, Failure> {
     CheckoutSessionId::new(id).map_err(|e| Failure::input(e.to_string()))
@@ -191,9 +167,9 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             timeout,
         } => {
             let id = session_id(&id)?;
-            let interval = seconds("interval", interval, MIN_INTERVAL, MAX_INTERVAL)?;
+            let interval = duration::flag("interval", &interval, MIN_INTERVAL, MAX_INTERVAL)?;
             let timeout = timeout
-                .map(|t| seconds("timeout", t, Duration::from_millis(1), MAX_TIMEOUT))
+                .map(|t| duration::flag("timeout", &t, Duration::from_millis(1), MAX_TIMEOUT))
                 .transpose()?;
             let client = client(globals)?;
             let mut progress = Progress::new(&id, !globals.json);
@@ -315,49 +291,5 @@ impl Progress {
         if let Some(bar) = self.spinner {
             bar.finish_and_clear();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn absurd_seconds_are_input_errors_not_panics() {
-        let day = Duration::from_secs(86_400);
-        for value in [
-            1e19,
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            -1.0,
-            0.0,
-            -0.0,
-            604_800.001,
-            f64::MAX,
-            f64::MIN_POSITIVE,
-        ] {
-            let result = seconds("timeout", value, Duration::from_millis(1), MAX_TIMEOUT);
-            let Err(failure) = result else {
-                panic!("{value} was accepted: {result:?}");
-            };
-            let message = failure.message();
-            assert!(
-                message.contains(
-                    "--timeout must be a number of seconds from 0.001 to 604800 (7 days)"
-                ),
-                "{message}"
-            );
-        }
-        assert_eq!(
-            seconds("timeout", 604_800.0, Duration::from_millis(1), MAX_TIMEOUT).ok(),
-            Some(7 * day)
-        );
-        assert!(seconds("interval", 0.001, MIN_INTERVAL, MAX_INTERVAL).is_err());
-        assert!(seconds("interval", 3600.5, MIN_INTERVAL, MAX_INTERVAL).is_err());
-        assert_eq!(
-            seconds("interval", 0.2, MIN_INTERVAL, MAX_INTERVAL).ok(),
-            Some(Duration::from_millis(200))
-        );
     }
 }

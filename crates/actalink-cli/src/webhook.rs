@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actalink_webhooks::{Error, Event, EventType, Verifier, sign};
 use tokio::io::AsyncReadExt;
 
-use crate::{Failure, Globals, Outcome, Secret, output};
+use crate::{Failure, Globals, Outcome, Secret, duration, output};
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
@@ -63,9 +63,9 @@ pub(crate) enum Command {
         /// The `x-actalink-signature` header.
         #[arg(long)]
         signature: String,
-        /// How far the timestamp may be from now, in seconds.
-        #[arg(long, default_value_t = 300)]
-        tolerance: u64,
+        /// How far the timestamp may be from now (90s, 5m, 1h30m, or seconds).
+        #[arg(long, value_name = "DUR", default_value = "5m")]
+        tolerance: String,
         /// The raw body: a file, or `-` for stdin.
         #[arg(default_value = "-")]
         file: PathBuf,
@@ -127,6 +127,11 @@ fn secret(secret: Option<Secret>) -> Result<Secret, Failure> {
         Failure::config("no webhook secret: set ACTALINK_WEBHOOK_SECRET (or pass --secret)")
     })
 }
+
+/// The widest `--tolerance`: 10^15 s, within which lies every timestamp of
+/// at most 18 digits of milliseconds, so that any stored event can be
+/// replayed.
+const MAX_TOLERANCE: Duration = Duration::from_secs(1_000_000_000_000_000);
 
 /// The largest body `verify` and `sign` read: the verifier's own cap (1 MiB).
 const MAX_BODY_BYTES: usize = Verifier::DEFAULT_MAX_BODY_BYTES;
@@ -236,10 +241,10 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             tolerance,
             file,
         } => {
+            let tolerance = duration::flag("tolerance", &tolerance, Duration::ZERO, MAX_TOLERANCE)?;
             let key = secret(key)?;
             let body = read_body(&file).await?;
-            let verifier =
-                Verifier::new(key.expose()).with_tolerance(Duration::from_secs(tolerance));
+            let verifier = Verifier::new(key.expose()).with_tolerance(tolerance);
             let timestamp = timestamp.trim();
             let event = verifier
                 .verify_parts(&body, timestamp, &signature)

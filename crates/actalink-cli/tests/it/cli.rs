@@ -274,27 +274,59 @@ async fn absurd_wait_durations_exit_2_before_any_request() {
     let sandbox = sandbox().await;
     let id = session_id(&create(&sandbox, &[]).await);
     let before = api_requests(&sandbox).await;
-    for (flag, value) in [
-        ("--timeout", "1e19"),
-        ("--timeout", "NaN"),
-        ("--timeout", "inf"),
-        ("--timeout", "-5"),
-        ("--timeout", "0"),
-        ("--timeout", "604801"),
-        ("--interval", "1e19"),
-        ("--interval", "nan"),
-        ("--interval", "-inf"),
-        ("--interval", "3601"),
-        ("--interval", "0.0001"),
+    for (flag, value, message) in [
+        (
+            "--timeout",
+            "1e19",
+            "is not a duration: give 90s, 5m, 1h30m",
+        ),
+        ("--timeout", "NaN", "is not a duration"),
+        ("--timeout", "inf", "is not a duration"),
+        ("--timeout", "-5", "is not a duration"),
+        ("--timeout", "5 minutes", "is not a duration"),
+        (
+            "--timeout",
+            "0",
+            "--timeout must be from 1ms to 7d, not 0ms",
+        ),
+        (
+            "--timeout",
+            "604801",
+            "--timeout must be from 1ms to 7d, not 7d1s",
+        ),
+        (
+            "--timeout",
+            "8d",
+            "--timeout must be from 1ms to 7d, not 8d",
+        ),
+        (
+            "--timeout",
+            "99999999999999999999999999h",
+            "is not a duration",
+        ),
+        ("--interval", "1e19", "is not a duration"),
+        ("--interval", "nan", "is not a duration"),
+        ("--interval", "-inf", "is not a duration"),
+        (
+            "--interval",
+            "3601",
+            "--interval must be from 10ms to 1h, not 1h1s",
+        ),
+        (
+            "--interval",
+            "0.0001",
+            "--interval must be from 10ms to 1h, not 0ms",
+        ),
+        (
+            "--interval",
+            "2h",
+            "--interval must be from 10ms to 1h, not 2h",
+        ),
     ] {
         // `--flag=value`, so that clap takes "-5" as a value.
         let flag_value = format!("{flag}={value}");
         let output = run_api(&sandbox, &["session", "wait", &id, &flag_value]).await;
-        assert_fails(
-            &output,
-            2,
-            &format!("{flag} must be a number of seconds from"),
-        );
+        assert_fails(&output, 2, message);
         assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
     }
     assert_eq!(api_requests(&sandbox).await, before, "nothing was sent");
@@ -394,4 +426,84 @@ async fn server_text_reaches_the_terminal_escaped() {
     // JSON output keeps the value as sent (JSON escapes it).
     let session = json_stdout(&run_api(&sandbox, &["--json", "session", "get", &id]).await);
     assert_eq!(session["metadata"]["note"], "\x1b[31mred\x1b[0m");
+}
+
+#[tokio::test]
+async fn durations_read_90s_5m_1h30m_or_seconds_everywhere() {
+    let sandbox = sandbox().await;
+    // A paid session: every spelling of a long timeout is accepted.
+    for timeout in ["90s", "5m", "1h30m", "600", "0.5h", "1h 30m"] {
+        let id = open_session(&sandbox).await;
+        control(&sandbox, &id, "pay").await;
+        let args = [
+            "session",
+            "wait",
+            &id,
+            "--interval",
+            "50ms",
+            "--timeout",
+            timeout,
+        ];
+        assert_exit_for(&run_api(&sandbox, &args).await, 0, timeout);
+    }
+    // An open one: a short timeout in milliseconds ends the wait.
+    let id = open_session(&sandbox).await;
+    let started = std::time::Instant::now();
+    let args = [
+        "session",
+        "wait",
+        &id,
+        "--interval",
+        "50ms",
+        "--timeout",
+        "300ms",
+    ];
+    assert_fails(&run_api(&sandbox, &args).await, 1, "timed out");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // The sandbox's session lifetime.
+    let mut served = Watched::start(
+        &[
+            "--json",
+            "sandbox",
+            "--addr",
+            "127.0.0.1:0",
+            "--session-ttl",
+            "1m30s",
+        ],
+        &[],
+    );
+    let first = served
+        .until(std::time::Duration::from_secs(20), |_| true)
+        .await[0]
+        .clone();
+    let banner: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let url = banner["url"].as_str().unwrap().to_owned();
+    let created = run(&at(
+        DEFAULT_API_KEY,
+        &url,
+        &["--json", "session", "create", "--paylink", PRO_PAYLINK],
+    ))
+    .await;
+    assert_exit(&created, 0);
+    let session = json_stdout(&created);
+    let at_time = |field: &str| {
+        time::OffsetDateTime::parse(
+            session[field].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let lifetime = at_time("expiresAt") - at_time("createdAt");
+    assert!(
+        (time::Duration::seconds(90)..=time::Duration::milliseconds(90_010)).contains(&lifetime),
+        "{lifetime}"
+    );
+    interrupt(served.child).await;
+    for (ttl, message) in [
+        ("soon", "--session-ttl \"soon\" is not a duration"),
+        ("400d", "--session-ttl must be from 1ms to 366d, not 400d"),
+    ] {
+        let output = run(&["sandbox", "--addr", "127.0.0.1:0", "--session-ttl", ttl]).await;
+        assert_fails(&output, 2, message);
+    }
 }

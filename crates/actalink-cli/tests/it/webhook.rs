@@ -444,3 +444,25 @@ async fn sign_output_pastes_into_curl() {
         .unwrap();
     assert_eq!(event.id.as_deref(), Some("evt_1"));
 }
+
+#[tokio::test]
+async fn the_tolerance_reads_as_a_duration() {
+    let ten_minutes_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 600_000;
+    let old = actalink_webhooks::sign(BODY.as_bytes(), &SECRET.into(), ten_minutes_ago).unwrap();
+    let verify = verify_args(SECRET, &old.timestamp, &old.signature);
+    assert_fails(
+        &run_stdin(&verify, BODY.as_bytes()).await,
+        1,
+        "beyond the 300000 ms tolerance",
+    );
+    for (tolerance, expected) in [("15m", 0), ("1h30m", 0), ("900", 0), ("5m", 1), ("590s", 1)] {
+        let output = run_stdin(&with(&verify, &["--tolerance", tolerance]), BODY.as_bytes()).await;
+        assert_exit_for(&output, expected, tolerance);
+    }
+    let output = run_stdin(&with(&verify, &["--tolerance", "forever"]), BODY.as_bytes()).await;
+    assert_fails(&output, 2, "--tolerance \"forever\" is not a duration");
+}
