@@ -127,8 +127,11 @@ impl SessionStatus {
         matches!(self, Self::Open)
     }
 
-    /// True for the statuses known to be final: `success`, `failure` and
-    /// `timeout`. An unknown status is not final: it may be a step on the way
+    /// True for `success`, `failure` and `timeout`, the statuses this SDK
+    /// treats as final. No page of the provider says which statuses are
+    /// final: that these three are is an assumption (a paid session stays
+    /// paid; `failure` and `timeout` are the provider demo's names for the
+    /// other outcomes). An unknown status is not final: it may be a step on the way
     /// (`processing`, say) that a later poll turns into `success`, so waiting
     /// goes on until it changes or the deadline passes. An unknown status is
     /// never treated as paid either.

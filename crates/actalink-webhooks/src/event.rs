@@ -9,14 +9,19 @@ use crate::Error;
 use crate::json::{Json, Kind, Members};
 
 actalink_types::__open_enum! {
-    /// The kind of event. Only three names are documented; every other one
-    /// decodes as `Unknown` with its name.
+    /// The kind of event. The provider's pages show three names, each only
+    /// in an example: two on its Billing webhook page and `onetime.executed`
+    /// on its Actapay page; its list of event types is not visible. Every
+    /// other name decodes as `Unknown` with its name.
     pub enum EventType {
-        /// A subscription charge is due.
+        /// A subscription charge is due (guessed from the name: the
+        /// Billing example shows no description).
         SubscriptionBillingDue => "subscription.billing.due",
-        /// Subscription charges have been scheduled.
+        /// Subscription charges have been scheduled (guessed from the name,
+        /// as above).
         SubscriptionBillingScheduled => "subscription.billing.scheduled",
-        /// A one-time payment was executed.
+        /// A one-time payment was executed (from the Actapay page's example;
+        /// the meaning is guessed from the name).
         OnetimeExecuted => "onetime.executed",
     }
 }
@@ -392,10 +397,12 @@ impl Event {
     /// one; otherwise `sha256:` and the lowercase hex SHA-256 of
     /// [`Event::raw_json`], the payload as signed.
     ///
-    /// The provider redelivers an event with the same payload (only the
-    /// timestamp and signature change), so a redelivery has the same key; two
-    /// events with identical signed content have the same key too, which is
-    /// the point. Keys derived from content start with `sha256:`; no
+    /// How the provider redelivers is not documented. If a redelivery keeps
+    /// the event id (or, for an event without one, the payload; only the
+    /// timestamp and signature would change), it has the same key; if it
+    /// does not, no key derived from the event can tell it from a new one,
+    /// so confirm with the session's status before acting twice. Two events
+    /// with identical signed content have the same key, which is the point. Keys derived from content start with `sha256:`; no
     /// documented id does. Hashing costs one pass over the payload per call.
     #[must_use]
     pub fn dedup_key(&self) -> String {
