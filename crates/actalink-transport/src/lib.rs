@@ -7,7 +7,7 @@
 //! - [`ReqwestTransport`] (feature `rustls`, default, or `native-tls`) is the production
 //!   implementation: pooled, rustls, with connect and per-attempt timeouts and
 //!   a cap on the response body.
-//! - [`ReplayTransport`] and the mockall-generated `MockTransport` (feature
+//! - `ReplayTransport` and the mockall-generated `MockTransport` (feature
 //!   `mock`) stand in for it in tests.
 //! - [`RetryPolicy`] wraps any transport with full-jitter exponential backoff,
 //!   `Retry-After`, a retry count and a total deadline; the caller states each
