@@ -120,16 +120,20 @@ impl Client {
     ) -> Result<CheckoutSession> {
         let start = Instant::now();
         // Without an explicit timeout, `expiresAt` sets the deadline once a
-        // poll has succeeded; until then, and in any case, the cap holds.
+        // poll has succeeded, never beyond the cap.
         let cap = deadline_after(start, MAX_DEFAULT_WAIT);
+        // Until a poll has told the session's `expiresAt`: one hour.
+        let until_known = deadline_after(start, DEFAULT_WAIT.min(MAX_DEFAULT_WAIT));
         // `None` inside: no representable deadline, so wait until the status is final.
         let mut deadline: Option<Option<Instant>> =
             options.timeout.map(|t| deadline_after(start, t));
         let mut last_status: Option<SessionStatus> = None;
         let mut last_error: Option<Box<Error>>;
         loop {
-            let poll_deadline = deadline.unwrap_or(cap);
-            match self.get_session_before(id, poll_deadline).await {
+            match self
+                .get_session_before(id, deadline.unwrap_or(until_known))
+                .await
+            {
                 Ok(session) => {
                     on_poll(Poll::Session(&session));
                     if session.is_terminal() {
@@ -159,8 +163,7 @@ impl Client {
                 }
                 Err(error) => return Err(error),
             }
-            let deadline = *deadline.get_or_insert(cap);
-            let Some(deadline) = deadline else {
+            let Some(deadline) = deadline.unwrap_or(until_known) else {
                 tokio::time::sleep(options.interval).await;
                 continue;
             };

@@ -346,3 +346,55 @@ mod over_loopback {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn failed_first_polls_wait_an_hour_and_then_the_expiry_applies() {
+    // Never fetched: the wait ends an hour on.
+    let t = repeating(400, || status(503, ""));
+    let start = Instant::now();
+    let e = client(&t)
+        .wait_for_completion(
+            &id(),
+            WaitOptions::new().with_interval(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::WaitTimedOut {
+                last_status: None,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(start.elapsed(), Duration::from_secs(3600));
+
+    // Failed polls, then one that tells an expiry long past: that expiry ends the wait.
+    let t = repeating(4, || status(503, "")).respond(with_status("open"));
+    let start = Instant::now();
+    let e = client(&t)
+        .wait_for_completion(
+            &id(),
+            WaitOptions::new().with_interval(Duration::from_secs(1)),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::WaitTimedOut {
+                last_status: Some(SessionStatus::Open),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // The fixture expired in 2025: the wait ended at the first successful poll.
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+}
