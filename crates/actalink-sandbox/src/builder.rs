@@ -265,6 +265,7 @@ impl SandboxBuilder {
             faults: Mutex::new(VecDeque::new()),
             api_requests: AtomicU64::new(0),
             pending_deliveries: AtomicUsize::new(0),
+            delivered: tokio::sync::Notify::new(),
         });
         let app = router(Arc::clone(&state));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -294,6 +295,7 @@ fn router(state: Arc<State>) -> Router {
     let control = Router::new()
         .route("/__sandbox/sessions/{id}/{action}", post(control::act))
         .route("/__sandbox/deliveries", get(control::deliveries))
+        .route("/__sandbox/events/{id}/resend", post(control::resend))
         .route("/__sandbox/stats", get(control::stats))
         .route(
             "/__sandbox/faults",

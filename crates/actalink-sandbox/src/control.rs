@@ -5,23 +5,26 @@
 //! `Host` that is neither a loopback name nor the sandbox's own address (DNS
 //! rebinding), and a POST body that is not JSON (a cross-site form).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State as AxumState};
+use axum::extract::{Path, Query, Request, State as AxumState};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, Method, StatusCode, header};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::faults::FaultRequest;
 use crate::host;
 use crate::reply::{self, Refusal, bad_request, error};
-use crate::state::{Action, Outcome, State, WebhookEndpoint};
+use crate::state::{Action, State, WebhookEndpoint};
 use crate::wire::{self, Shape};
+use crate::{Delivery, EndpointDelivery, Error, SentEvent, actions};
 
 /// Why a request may not reach the control API, if it may not.
 pub(crate) fn check_request(
@@ -101,12 +104,56 @@ pub(crate) async fn guard(
     }
 }
 
-/// `POST /__sandbox/sessions/{id}/{pay|cancel|fail|expire}`: the session
-/// after the action, or 404 (no such session), 409 (the action does not apply
-/// to its status, or it is already paid).
+/// A control request's optional JSON body; an empty body is `{}`.
+fn body_of<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<T, Refusal> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        Refusal(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not what this route takes: {e}"),
+        )
+    })
+}
+
+/// The HTTP answer to an [`Error`] of the shared actions.
+fn refusal(error: &Error) -> Response {
+    let status = match error {
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Refused(_) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let message = match error {
+        Error::NotFound(m) | Error::Conflict(m) | Error::Refused(m) => m.clone(),
+        other => other.to_string(),
+    };
+    reply::error(status, message)
+}
+
+/// The body of an action: how long to wait for the first delivery at each
+/// endpoint, if at all.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ActBody {
+    /// Milliseconds, at most [`MAX_WAIT`].
+    wait_ms: Option<u64>,
+}
+
+/// The longest a control request waits for deliveries.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// `POST /__sandbox/sessions/{id}/{pay|cancel|fail|expire}`, body `{}` or
+/// `{"waitMs": 10000}`: `{"data": session, "event": {"id", "eventType",
+/// "endpoints"} | null}`, and with `waitMs` also `"deliveries": [{"url",
+/// "delivered", "status", "attempts", "error"}]` once every endpoint had its
+/// first attempt or the wait is over. 404 (no such session), 409 (the action
+/// does not apply to its status, or it is already paid).
 pub(crate) async fn act(
     AxumState(state): AxumState<Arc<State>>,
     Path((id, action)): Path<(String, String)>,
+    body: Bytes,
 ) -> Response {
     let Some(action) = Action::parse(&action) else {
         return error(
@@ -114,41 +161,95 @@ pub(crate) async fn act(
             format!("unknown action {action:?}; use pay, cancel, fail or expire"),
         );
     };
-    match state.apply(&id, action) {
-        Outcome::NotFound => error(
-            StatusCode::NOT_FOUND,
-            format!("checkout session {id:?} was not found"),
-        ),
-        Outcome::Conflict(session) => error(
-            StatusCode::CONFLICT,
-            format!(
-                "checkout session {id:?} is {} and cannot be changed that way",
-                session.status
-            ),
-        ),
-        Outcome::Invalid(why) => error(StatusCode::INTERNAL_SERVER_ERROR, why),
-        // A script that pays a paid session has lost track of it: say so
-        // (the hosted page, where a customer may click twice, just redirects).
-        Outcome::Done {
-            session,
-            paid_now: false,
-        } if action == Action::Pay => error(
-            StatusCode::CONFLICT,
-            format!(
-                "checkout session {id:?} is already paid ({}); nothing was done",
-                session.status
-            ),
-        ),
-        Outcome::Done { session, .. } => reply::data(
-            StatusCode::OK,
-            wire::session(&session, &state.base_url, Shape::Status),
-        ),
+    let body: ActBody = match body_of(&body) {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    // A script that pays a paid session has lost track of it: a conflict
+    // (the hosted page, where a customer may click twice, just redirects).
+    let (session, event) = match actions::act(&state, &id, action) {
+        Ok(done) => done,
+        Err(e) => return refusal(&e),
+    };
+    let deliveries = match (body.wait_ms, &event) {
+        (Some(ms), Some(event)) => {
+            let within = Duration::from_millis(ms).min(MAX_WAIT);
+            Some(actions::first_deliveries(&state, event, within).await)
+        }
+        (Some(_), None) => Some(Vec::new()),
+        (None, _) => None,
+    };
+    // Serialised from a struct, not a `Value`, which would sort the
+    // session's fields and the merchant's metadata.
+    Json(Acted {
+        data: wire::session(&session, &state.base_url, Shape::Status),
+        event,
+        deliveries,
+    })
+    .into_response()
+}
+
+/// The answer to an action.
+#[derive(Serialize)]
+struct Acted<'a> {
+    data: wire::WireSession<'a>,
+    event: Option<SentEvent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deliveries: Option<Vec<EndpointDelivery>>,
+}
+
+/// `GET /__sandbox/deliveries`: the delivery log, one record per attempt;
+/// `?per=endpoint`: one entry per event and endpoint
+/// ([`Delivery`](crate::Delivery)).
+pub(crate) async fn deliveries(
+    AxumState(state): AxumState<Arc<State>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let records = state.store.deliveries();
+    match query.get("per").map(String::as_str) {
+        None => Json(json!({ "data": records })).into_response(),
+        Some("endpoint") => Json(json!({ "data": Delivery::summarise(&records) })).into_response(),
+        Some(other) => bad_request(format!("per={other:?}: the only grouping is per=endpoint")),
     }
 }
 
-/// `GET /__sandbox/deliveries`.
-pub(crate) async fn deliveries(AxumState(state): AxumState<Arc<State>>) -> Response {
-    Json(json!({ "data": state.store.deliveries() })).into_response()
+/// The body of a resend.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResendBody {
+    /// Where to send it instead of every endpoint.
+    to: Option<String>,
+}
+
+/// `POST /__sandbox/events/{id}/resend`, body `{}` or `{"to": URL}`: the
+/// event's body again, freshly signed, one attempt to every endpoint or to
+/// the URL (signed with the secret of the endpoint with that URL, else the
+/// first endpoint's): `{"event": {…}, "deliveries": [{"url", "delivered",
+/// "status", "attempts", "error"}]}`. 404 (no such event), 409 (no endpoint).
+pub(crate) async fn resend(
+    AxumState(state): AxumState<Arc<State>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let body: ResendBody = match body_of(&body) {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    let to = match body
+        .to
+        .as_deref()
+        .map(|url| actions::endpoint_for(&state, url))
+    {
+        None => None,
+        Some(Ok(endpoint)) => Some(endpoint),
+        Some(Err(e)) => return refusal(&e),
+    };
+    match actions::resend(&state, &id, to).await {
+        Ok((event, deliveries)) => {
+            Json(json!({ "event": event, "deliveries": deliveries })).into_response()
+        }
+        Err(e) => refusal(&e),
+    }
 }
 
 /// `GET /__sandbox/stats`.

@@ -30,6 +30,52 @@
 //! - `/__sandbox/…`, a control API: act on a session without a browser
 //!   (`POST /__sandbox/sessions/{id}/pay`), list deliveries, inject faults.
 //!
+//! # In a merchant's integration test
+//!
+//! Pay, cancel, fail or expire a session by its id, read how each webhook
+//! endpoint answered, and resend an event, all in process:
+//!
+//! ```rust,no_run
+//! # use std::time::Duration;
+//! # use actalink_checkout::{Client, CreateCheckoutSession};
+//! # use actalink_sandbox::{DEFAULT_API_KEY, EBOOK_PAYLINK, Sandbox, WebhookEndpoint};
+//! # async fn run(my_webhook_url: String) -> Result<(), Box<dyn std::error::Error>> {
+//! let sandbox = Sandbox::builder()
+//!     .webhook(WebhookEndpoint::new(my_webhook_url, "whsec_test"))
+//!     .start("127.0.0.1:0")
+//!     .await?;
+//! let client = Client::builder().api_key(DEFAULT_API_KEY).base_url(sandbox.url()).build()?;
+//! let order = CreateCheckoutSession::builder(EBOOK_PAYLINK)
+//!     .metadata("internal_order_id", "ORD-1")
+//!     .build()?;
+//! let session = client.create_session(&order).await?;
+//!
+//! // The customer pays: the sandbox sends the payment event to your handler.
+//! let paid = sandbox.pay(&session.id)?;
+//! let Some(event) = paid.event else {
+//!     return Err("a payment sends an event".into());
+//! };
+//! for delivery in sandbox.first_deliveries(&event, Duration::from_secs(10)).await {
+//!     assert!(delivery.delivered, "{}: {:?} {:?}", delivery.url, delivery.status, delivery.error);
+//! }
+//! // … assert on your own records here: order ORD-1 is paid.
+//!
+//! // The provider retries: the same event again, freshly signed. Your handler
+//! // must not fulfil the order twice.
+//! sandbox.resend(&event.id, None).await?;
+//!
+//! // The other outcomes, and every event's fate per endpoint.
+//! let unpaid = client.create_session(&CreateCheckoutSession::builder(EBOOK_PAYLINK).build()?).await?;
+//! sandbox.fail(&unpaid.id)?;
+//! for delivery in sandbox.delivery_summary() {
+//!     println!("{} {} {}: {} attempts, delivered {}", delivery.event_type, delivery.event_id,
+//!         delivery.url, delivery.attempts, delivery.delivered);
+//! }
+//! # sandbox.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # What the sandbox invents
 //!
 //! Much of what the sandbox does is not documented by the provider: error
@@ -66,12 +112,14 @@
 //! # }
 //! ```
 
+mod actions;
 mod activity;
 mod api;
 mod builder;
 mod catalogue;
 mod control;
 mod delivery;
+mod event;
 mod faults;
 mod host;
 mod ids;
@@ -79,6 +127,7 @@ pub mod limits;
 mod page;
 mod paylink;
 mod reply;
+mod report;
 mod state;
 mod store;
 mod wire;
@@ -86,14 +135,18 @@ mod wire;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use actalink_types::SessionStatus;
+use std::time::Duration;
+
+use actalink_types::{CheckoutSessionId, SessionStatus};
 use tokio::sync::oneshot;
 
 pub use activity::{Activity, DeliveryAttempt, GaveUp, RequestServed};
 pub use builder::SandboxBuilder;
 pub use catalogue::{Catalogue, EBOOK_PAYLINK, PRO_PAYLINK};
+pub use event::PaymentEvent;
 pub use faults::Fault;
 pub use paylink::Paylink;
+pub use report::{Delivery, EndpointDelivery, SentEvent, SessionChange};
 pub use state::WebhookEndpoint;
 pub use store::DeliveryRecord;
 
@@ -118,9 +171,17 @@ pub enum Error {
     /// The builder's settings are out of range (see [`limits`]).
     #[error("invalid sandbox configuration: {0}")]
     Config(String),
-    /// A running sandbox refused a fault or a webhook endpoint (see [`limits`]).
+    /// A running sandbox refused a fault, a webhook endpoint or an action
+    /// (see [`limits`]), or a session has no price to make an event of.
     #[error("the sandbox refused: {0}")]
     Refused(String),
+    /// No such session or event (or it was evicted; see [`limits`]).
+    #[error("{0}")]
+    NotFound(String),
+    /// The action does not apply: the session's status does not allow it,
+    /// or there is no webhook endpoint to send to.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// A sandbox serving in the background: [`Sandbox::builder`] configures one,
@@ -177,10 +238,99 @@ impl Sandbox {
         self.addr
     }
 
-    /// The hosted page of a session.
+    /// The hosted page of a session (a [`CheckoutSessionId`] or its text).
     #[must_use]
-    pub fn checkout_url(&self, session_id: &str) -> String {
-        format!("{}/payment-link/{session_id}", self.base_url)
+    pub fn checkout_url(&self, session_id: &(impl AsRef<str> + ?Sized)) -> String {
+        format!("{}/payment-link/{}", self.base_url, session_id.as_ref())
+    }
+
+    /// Pays a session, as the customer would on the hosted page: its new
+    /// status, and the payment event, which is being delivered to every
+    /// endpoint in the background ([`first_deliveries`](Self::first_deliveries)
+    /// waits for it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown session, [`Error::Conflict`] for
+    /// one that is not open (a paid one included).
+    pub fn pay(&self, session_id: &CheckoutSessionId) -> Result<SessionChange, Error> {
+        self.act(session_id, state::Action::Pay)
+    }
+
+    /// Cancels a session, as the customer would on the hosted page: the
+    /// sandbox keeps it `open` (see the book's *What the sandbox assumes*).
+    ///
+    /// # Errors
+    ///
+    /// As [`pay`](Self::pay).
+    pub fn cancel(&self, session_id: &CheckoutSessionId) -> Result<SessionChange, Error> {
+        self.act(session_id, state::Action::Cancel)
+    }
+
+    /// Fails a session's payment: it ends as `failure`.
+    ///
+    /// # Errors
+    ///
+    /// As [`pay`](Self::pay).
+    pub fn fail(&self, session_id: &CheckoutSessionId) -> Result<SessionChange, Error> {
+        self.act(session_id, state::Action::Fail)
+    }
+
+    /// Expires a session now: it ends as `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// As [`pay`](Self::pay).
+    pub fn expire(&self, session_id: &CheckoutSessionId) -> Result<SessionChange, Error> {
+        self.act(session_id, state::Action::Expire)
+    }
+
+    fn act(
+        &self,
+        session_id: &CheckoutSessionId,
+        action: state::Action,
+    ) -> Result<SessionChange, Error> {
+        let (session, event) = actions::act(&self.state, session_id.as_str(), action)?;
+        Ok(SessionChange {
+            status: session.status,
+            event,
+        })
+    }
+
+    /// Waits until every endpoint `event` went to has had its first attempt,
+    /// or `within` has passed, and says how each fared: delivered (a 2xx) or
+    /// why not. An endpoint not attempted in time has `attempts: 0`.
+    pub async fn first_deliveries(
+        &self,
+        event: &SentEvent,
+        within: Duration,
+    ) -> Vec<EndpointDelivery> {
+        actions::first_deliveries(&self.state, event, within).await
+    }
+
+    /// Every event's deliveries, one entry per event and endpoint: attempts,
+    /// whether delivered, the last status and error. Oldest first.
+    #[must_use]
+    pub fn delivery_summary(&self) -> Vec<Delivery> {
+        Delivery::summarise(&self.deliveries())
+    }
+
+    /// Sends a past event again, its body unchanged and freshly signed, one
+    /// attempt per endpoint: to `to`, or to every endpoint. How each answered.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown (or evicted) event,
+    /// [`Error::Conflict`] when there is no endpoint to send to,
+    /// [`Error::Refused`] for a `to` whose URL is not http(s).
+    pub async fn resend(
+        &self,
+        event_id: &str,
+        to: Option<WebhookEndpoint>,
+    ) -> Result<Vec<EndpointDelivery>, Error> {
+        actions::resend(&self.state, event_id, to)
+            .await
+            .map(|(_, deliveries)| deliveries)
     }
 
     /// Adds a webhook endpoint while running. An endpoint beyond
@@ -237,8 +387,8 @@ impl Sandbox {
     /// A session's status as the API would report it now (an open session
     /// past its expiry reads `timeout`); `None` for an unknown or evicted id.
     #[must_use]
-    pub fn session_status(&self, session_id: &str) -> Option<SessionStatus> {
-        self.state.session(session_id).map(|s| s.status)
+    pub fn session_status(&self, session_id: &(impl AsRef<str> + ?Sized)) -> Option<SessionStatus> {
+        self.state.session(session_id.as_ref()).map(|s| s.status)
     }
 
     /// The delivery log, oldest first: one record per webhook attempt.

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | sessions ([`SandboxBuilder::max_sessions`](crate::SandboxBuilder::max_sessions)) | [`DEFAULT_MAX_SESSIONS`] and about [`MAX_SESSION_BYTES`] | the oldest session is **evicted** (then answers 404) |
 //! | the delivery log ([`SandboxBuilder::max_deliveries`](crate::SandboxBuilder::max_deliveries)) | [`DEFAULT_MAX_DELIVERIES`] records | the oldest record is **evicted** |
+//! | events kept for resending | [`MAX_EVENTS`] events and [`MAX_EVENT_BYTES`] of bodies | the oldest event is **evicted** (then cannot be resent: 404) |
 //! | webhook endpoints | [`MAX_WEBHOOKS`] | a new endpoint is **refused** (400, or [`Error::Config`](crate::Error::Config) / [`Error::Refused`](crate::Error::Refused)) |
 //! | queued faults | [`MAX_QUEUED_FAULTS`] entries, each for at most [`MAX_FAULT_COUNT`] requests | a new fault is **refused** (400, or [`Error::Refused`](crate::Error::Refused)) |
 //! | a `delay` fault | [`MAX_FAULT_DELAY`] | **refused** |
@@ -65,3 +66,9 @@ pub const MAX_PERIOD_DAYS: i64 = 3660;
 
 /// The largest catalogue file [`Catalogue::from_file`](crate::Catalogue::from_file) reads (1 MiB).
 pub const MAX_CATALOGUE_BYTES: usize = 1024 * 1024;
+
+/// The most events a sandbox keeps for [`Sandbox::resend`](crate::Sandbox::resend).
+pub const MAX_EVENTS: usize = 10_000;
+
+/// The most bytes of event bodies a sandbox keeps for resending (64 MiB).
+pub const MAX_EVENT_BYTES: usize = 64 * 1024 * 1024;

@@ -74,9 +74,6 @@ impl TryFrom<PaylinkFile> for Paylink {
     }
 }
 
-/// USDC's decimals: prices are whole base units.
-const USDC_DECIMALS: usize = 6;
-
 impl Paylink {
     /// A one-time product at `price` USDC, a decimal string such as `"0.15"`.
     ///
@@ -194,10 +191,12 @@ impl Paylink {
             .map_err(|e| bad(&format!("productId: {e}")))?;
         let price = Price::from_decimal_str(&file.price)
             .map_err(|e| bad(&format!("price {:?}: {e}", file.price)))?;
-        let base_units = base_units(&file.price).ok_or_else(|| {
+        // Decoded by `actalink-types`, as the SDK decodes the price it is sent.
+        let base_units = crate::event::base_units(&price).ok_or_else(|| {
             bad(&format!(
-                "price {:?} must have at most {USDC_DECIMALS} decimal places (USDC's) and fit in 128 bits of base units",
-                file.price
+                "price {:?} must have at most {} decimal places (USDC's) and fit the exact decimal type (28 digits)",
+                file.price,
+                crate::event::USDC_DECIMALS
             ))
         })?;
         let interval_unit = file.interval_unit.as_deref().map(IntervalUnit::from_wire);
@@ -219,23 +218,6 @@ impl Paylink {
             period,
         })
     }
-}
-
-/// A decimal price in USDC base units; `None` beyond 6 decimals or `u128`.
-/// The caller has checked that `price` is a plain decimal.
-fn base_units(price: &str) -> Option<u128> {
-    let (int, frac) = price.split_once('.').unwrap_or((price, ""));
-    if frac.len() > USDC_DECIMALS || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let int: u128 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let padded: String = frac
-        .chars()
-        .chain(std::iter::repeat('0'))
-        .take(USDC_DECIMALS)
-        .collect();
-    let frac: u128 = padded.parse().ok()?;
-    int.checked_mul(1_000_000)?.checked_add(frac)
 }
 
 /// The interval units a catalogue may use: the provider's one documented

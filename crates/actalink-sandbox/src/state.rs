@@ -84,6 +84,9 @@ pub(crate) struct State {
     pub(crate) faults: Mutex<VecDeque<(Fault, u32)>>,
     pub(crate) api_requests: AtomicU64,
     pub(crate) pending_deliveries: AtomicUsize,
+    /// Woken whenever a delivery attempt is recorded, for those who wait
+    /// for one (`Sandbox::first_deliveries`).
+    pub(crate) delivered: tokio::sync::Notify,
 }
 
 /// What a customer or the control API does to a session.
@@ -115,6 +118,8 @@ pub(crate) enum Outcome {
         session: SessionRecord,
         /// True when this action paid the session (false for a repeated payment).
         paid_now: bool,
+        /// The event the action sent, if any.
+        event: Option<crate::SentEvent>,
     },
     /// The session is in a state the action cannot apply to.
     Conflict(SessionRecord),
@@ -200,6 +205,14 @@ impl State {
         self.faults.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The webhook endpoints as they are now.
+    pub(crate) fn endpoints(&self) -> Vec<WebhookEndpoint> {
+        self.webhooks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// The webhook endpoints, locked for a change (a panic elsewhere while
     /// the lock was held leaves them usable).
     pub(crate) fn webhooks_mut(&self) -> RwLockWriteGuard<'_, Vec<WebhookEndpoint>> {
@@ -262,10 +275,12 @@ impl State {
             (Some(_), Some(why)) => Outcome::Invalid(why),
             (Some(session), None) if conflict => Outcome::Conflict(session),
             (Some(session), None) => {
-                if paid_now {
-                    crate::delivery::deliver_payment(self, &session);
+                let event = paid_now.then(|| crate::delivery::deliver_payment(self, &session));
+                Outcome::Done {
+                    session,
+                    paid_now,
+                    event,
                 }
-                Outcome::Done { session, paid_now }
             }
         }
     }

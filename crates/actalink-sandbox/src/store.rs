@@ -2,9 +2,10 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Debug;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use actalink_types::{CheckoutSessionId, Metadata, OrderId, OrderStatus, SessionStatus};
+use actalink_webhooks::EventType;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -42,6 +43,8 @@ pub(crate) struct SessionRecord {
 pub struct DeliveryRecord {
     /// The event delivered.
     pub event_id: String,
+    /// Its type, such as `onetime.executed`.
+    pub event_type: EventType,
     /// The session it is about.
     pub session_id: CheckoutSessionId,
     /// The endpoint, without credentials (see
@@ -68,6 +71,27 @@ pub(crate) struct MemoryStore {
     max_deliveries: usize,
     sessions: RwLock<Sessions>,
     deliveries: Mutex<VecDeque<DeliveryRecord>>,
+    events: Mutex<Events>,
+}
+
+/// An event the sandbox sent, kept so that it can be sent again (resend):
+/// its body exactly, and where it went.
+#[derive(Debug)]
+pub(crate) struct StoredEvent {
+    pub(crate) id: String,
+    pub(crate) event_type: EventType,
+    pub(crate) session_id: CheckoutSessionId,
+    /// The body as signed and sent.
+    pub(crate) body: Arc<str>,
+    /// The endpoints it went to, without credentials.
+    pub(crate) endpoints: Vec<String>,
+}
+
+/// The events sent, oldest first, and the bytes their bodies take.
+#[derive(Default)]
+struct Events {
+    list: VecDeque<Arc<StoredEvent>>,
+    bytes: usize,
 }
 
 /// The sessions, their insertion order (for eviction) and their approximate size.
@@ -138,6 +162,7 @@ impl MemoryStore {
             max_deliveries: max_deliveries.max(1),
             sessions: RwLock::default(),
             deliveries: Mutex::default(),
+            events: Mutex::default(),
         }
     }
 
@@ -240,6 +265,35 @@ impl MemoryStore {
             .iter()
             .cloned()
             .collect()
+    }
+
+    /// Keeps an event sent, evicting the oldest beyond
+    /// [`MAX_EVENTS`](crate::limits::MAX_EVENTS) events or
+    /// [`MAX_EVENT_BYTES`](crate::limits::MAX_EVENT_BYTES) of bodies.
+    pub(crate) fn record_event(&self, event: Arc<StoredEvent>) {
+        let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        events.bytes = events.bytes.saturating_add(event.body.len());
+        events.list.push_back(event);
+        while events.list.len() > 1
+            && (events.list.len() > crate::limits::MAX_EVENTS
+                || events.bytes > crate::limits::MAX_EVENT_BYTES)
+        {
+            if let Some(oldest) = events.list.pop_front() {
+                events.bytes = events.bytes.saturating_sub(oldest.body.len());
+            }
+        }
+    }
+
+    /// An event sent, by id (`None` when unknown or evicted).
+    pub(crate) fn event(&self, id: &str) -> Option<Arc<StoredEvent>> {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .list
+            .iter()
+            .rev()
+            .find(|e| e.id == id)
+            .cloned()
     }
 
     /// How many delivery attempts are logged.

@@ -98,7 +98,7 @@ fn bad_catalogues_are_refused_with_the_reason() {
         ),
         (
             r#"{"paylinks": [{"id": "paylink_rich", "productId": "q", "name": "n", "price": "1000000000000000000000000000000000"}]}"#,
-            "fit in 128 bits",
+            "fit the exact decimal type",
         ),
         (
             r#"{"paylinks": [{"id": "p", "productId": " ", "name": "n", "price": "1"}]}"#,

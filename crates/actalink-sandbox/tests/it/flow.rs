@@ -217,9 +217,9 @@ async fn a_failing_receiver_gets_retries_until_it_answers() {
 }
 
 /// An endpoint the transport cannot even use (a URL that does not parse) is
-/// retried like any failed delivery, every attempt logged with its error.
+/// given up at once by the retry classifier: no attempt could ever succeed.
 #[tokio::test]
-async fn an_unusable_endpoint_is_retried_like_any_failure() {
+async fn an_unusable_endpoint_is_given_up_after_one_attempt() {
     let sandbox = start(
         Sandbox::builder()
             .webhook(WebhookEndpoint::new("http://exa mple.test/hook", "whsec_x"))
@@ -228,15 +228,17 @@ async fn an_unusable_endpoint_is_retried_like_any_failure() {
     .await;
     let s = create(&client(&sandbox), EBOOK_PAYLINK, "ORD-U").await;
     press(&s, "pay").await;
-    let deliveries = settled_deliveries(&sandbox, 3).await;
-    let attempts: Vec<_> = deliveries
+    let deliveries = settled_deliveries(&sandbox, 1).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let attempts: Vec<_> = sandbox
+        .deliveries()
         .iter()
         .map(|d| (d.attempt, d.delivered, d.error.is_some()))
         .collect();
-    assert_eq!(
-        attempts,
-        [(1, false, true), (2, false, true), (3, false, true)]
-    );
+    assert_eq!(attempts, [(1, false, true)], "{deliveries:?}");
+    let summary = sandbox.delivery_summary();
+    assert_eq!(summary.len(), 1);
+    assert!(!summary[0].delivered && summary[0].attempts == 1);
 }
 
 #[tokio::test]

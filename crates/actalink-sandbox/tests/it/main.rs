@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod actions;
 mod fanout;
 mod faults;
 mod flow;
