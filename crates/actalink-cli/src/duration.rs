@@ -194,7 +194,16 @@ mod tests {
 
     #[test]
     fn durations_read_back_as_written() {
-        for text in ["1m30s", "45s", "5m", "1h30m", "500ms", "7d", "1m30s250ms", "1h"] {
+        for text in [
+            "1m30s",
+            "45s",
+            "5m",
+            "1h30m",
+            "500ms",
+            "7d",
+            "1m30s250ms",
+            "1h",
+        ] {
             assert_eq!(words(parse(text).unwrap()), text);
         }
         assert_eq!(words(Duration::from_millis(10)), "10ms");

@@ -166,6 +166,12 @@ const PLACES: &[(&str, &[&str], Option<&str>)] = &[
     ("base_url", &["sandbox", "cancel"], Some(SANDBOX_URL_HELP)),
     ("base_url", &["sandbox", "fail"], Some(SANDBOX_URL_HELP)),
     ("base_url", &["sandbox", "expire"], Some(SANDBOX_URL_HELP)),
+    (
+        "base_url",
+        &["sandbox", "deliveries"],
+        Some(SANDBOX_URL_HELP),
+    ),
+    ("base_url", &["sandbox", "resend"], Some(SANDBOX_URL_HELP)),
 ];
 
 const SANDBOX_URL_HELP: &str =

@@ -11,18 +11,14 @@
 //! never printed.
 
 mod activity;
+mod drive;
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use actalink_checkout::{CheckoutSession, CheckoutSessionId};
 use actalink_sandbox::{Catalogue, DEFAULT_API_KEY, Sandbox, WebhookEndpoint};
-use actalink_transport::{Request, ReqwestTransport, Transport};
-use http::{HeaderValue, Method, header};
-use serde::Deserialize;
 
-use crate::failure::kind_of_status;
 use crate::{Failure, Globals, Outcome, Secret, duration, output, stdio};
 
 pub(crate) const EXAMPLES: &str = "\
@@ -79,6 +75,19 @@ pub(crate) enum Action {
     /// Expire a session now (it ends as `timeout`).
     #[command(after_help = ACTION_EXAMPLES)]
     Expire(Target),
+    /// List past webhook deliveries, one line per event and endpoint.
+    ///
+    /// With --json, prints a JSON array of {"eventId", "eventType", "url",
+    /// "attempts", "delivered", "lastStatus"}, oldest first.
+    #[command(after_help = drive::DELIVERIES_EXAMPLES)]
+    Deliveries,
+    /// Send a past event again, the same body freshly timestamped and signed, to every endpoint or to --to.
+    ///
+    /// One attempt per endpoint. Exits 0 when every receiver answered 2xx, 1
+    /// otherwise. With --json, prints {"eventId", "eventType",
+    /// "deliveries": [{"url", "delivered", "status", "attempts", "error"}]}.
+    #[command(after_help = drive::RESEND_EXAMPLES)]
+    Resend(drive::Resend),
 }
 
 /// The session an action applies to.
@@ -89,13 +98,14 @@ pub(crate) struct Target {
 }
 
 impl Action {
-    /// The control API's name for the action, and the session id.
-    fn parts(&self) -> (&'static str, &str) {
+    /// The control API's name for a session action, and the session id.
+    fn parts(&self) -> Option<(&'static str, &str)> {
         match self {
-            Self::Pay(t) => ("pay", &t.id),
-            Self::Cancel(t) => ("cancel", &t.id),
-            Self::Fail(t) => ("fail", &t.id),
-            Self::Expire(t) => ("expire", &t.id),
+            Self::Pay(t) => Some(("pay", &t.id)),
+            Self::Cancel(t) => Some(("cancel", &t.id)),
+            Self::Fail(t) => Some(("fail", &t.id)),
+            Self::Expire(t) => Some(("expire", &t.id)),
+            Self::Deliveries | Self::Resend(_) => None,
         }
     }
 }
@@ -164,102 +174,6 @@ fn accepted_key(globals: &Globals) -> String {
     }
 }
 
-/// The sandbox's root URL from a base URL in either documented form
-/// (`http://host:port` or `http://host:port/billing`).
-fn sandbox_root(base_url: &str) -> Result<String, Failure> {
-    let parsed = output::http_url("--base-url", base_url.trim()).map_err(|message| {
-        Failure::config(format!(
-            "{message}; give the URL `actalink sandbox` printed"
-        ))
-    })?;
-    let text = parsed.as_str().trim_end_matches('/');
-    let text = text.strip_suffix("/billing").unwrap_or(text);
-    Ok(text.trim_end_matches('/').to_owned())
-}
-
-/// What the control API sends back: the session, or an error message.
-#[derive(Deserialize)]
-struct Done {
-    data: CheckoutSession,
-}
-
-#[derive(Deserialize)]
-struct Refused {
-    message: Option<String>,
-}
-
-/// `actalink sandbox pay|cancel|fail|expire ID`: one POST to the control API.
-async fn act(globals: &Globals, action: &Action) -> Outcome {
-    let (name, id) = action.parts();
-    let id = CheckoutSessionId::new(id).map_err(|e| Failure::input(e.to_string()))?;
-    let base = globals.base_url.as_deref().ok_or_else(|| {
-        Failure::config(
-            "no sandbox URL: pass --base-url or set ACTALINK_BASE_URL to the URL `actalink sandbox` printed",
-        )
-    })?;
-    let root = sandbox_root(base)?;
-    let target = output::origin(&root);
-    let mut url = format!("{root}/__sandbox/sessions/");
-    url.extend(url::form_urlencoded::byte_serialize(id.as_str().as_bytes()));
-    url.push('/');
-    url.push_str(name);
-    let transport = ReqwestTransport::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| Failure::failed("transport", e.to_string()))?;
-    // The control API takes JSON bodies only (a web page's form cannot drive it).
-    let request = Request::new(Method::POST, url)
-        .with_header(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )
-        .with_body("{}");
-    let response = transport.send(request).await.map_err(|e| {
-        let kind = if e.is_timeout() {
-            "timeout"
-        } else {
-            "transport"
-        };
-        let at = output::host_port(&root).unwrap_or_else(|| target.clone());
-        Failure::failed(kind, format!("could not reach the sandbox at {at}: {e}"))
-    })?;
-    let status = response.status.as_u16();
-    if !response.status.is_success() {
-        let said = serde_json::from_slice::<Refused>(&response.body)
-            .ok()
-            .and_then(|r| r.message)
-            .unwrap_or_else(|| {
-                String::from_utf8_lossy(&response.body)
-                    .chars()
-                    .take(200)
-                    .collect()
-            });
-        return Err(Failure::failed(
-            kind_of_status(status),
-            format!(
-                "the sandbox at {target} refused to {name} session {id}: HTTP {status}: {said}"
-            ),
-        )
-        .with_status(status));
-    }
-    let done: Done = serde_json::from_slice(&response.body).map_err(|e| {
-        Failure::failed(
-            "decode",
-            format!("the sandbox at {target} answered {name} with an unreadable body: {e}"),
-        )
-        .with_status(status)
-    })?;
-    output::session(&done.data, globals.json)?;
-    if name == "cancel" && !globals.json && done.data.is_open() {
-        errln!(
-            "note: the sandbox keeps a cancelled session open, as a customer may come back and pay; \
-             `session wait` goes on until it is paid, fails or expires"
-        );
-    }
-    Ok(())
-}
-
 /// The webhook endpoints of `--webhook-url` and `--webhook-secret`, each URL
 /// read as a URL (exit 2, naming it without credentials, when it is not one).
 fn endpoints(args: &Args, secret_from_env: bool) -> Result<Vec<WebhookEndpoint>, Failure> {
@@ -284,8 +198,15 @@ fn endpoints(args: &Args, secret_from_env: bool) -> Result<Vec<WebhookEndpoint>,
 }
 
 pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) -> Outcome {
-    if let Some(action) = &args.action {
-        return act(globals, action).await;
+    match &args.action {
+        Some(Action::Deliveries) => return drive::deliveries(globals).await,
+        Some(Action::Resend(resend)) => return drive::resend(globals, resend).await,
+        Some(action) => {
+            if let Some((name, id)) = action.parts() {
+                return drive::act(globals, name, id).await;
+            }
+        }
+        None => {}
     }
     check_addr(&args.addr)?;
     let ttl = duration::flag(
