@@ -159,6 +159,8 @@ const PLACES: &[(&str, &[&str], Option<&str>)] = &[
             "The key the sandbox accepts (its own when not given; ACTALINK_API_KEY is ignored here, as it may be a real key)",
         ),
     ),
+    ("api_key", &["webhook", "trigger"], Some(TRIGGER_KEY_HELP)),
+    ("base_url", &["webhook", "trigger"], Some(TRIGGER_URL_HELP)),
     ("base_url", &["session", "create"], None),
     ("base_url", &["session", "get"], None),
     ("base_url", &["session", "wait"], None),
@@ -173,6 +175,10 @@ const PLACES: &[(&str, &[&str], Option<&str>)] = &[
     ),
     ("base_url", &["sandbox", "resend"], Some(SANDBOX_URL_HELP)),
 ];
+
+const TRIGGER_KEY_HELP: &str = "The API key, to fetch the session of --session";
+const TRIGGER_URL_HELP: &str =
+    "Where to fetch the session of --session (https://api.acta.link when unset; a sandbox's URL)";
 
 const SANDBOX_URL_HELP: &str =
     "The running sandbox's URL, as `actalink sandbox` printed (required)";

@@ -33,8 +33,8 @@ Examples:
   export ACTALINK_WEBHOOK_SECRET=whsec_dev
   actalink webhook trigger onetime.executed --to http://127.0.0.1:3000/webhooks/actalink
   actalink webhook trigger subscription.billing.due --to http://127.0.0.1:3000/webhooks/actalink --metadata user_uuid=u_42
-  actalink webhook trigger onetime.executed --to http://127.0.0.1:3000/webhooks/actalink --session checkout_… --metadata internal_order_id=ORD-1
-  actalink --json webhook trigger invoice.created --to http://127.0.0.1:3000/webhooks/actalink | jq .status";
+  actalink webhook trigger onetime.executed --to http://127.0.0.1:3000/webhooks/actalink --session checkout_… --base-url http://127.0.0.1:4010 --api-key sk_sandbox_0000000000000000000000000000000000
+  actalink --json webhook trigger invoice.created --allow-unknown --to http://127.0.0.1:3000/webhooks/actalink | jq .status";
 
 /// Webhook commands.
 #[derive(Debug, clap::Subcommand)]
@@ -90,12 +90,16 @@ pub(crate) enum Command {
     },
     /// Send a realistic, signed event to a webhook handler, as Actalink would.
     ///
-    /// The event is modelled on the provider's examples: a fresh id, the
-    /// event type given (onetime.executed, subscription.billing.due,
-    /// subscription.billing.scheduled, or any other name), and in
-    /// eventData.data a fresh subject id, 0.15 USDC (amount 0x249f0), the
-    /// --metadata pairs and, with --session, the checkoutSessionId. It is
-    /// POSTed as application/json with x-actalink-timestamp and
+    /// The event is built by the sandbox's own code: a fresh id (event_…),
+    /// the event type given (onetime.executed, subscription.billing.due or
+    /// subscription.billing.scheduled; another name exits 2 unless
+    /// --allow-unknown), and in eventData.data a fresh subject id and a
+    /// token. With --session, the session is fetched from --base-url (with
+    /// the API key) and the event carries what the sandbox's own delivery
+    /// for it carries: checkoutSessionId, orderId, paylinkId, status,
+    /// metadata, and its price as token.amount. Without, 0.15 USDC (amount
+    /// 0x249f0). --metadata pairs are added (or replace the session's). It
+    /// is POSTed as application/json with x-actalink-timestamp and
     /// x-actalink-signature signed as the provider signs them.
     ///
     /// Prints the handler's status and body. Exits 0 when it answers 2xx, 1
@@ -115,9 +119,12 @@ pub(crate) enum Command {
         /// A metadata pair for eventData.data.metadata; repeat for more (at most 50 keys).
         #[arg(long = "metadata", value_name = "KEY=VALUE")]
         metadata: Vec<String>,
-        /// The checkout session the event is about (eventData.data.checkoutSessionId).
+        /// Build the event from this live session, fetched from --base-url.
         #[arg(long, value_name = "ID")]
         session: Option<String>,
+        /// Send an event type this version does not know.
+        #[arg(long)]
+        allow_unknown: bool,
     },
 }
 
@@ -301,10 +308,12 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             secret: key,
             metadata,
             session,
+            allow_unknown,
         } => {
             trigger::trigger(
                 globals,
                 &event_type,
+                allow_unknown,
                 &to,
                 key,
                 &metadata,

@@ -3,116 +3,51 @@
 use std::time::Duration;
 
 use actalink_checkout::CheckoutSessionId;
+use actalink_sandbox::PaymentEvent;
 use actalink_transport::{Request, ReqwestTransport, Transport};
 use actalink_types::Metadata;
-use actalink_webhooks::sign;
+use actalink_webhooks::{EventType, sign};
 use http::{HeaderValue, Method, header};
-use serde::Serialize;
 
 use super::{now_ms, secret};
 use crate::{Failure, Globals, Outcome, Secret, output};
 
-/// The USDC contract the provider's examples name (Polygon).
-const USDC_ADDRESS: &str = "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359";
-/// 150000 base units: 0.15 USDC, the amount of the provider's subscription examples.
-const AMOUNT: &str = "0x249f0";
 /// How much of a handler's answer human output shows.
 const MAX_BODY_CHARS: usize = 2000;
 
-/// A triggered event, serialised from these structs in the provider's field
-/// order (a `serde_json::Value` would sort the keys; metadata keeps its order).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TriggeredEvent {
-    id: String,
-    event_type: String,
-    event_data: TriggeredData,
+/// The event types this version knows, in the order help lists them.
+const KNOWN: [EventType; 3] = [
+    EventType::OnetimeExecuted,
+    EventType::SubscriptionBillingDue,
+    EventType::SubscriptionBillingScheduled,
+];
+
+/// The known types, for messages: `onetime.executed, subscription.billing.due, …`.
+fn known_types() -> String {
+    KNOWN
+        .iter()
+        .map(EventType::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-#[derive(Serialize)]
-struct TriggeredData {
-    data: TriggeredSubject,
+/// What `trigger` is given, checked before any request.
+struct Checked {
+    event_type: EventType,
+    metadata: Vec<(String, String)>,
+    session: Option<CheckoutSessionId>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TriggeredSubject {
-    id: String,
-    token: TriggeredToken,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<Metadata>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    checkout_session_id: Option<String>,
-}
-
-#[derive(Serialize)]
-struct TriggeredToken {
-    name: &'static str,
-    amount: &'static str,
-    symbol: &'static str,
-    address: &'static str,
-}
-
-/// `prefix_` and 32 alphanumerics, the provider's id form.
-fn random_id(prefix: &str) -> String {
-    let mut id = format!("{prefix}_");
-    id.extend(std::iter::repeat_with(fastrand::alphanumeric).take(32));
-    id
-}
-
-/// A random version-4 UUID, the form of the provider's subscription event ids.
-fn random_uuid() -> String {
-    let hex = |n: usize| {
-        std::iter::repeat_with(|| char::from_digit(fastrand::u32(0..16), 16).unwrap_or('0'))
-            .take(n)
-            .collect::<String>()
-    };
-    let variant = ['8', '9', 'a', 'b'][fastrand::usize(0..4)];
-    format!(
-        "{}-{}-4{}-{variant}{}-{}",
-        hex(8),
-        hex(4),
-        hex(3),
-        hex(3),
-        hex(12)
-    )
-}
-
-/// The event `trigger` sends. Subscription events get a UUID and a `sub_`
-/// subject, as in the provider's examples; others an `event_` id and a
-/// `txn_` subject, as in its one-time example.
-fn event(event_type: &str, metadata: Option<Metadata>, session: Option<String>) -> TriggeredEvent {
-    let subscription = event_type.starts_with("subscription.");
-    TriggeredEvent {
-        id: if subscription {
-            random_uuid()
-        } else {
-            random_id("event")
-        },
-        event_type: event_type.to_owned(),
-        event_data: TriggeredData {
-            data: TriggeredSubject {
-                id: random_id(if subscription { "sub" } else { "txn" }),
-                token: TriggeredToken {
-                    name: "USD Coin",
-                    amount: AMOUNT,
-                    symbol: "USDC",
-                    address: USDC_ADDRESS,
-                },
-                metadata,
-                checkout_session_id: session,
-            },
-        },
-    }
-}
-
-/// Checks everything `trigger` is given, before any request.
+/// Checks everything `trigger` is given, before any request: an event type
+/// this version knows (or `--allow-unknown`), an http(s) URL, metadata
+/// pairs and a session id.
 fn trigger_input(
     event_type: &str,
+    allow_unknown: bool,
     to: &str,
     pairs: &[String],
     session: Option<&str>,
-) -> Result<(Option<Metadata>, Option<String>), Failure> {
+) -> Result<Checked, Failure> {
     if event_type.is_empty()
         || event_type
             .chars()
@@ -122,8 +57,17 @@ fn trigger_input(
             "the event type {event_type:?} must be a name such as onetime.executed, without spaces"
         )));
     }
+    let parsed = EventType::from_wire(event_type);
+    if !parsed.is_known() && !allow_unknown {
+        return Err(Failure::input(format!(
+            "unknown event type {event_type:?}: the known types are {}; pass --allow-unknown to send it anyway",
+            known_types()
+        )));
+    }
     output::http_url("--to", to).map_err(Failure::input)?;
+    // Checked as the SDK checks metadata (non-empty keys, at most 50).
     let mut metadata = Metadata::new();
+    let mut checked = Vec::new();
     for pair in pairs {
         let (key, value) = pair
             .split_once('=')
@@ -131,30 +75,57 @@ fn trigger_input(
         metadata
             .insert(key, value)
             .map_err(|e| Failure::input(e.to_string()))?;
+        checked.push((key.to_owned(), value.to_owned()));
     }
     let session = session
-        .map(|id| {
-            CheckoutSessionId::new(id)
-                .map(|id| id.to_string())
-                .map_err(|e| Failure::input(e.to_string()))
-        })
+        .map(|id| CheckoutSessionId::new(id).map_err(|e| Failure::input(e.to_string())))
         .transpose()?;
-    Ok(((!metadata.is_empty()).then_some(metadata), session))
+    Ok(Checked {
+        event_type: parsed,
+        metadata: checked,
+        session,
+    })
+}
+
+/// The event to send: built by the sandbox's own code, from the live
+/// session when one is given, so that it is exactly what the sandbox sends
+/// for it (fresh ids aside); the `--metadata` pairs added or replaced.
+async fn build(globals: &Globals, checked: Checked) -> Result<PaymentEvent, Failure> {
+    let mut event = match &checked.session {
+        Some(id) => {
+            let client = crate::session::client(globals)?;
+            let target = crate::session::target(globals);
+            let session = client
+                .get_session(id)
+                .await
+                .map_err(|e| Failure::api(&e, &target))?;
+            PaymentEvent::for_session(&session)
+                .map_err(|e| Failure::failed("decode", format!("{e} (request to {target})")))?
+                .with_event_type(checked.event_type)
+        }
+        None => PaymentEvent::sample(checked.event_type, None),
+    };
+    for (key, value) in &checked.metadata {
+        event = event
+            .with_metadata(key, value)
+            .map_err(|e| Failure::input(e.to_string()))?;
+    }
+    Ok(event)
 }
 
 pub(super) async fn trigger(
     globals: &Globals,
     event_type: &str,
+    allow_unknown: bool,
     to: &str,
     key: Option<Secret>,
     pairs: &[String],
     session: Option<&str>,
 ) -> Outcome {
-    let (metadata, session) = trigger_input(event_type, to, pairs, session)?;
+    let checked = trigger_input(event_type, allow_unknown, to, pairs, session)?;
     let key = secret(key)?;
-    let event = event(event_type, metadata, session);
-    let body = serde_json::to_string(&event)
-        .map_err(|e| Failure::failed("encode", format!("could not encode the event: {e}")))?;
+    let event = build(globals, checked).await?;
+    let body = event.to_json();
     let signed = sign(body.as_bytes(), &key.expose().into(), now_ms())
         .map_err(|e| Failure::failed("sign_failed", e.to_string()))?;
     let mut request = Request::new(Method::POST, to)
@@ -200,8 +171,8 @@ pub(super) async fn trigger(
             shown_body.push_str(&format!(" … ({} bytes in all)", response.body.len()));
         }
         output::print_rows(&[
-            ("event", event.id.clone()),
-            ("type", event.event_type.clone()),
+            ("event", event.id().to_owned()),
+            ("type", event.event_type().to_string()),
             ("sent to", shown.clone()),
             (
                 "status",
@@ -224,8 +195,8 @@ pub(super) async fn trigger(
             format!(
                 "the handler at {shown} answered HTTP {} to {} {}: the event was not accepted",
                 status.as_u16(),
-                event.event_type,
-                event.id
+                event.event_type(),
+                event.id()
             ),
         )
         .with_status(status.as_u16()))

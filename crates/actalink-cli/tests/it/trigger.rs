@@ -39,11 +39,14 @@ async fn each_event_type_arrives_signed_and_verifies_at_the_handler() {
     ] {
         let handler = StubServer::start(vec![ok()]).await;
         let to = format!("{}/webhooks/actalink", handler.url());
-        let extra = with(
+        let mut args = with(
+            &trigger(event_type, &to),
             &metadata_args(&["internal_order_id=ORD-7", "user_uuid=u_42"]),
-            &["--session", "checkout_abc123"],
         );
-        let output = run(&with(&trigger(event_type, &to), &extra)).await;
+        if known.is_none() {
+            args.push("--allow-unknown");
+        }
+        let output = run(&args).await;
         assert_exit_for(&output, 0, event_type);
         let text = stdout(&output);
         assert!(has_row(&text, &["status", "200", "OK"]), "{text}");
@@ -76,34 +79,22 @@ async fn each_event_type_arrives_signed_and_verifies_at_the_handler() {
         }
         assert_eq!(event.metadata_value("internal_order_id"), Some("ORD-7"));
         assert_eq!(event.metadata_value("user_uuid"), Some("u_42"));
-        assert_eq!(
-            event
-                .data
-                .checkout_session_id
-                .as_ref()
-                .map(|id| id.as_str()),
-            Some("checkout_abc123")
-        );
-        // Modelled on the provider's examples: ids, token, amount, field order.
+        // Built by the sandbox's own code: its id format for every type.
         let raw = event.raw_json();
         let id = event.id.clone().unwrap();
         let subject = event.data.id.clone().unwrap();
-        if event_type.starts_with("subscription.") {
-            assert_eq!(id.len(), 36, "a UUID: {id}");
-            assert_eq!(id.chars().nth(14), Some('4'), "{id}");
-            assert!(
-                subject.starts_with("sub_") && subject.len() == 36,
-                "{subject}"
-            );
+        assert!(id.starts_with("event_") && id.len() == 38, "{id}");
+        let prefix = if event_type.starts_with("subscription.") {
+            "sub_"
         } else {
-            assert!(id.starts_with("event_") && id.len() == 38, "{id}");
-            assert!(
-                subject.starts_with("txn_") && subject.len() == 36,
-                "{subject}"
-            );
-        }
+            "txn_"
+        };
         assert!(
-            raw.contains(r#""token":{"name":"USD Coin","amount":"0x249f0","symbol":"USDC","address":"0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359"}"#),
+            subject.starts_with(prefix) && subject.len() == 36,
+            "{subject}"
+        );
+        assert!(
+            raw.contains(r#""token":{"name":"USD Coin","amount":"0x249f0","symbol":"USDC","address":"0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359","decimals":6}"#),
             "{raw}"
         );
         assert!(
@@ -120,6 +111,154 @@ async fn each_event_type_arrives_signed_and_verifies_at_the_handler() {
             Some("0x249f0".to_owned())
         );
     }
+}
+
+#[tokio::test]
+async fn an_unknown_event_type_exits_2_listing_the_known_ones() {
+    let handler = StubServer::start(vec![ok()]).await;
+    let to = handler.url();
+    for typo in [
+        "checkout.session.completed",
+        "onetime.execute",
+        "Onetime.Executed",
+    ] {
+        let output = run(&trigger(typo, &to)).await;
+        assert_fails(&output, 2, &format!("unknown event type {typo:?}"));
+        assert_stderr_has(
+            &output,
+            "the known types are onetime.executed, subscription.billing.due, subscription.billing.scheduled; pass --allow-unknown to send it anyway",
+        );
+        let mut json = vec!["--json"];
+        json.extend(trigger(typo, &to));
+        let output = run(&json).await;
+        assert_eq!(code(&output), 2);
+        assert_eq!(json_error(&output)["kind"], "invalid_input");
+    }
+    assert!(handler.received().is_empty(), "nothing was sent");
+    let output = run(&with(
+        &trigger("checkout.session.completed", &to),
+        &["--allow-unknown"],
+    ))
+    .await;
+    assert_exit(&output, 0);
+    assert_eq!(handler.received().len(), 1);
+}
+
+/// `--session` builds the event from the live session: what the sandbox
+/// itself delivered when that session was paid, fresh ids aside.
+#[tokio::test]
+async fn a_session_event_is_the_one_the_sandbox_delivers_for_it() {
+    use actalink_sandbox::{DEFAULT_API_KEY, EBOOK_PAYLINK, PRO_PAYLINK, Sandbox, WebhookEndpoint};
+    for paylink in [EBOOK_PAYLINK, PRO_PAYLINK] {
+        let delivered_to = StubServer::start(vec![ok()]).await;
+        let triggered_to = StubServer::start(vec![ok(), ok()]).await;
+        let sandbox = Sandbox::builder()
+            .webhook(WebhookEndpoint::new(delivered_to.url(), SECRET))
+            .start("127.0.0.1:0")
+            .await
+            .unwrap();
+        let created = run(&at(
+            DEFAULT_API_KEY,
+            sandbox.url(),
+            &[
+                "--json",
+                "session",
+                "create",
+                "--paylink",
+                paylink,
+                "--metadata",
+                "user_uuid=u_1",
+                "--metadata",
+                "internal_order_id=ORD-9",
+            ],
+        ))
+        .await;
+        let id = session_id(&created);
+        assert_exit(
+            &run(&["--base-url", sandbox.url(), "sandbox", "pay", &id]).await,
+            0,
+        );
+        await_delivery(&delivered_to).await;
+        let event_type = if paylink == PRO_PAYLINK {
+            "subscription.billing.scheduled"
+        } else {
+            "onetime.executed"
+        };
+        let to = triggered_to.url();
+        let args = at(
+            DEFAULT_API_KEY,
+            sandbox.url(),
+            &[
+                "webhook",
+                "trigger",
+                event_type,
+                "--to",
+                &to,
+                "--secret",
+                SECRET,
+                "--session",
+                &id,
+            ],
+        );
+        assert_exit(&run(&args).await, 0);
+        let parse = |body: &[u8]| serde_json::from_slice::<serde_json::Value>(body).unwrap();
+        let sent = parse(&delivered_to.received()[0].body);
+        let mut triggered = parse(&triggered_to.received()[0].body);
+        assert_ne!(triggered["id"], sent["id"], "a fresh id");
+        triggered["id"] = sent["id"].clone();
+        triggered["eventData"]["data"]["id"] = sent["eventData"]["data"]["id"].clone();
+        assert_eq!(triggered, sent, "{paylink}");
+        let data = &sent["eventData"]["data"];
+        assert_eq!(data["checkoutSessionId"], id.as_str());
+        assert_eq!(data["status"], "success");
+        assert_eq!(data["metadata"]["internal_order_id"], "ORD-9");
+        let amount = if paylink == PRO_PAYLINK {
+            "0x27100"
+        } else {
+            "0x249f0"
+        };
+        assert_eq!(data["token"]["amount"], amount, "0.16 or 0.15 USDC");
+        // --metadata on top replaces a value in its place.
+        let mut more = args.clone();
+        more.extend(["--metadata", "internal_order_id=ORD-10"]);
+        assert_exit(&run(&more).await, 0);
+        let raw = String::from_utf8_lossy(&triggered_to.received()[1].body).into_owned();
+        assert!(
+            raw.contains(r#""metadata":{"user_uuid":"u_1","internal_order_id":"ORD-10"}"#),
+            "{raw}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_session_that_cannot_be_fetched_sends_nothing() {
+    let handler = StubServer::start(vec![ok()]).await;
+    let to = handler.url();
+    let sandbox = sandbox().await;
+    let base = [
+        "webhook",
+        "trigger",
+        "onetime.executed",
+        "--to",
+        to.as_str(),
+        "--secret",
+        SECRET,
+    ];
+    // No API key: a configuration error, before any request.
+    let output = run(&with(
+        &["--base-url", sandbox.url()],
+        &with(&base, &["--session", "checkout_x"]),
+    ))
+    .await;
+    assert_fails(&output, 2, "no API key");
+    // An unknown session: the API's 404.
+    let output = run(&api(
+        &sandbox,
+        &with(&base, &["--session", "checkout_missing"]),
+    ))
+    .await;
+    assert_fails(&output, 1, "not found");
+    assert!(handler.received().is_empty());
 }
 
 #[tokio::test]
