@@ -86,7 +86,7 @@ impl Failure {
     /// credentials), which the message names.
     pub(crate) fn api(error: &actalink_checkout::Error, target: &str) -> Self {
         let kind = kind_of(error);
-        let text = error.to_string();
+        let text = cli_words(&error.to_string());
         // Caught before any request: nothing went anywhere.
         let before_sending = matches!(kind, "config" | "invalid_input" | "encode");
         // Connect errors already name host:port; say it once.
@@ -157,6 +157,29 @@ impl Failure {
     }
 }
 
+/// The SDK's and the API's words for things the command line names
+/// otherwise, and what to do instead of a Rust call.
+const CLI_WORDS: &[(&str, &str)] = &[
+    // No flag of the command line turns the clear-text check off.
+    (" (or allow_insecure_http() on a trusted network)", ""),
+    ("successUrl ", "--success-url "),
+    ("cancelUrl ", "--cancel-url "),
+    ("failureUrl ", "--failure-url "),
+    ("paylinkId ", "--paylink "),
+];
+
+/// `message` in the command line's words: flags instead of JSON field names,
+/// no Rust method names (CLI advice, not API advice).
+pub(crate) fn cli_words(message: &str) -> String {
+    let mut text = message.to_owned();
+    for (sdk, cli) in CLI_WORDS {
+        if text.contains(sdk) {
+            text = text.replace(sdk, cli);
+        }
+    }
+    text
+}
+
 /// The stable name of an SDK error's kind.
 fn kind_of(error: &actalink_checkout::Error) -> &'static str {
     use actalink_checkout::Error;
@@ -210,6 +233,21 @@ mod tests {
         assert_eq!(failure.exit(), 1);
         assert_eq!(Failure::input("x").exit(), 2);
         assert_eq!(Failure::config("x").kind(), "config");
+    }
+
+    #[test]
+    fn messages_speak_of_flags_not_rust_calls() {
+        assert_eq!(
+            cli_words(
+                "the base URL \"http://shop.example\" is plain http (or allow_insecure_http() on a trusted network)"
+            ),
+            "the base URL \"http://shop.example\" is plain http"
+        );
+        assert_eq!(
+            cli_words("successUrl \"x\" is not an absolute URI"),
+            "--success-url \"x\" is not an absolute URI"
+        );
+        assert_eq!(cli_words("nothing to change"), "nothing to change");
     }
 
     #[test]

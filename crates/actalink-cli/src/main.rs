@@ -18,6 +18,7 @@ mod failure;
 mod output;
 mod sandbox;
 mod session;
+mod verbose;
 mod webhook;
 
 use std::ffi::OsString;
@@ -97,7 +98,7 @@ struct Cli {
     /// Print machine-readable JSON on stdout, and a failure as one JSON object on stderr.
     #[arg(long, global = true, display_order = 100)]
     json: bool,
-    /// Show each HTTP attempt, its status and each retry on stderr; -vv for more (RUST_LOG, when set, decides instead).
+    /// Show each HTTP attempt, its status and its retry, one short line each, on stderr; -vv for every span and field (RUST_LOG, when set, decides instead).
     #[arg(short, long, global = true, action = ArgAction::Count, display_order = 101)]
     verbose: u8,
     #[command(subcommand)]
@@ -296,6 +297,16 @@ fn init_tracing(verbose: u8) {
             EnvFilter::builder().parse_lossy(directives)
         }
     };
+    if from_env.is_none() && verbose == 1 {
+        // -v: one short line per attempt and per event (see `verbose`).
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        let _ = tracing_subscriber::registry()
+            .with(filter)
+            .with(verbose::Short)
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

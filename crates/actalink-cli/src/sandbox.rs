@@ -121,6 +121,20 @@ fn check_addr(addr: &str) -> Result<(), Failure> {
     }
 }
 
+/// `text` as one shell word: as is when it holds only safe characters, else
+/// in single quotes.
+fn shell_quote(text: &str) -> String {
+    let safe = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-./:@%+=,".contains(&b));
+    if safe {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 /// `--allow-host NAME`: a host name, with or without a port (exit 2 when not).
 fn check_host_name(name: &str) -> Result<(), Failure> {
     let parsed = name.parse::<http::uri::Authority>();
@@ -277,6 +291,7 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
             Some(path) => path.display().to_string(),
             None => paylinks.join(", "),
         };
+        let key_shown = key.clone();
         let mut rows = vec![
             ("  API key", key),
             ("  base URL", format!("{url}   (ACTALINK_BASE_URL)")),
@@ -296,9 +311,17 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
         for (i, url) in shown.iter().enumerate() {
             rows.push((if i == 0 { "  webhooks" } else { "" }, url.clone()));
         }
+        // Ready to paste into another terminal (the values are shell-quoted
+        // when they need it).
+        let export = format!(
+            "export ACTALINK_API_KEY={} ACTALINK_BASE_URL={}",
+            shell_quote(&key_shown),
+            shell_quote(&url)
+        );
         stdio::out_or_drop(format_args!(
-            "Actalink sandbox listening on {url}\n{}Press Ctrl-C to stop.\n",
-            output::format_rows(&rows)
+            "Actalink sandbox listening on {url}\n{}\n  {}\n\nPress Ctrl-C to stop.\n",
+            output::format_rows(&rows),
+            output::escape(&export)
         ));
     }
     backlog.print_on_a_thread(globals.json);
@@ -334,6 +357,19 @@ mod tests {
             accepted_key(&globals(Some("sk_cli_chosen"), false)),
             "sk_cli_chosen"
         );
+    }
+
+    #[test]
+    fn values_are_quoted_for_the_shell_when_they_need_it() {
+        assert_eq!(shell_quote("sk_sandbox_000"), "sk_sandbox_000");
+        assert_eq!(
+            shell_quote("http://127.0.0.1:4010"),
+            "http://127.0.0.1:4010"
+        );
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote("$(rm -rf /)"), "'$(rm -rf /)'");
+        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]

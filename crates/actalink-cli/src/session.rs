@@ -150,7 +150,9 @@ pub(crate) async fn run(globals: &Globals, command: Command) -> Outcome {
             if let Some(url) = failure_url {
                 builder = builder.failure_url(url);
             }
-            let request = builder.build().map_err(|e| Failure::input(e.to_string()))?;
+            let request = builder
+                .build()
+                .map_err(|e| Failure::input(crate::failure::cli_words(&e.to_string())))?;
             let client = client(globals)?;
             let session = client.create_session(&request).await.map_err(api_failure)?;
             output::session(&session, globals.json)

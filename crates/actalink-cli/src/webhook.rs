@@ -364,7 +364,15 @@ fn seconds_hint(timestamp: i64) -> Option<String> {
 /// What to add to a verification failure to say what to check.
 fn verify_hint(error: &Error, timestamp: &str) -> String {
     match error {
-        Error::TimestampOutsideTolerance { .. } | Error::MalformedTimestamp { .. } => timestamp
+        Error::TimestampOutsideTolerance { .. } => timestamp
+            .parse::<i64>()
+            .ok()
+            .and_then(seconds_hint)
+            .map_or_else(
+                || " (an older capture needs a wider --tolerance, such as --tolerance 1d)".to_owned(),
+                |hint| format!(" ({hint})"),
+            ),
+        Error::MalformedTimestamp { .. } => timestamp
             .parse::<i64>()
             .ok()
             .and_then(seconds_hint)

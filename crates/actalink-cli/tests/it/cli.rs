@@ -76,8 +76,12 @@ async fn bad_input_exits_2_before_any_request() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--metadata", "no-equals-sign"], "is not KEY=VALUE"),
         (vec!["--metadata", "=v"], "metadata keys must not be empty"),
-        (vec!["--success-url", "not a url"], "successUrl"),
-        (vec!["--cancel-url", "ftp://x/y"], "http or https"),
+        (
+            vec!["--success-url", "not a url"],
+            "--success-url ",
+        ),
+        (vec!["--cancel-url", "javascript:alert(1)"], "--cancel-url "),
+        (vec!["--failure-url", "/orders/1"], "--failure-url "),
     ];
     for (extra, message) in cases {
         assert_fails(&create(&sandbox, &extra).await, 2, message);
@@ -506,4 +510,30 @@ async fn durations_read_90s_5m_1h30m_or_seconds_everywhere() {
         let output = run(&["sandbox", "--addr", "127.0.0.1:0", "--session-ttl", ttl]).await;
         assert_fails(&output, 2, message);
     }
+}
+
+#[tokio::test]
+async fn errors_give_command_line_advice_not_rust_names() {
+    let sandbox = sandbox().await;
+    let output = create(&sandbox, &["--failure-url", "not a url"]).await;
+    assert_fails(&output, 2, "--failure-url ");
+    assert!(
+        !stderr(&output).contains("failureUrl"),
+        "{}",
+        stderr(&output)
+    );
+    // Plain http to another machine: no Rust method to call from a shell.
+    let output = run(&at(
+        DEFAULT_API_KEY,
+        "http://shop.example",
+        &["session", "get", "checkout_x"],
+    ))
+    .await;
+    assert_fails(&output, 2, "plain http");
+    assert!(
+        !stderr(&output).contains("allow_insecure_http"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("()"), "{}", stderr(&output));
 }

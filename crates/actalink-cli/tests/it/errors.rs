@@ -146,24 +146,39 @@ async fn verbose_shows_each_attempt_its_status_and_each_retry() {
     let output = run(&with(&["-v"], &get)).await;
     assert_exit(&output, 0);
     let log = stderr(&output);
-    assert!(log.contains("attempt{attempt=1"), "{log}");
-    assert!(log.contains("attempt{attempt=3"), "{log}");
-    assert_eq!(
-        log.matches("response received status=503").count(),
-        2,
+    // -v: one short line per attempt, its status and its retry, and no
+    // span fields repeated.
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    let path = "GET /billing/api/v1/paysession/status";
+    for (line, n) in lines.iter().zip(1..) {
+        assert!(
+            line.starts_with(&format!("{path}: attempt {n} answered ")),
+            "{log}"
+        );
+        assert!(line.len() < 100, "short: {line}");
+    }
+    assert!(lines[0].contains("answered 503, retrying in "), "{log}");
+    assert!(lines[1].contains("answered 503, retrying in "), "{log}");
+    assert!(lines[2].ends_with("answered 200"), "{log}");
+    assert!(
+        !log.contains("actalink{") && !log.contains("attempt{"),
         "{log}"
     );
-    assert!(log.contains("response received status=200"), "{log}");
-    assert_eq!(log.matches("retrying wait_ms=").count(), 2, "{log}");
-    assert!(log.contains("attempts=3"), "the operation's summary: {log}");
     assert!(!log.contains(KEY), "{log}");
 
-    // -vv and -vvv: more, never the key (the flag goes after the command too).
+    // -vv and -vvv: every span and field, never the key (the flag goes
+    // after the command too).
     for flag in ["-vv", "-vvv"] {
+        inject_503(&sandbox, 1).await;
         let output = run(&with(&get, &[flag])).await;
         assert_eq!(code(&output), 0);
         let log = stderr(&output);
+        assert!(log.contains("attempt{attempt=1"), "{log}");
+        assert!(log.contains("response received status=503"), "{log}");
+        assert!(log.contains("retrying wait_ms="), "{log}");
         assert!(log.contains("response received status=200"), "{log}");
+        assert!(log.contains("attempts=2"), "the operation's summary: {log}");
         assert!(
             !log.contains(KEY) && !stdout(&output).contains(KEY),
             "{flag}: {log}"

@@ -312,3 +312,44 @@ async fn a_port_clash_names_the_address_and_suggests_a_free_port() {
     assert_stderr_has(&output, "pass --addr 127.0.0.1:0 for a free port");
     assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
 }
+
+#[tokio::test]
+async fn the_banner_has_a_ready_to_copy_export_line() {
+    let mut served = Watched::start(&["sandbox", "--addr", "127.0.0.1:0"], &[]);
+    let banner = served
+        .until(GIVES_UP_WITHIN, |l| l.starts_with("Press Ctrl-C"))
+        .await
+        .join("\n");
+    let url = banner
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("Actalink sandbox listening on ")
+        .unwrap()
+        .to_owned();
+    let export = banner
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("export ")
+                .map(|_| l.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no export line in\n{banner}"));
+    assert_eq!(
+        export,
+        format!("export ACTALINK_API_KEY={DEFAULT_API_KEY} ACTALINK_BASE_URL={url}")
+    );
+    // Pasted into a shell, the next command needs no flag.
+    let script = format!("{export}; \"$ACTALINK\" --json session create --paylink {EBOOK_PAYLINK}");
+    let output = tokio::process::Command::new("bash")
+        .args(["-c", &script])
+        .env("ACTALINK", env!("CARGO_BIN_EXE_actalink"))
+        .env_remove("ACTALINK_API_KEY")
+        .env_remove("ACTALINK_BASE_URL")
+        .output()
+        .await
+        .unwrap();
+    assert_exit(&output, 0);
+    assert!(session_id(&output).starts_with("checkout_"));
+    interrupt(served.child).await;
+}
