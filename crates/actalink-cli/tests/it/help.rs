@@ -96,10 +96,16 @@ async fn api_flags_show_only_where_they_apply() {
         !text.contains("[env: ACTALINK_API_KEY]"),
         "the sandbox ignores it:\n{text}"
     );
+    // trigger fetches the session of --session: both, with their own help.
+    let text = help(&["webhook", "trigger"]).await;
+    assert!(
+        text.contains("--api-key") && text.contains("--base-url"),
+        "{text}"
+    );
+    assert!(text.contains("to fetch the session of --session"), "{text}");
     for path in [
         &["webhook", "sign"][..],
         &["webhook", "verify"],
-        &["webhook", "trigger"],
         &["demo"],
         &["completions"],
     ] {
@@ -141,7 +147,7 @@ async fn the_documented_syntax_works_with_every_global_flag_before_the_command()
     let output = run_api(&sandbox, &["--json", "-v", "session", "get", &id]).await;
     assert_exit(&output, 0);
     assert_eq!(json_stdout(&output)["id"], id.as_str());
-    assert_stderr_has(&output, "response received");
+    assert_stderr_has(&output, "attempt 1 answered 200");
     // And after it.
     let output = run(&with(&["session", "get", &id], &api(&sandbox, &["--json"]))).await;
     assert_exit(&output, 0);
