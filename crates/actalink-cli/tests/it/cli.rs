@@ -76,10 +76,7 @@ async fn bad_input_exits_2_before_any_request() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--metadata", "no-equals-sign"], "is not KEY=VALUE"),
         (vec!["--metadata", "=v"], "metadata keys must not be empty"),
-        (
-            vec!["--success-url", "not a url"],
-            "--success-url ",
-        ),
+        (vec!["--success-url", "not a url"], "--success-url "),
         (vec!["--cancel-url", "javascript:alert(1)"], "--cancel-url "),
         (vec!["--failure-url", "/orders/1"], "--failure-url "),
     ];
