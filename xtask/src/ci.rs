@@ -129,7 +129,13 @@ fn invariants() -> Result<()> {
 
     let http_clients = ["reqwest", "ureq", "isahc", "surf", "hyper-util"];
     // Nothing below actalink-payments knows a database.
-    let databases = ["sqlx", "sqlx-core", "rusqlite", "libsqlite3-sys", "tokio-postgres"];
+    let databases = [
+        "sqlx",
+        "sqlx-core",
+        "rusqlite",
+        "libsqlite3-sys",
+        "tokio-postgres",
+    ];
     let rules: &[(&str, &[&str], &[&str])] = &[
         (
             "actalink-types",
