@@ -113,7 +113,7 @@ fn normal_dependencies(package: &Value) -> impl Iterator<Item = &Value> {
         .filter(|d| d["kind"].is_null())
 }
 
-/// Checks the dependency rules of `docs/architecture.md` on the real dependency graph.
+/// Checks the dependency rules of `docs/src/architecture.md` on the real dependency graph.
 fn invariants() -> Result<()> {
     println!("==> invariants");
     let start = Instant::now();
@@ -124,7 +124,7 @@ fn invariants() -> Result<()> {
     }
     check_edges(
         &metadata()?,
-        &std::fs::read_to_string("docs/architecture.md")?,
+        &std::fs::read_to_string("docs/src/architecture.md")?,
     )?;
 
     let http_clients = ["reqwest", "ureq", "isahc", "surf", "hyper-util"];
@@ -188,7 +188,7 @@ fn invariants() -> Result<()> {
     Ok(())
 }
 
-/// Compares the edges listed in `docs/architecture.md` (between
+/// Compares the edges listed in `docs/src/architecture.md` (between
 /// `<!-- edges:begin -->` and `<!-- edges:end -->`, one `crate -> a, b` per
 /// line) with the published crates' normal dependencies on each other.
 fn check_edges(metadata: &Value, architecture: &str) -> Result<()> {
@@ -196,7 +196,7 @@ fn check_edges(metadata: &Value, architecture: &str) -> Result<()> {
         .split("<!-- edges:begin -->")
         .nth(1)
         .and_then(|rest| rest.split("<!-- edges:end -->").next())
-        .context("docs/architecture.md has no <!-- edges:begin --> … <!-- edges:end --> block")?;
+        .context("docs/src/architecture.md has no <!-- edges:begin --> … <!-- edges:end --> block")?;
     let mut documented: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for line in block.lines().map(str::trim) {
         let Some((from, to)) = line.split_once("->") else {
@@ -230,7 +230,7 @@ fn check_edges(metadata: &Value, architecture: &str) -> Result<()> {
                 edges.iter().cloned().collect::<Vec<_>>().join(", ")
             );
         }
-        bail!("docs/architecture.md lists other crate edges than Cargo.toml has");
+        bail!("docs/src/architecture.md lists other crate edges than Cargo.toml has");
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! each kind, and prints the time per call. Run it under
 //! `valgrind --tool=callgrind` once per side: the difference between the two
 //! instruction totals, divided by N, is what the SDK adds to each call,
-//! without the noise of wall-clock time (see docs/benchmarks.md).
+//! without the noise of wall-clock time (see docs/src/benchmarks.md).
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 

@@ -5,7 +5,7 @@
 //! any added with [`ReqwestTransportBuilder::add_root_certificate_pem`]). Ring
 //! rather than reqwest's default aws-lc-rs: it builds without cmake or nasm,
 //! and a clean build of the HTTP stack took 52 s of CPU with ring against 77 s
-//! with aws-lc-rs (see docs/benchmarks.md). The `native-tls` feature offers
+//! with aws-lc-rs (see docs/src/benchmarks.md). The `native-tls` feature offers
 //! the platform's TLS library instead.
 
 use std::time::Duration;

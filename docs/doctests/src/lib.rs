@@ -21,7 +21,7 @@ pages! {
     GettingStarted => "../../src/getting-started.md",
     Sessions => "../../src/sessions.md",
     Status => "../../src/status.md",
-    Webhooks => "../../webhooks.md",
+    Webhooks => "../../src/webhooks.md",
     Errors => "../../src/errors.md",
     Testing => "../../src/testing.md",
     GoingLive => "../../src/going-live.md",

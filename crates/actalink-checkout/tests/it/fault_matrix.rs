@@ -1,7 +1,7 @@
 //! The fault matrix: for create and get, each fault over loopback with the
 //! real reqwest transport, with the exact error, the exact number of attempts
 //! the server saw, and the elapsed time. The same table is published in
-//! `docs/reliability.md`; `ACTALINK_BLESS=1` rewrites it there.
+//! `docs/src/reliability.md`; `ACTALINK_BLESS=1` rewrites it there.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -379,7 +379,7 @@ async fn the_fault_matrix_holds() {
 
 #[test]
 fn the_published_table_matches_the_test() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/reliability.md");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/src/reliability.md");
     let doc = std::fs::read_to_string(path).unwrap();
     let (begin, end) = ("<!-- fault-matrix:begin -->\n", "<!-- fault-matrix:end -->");
     let table = table();
@@ -391,6 +391,6 @@ fn the_published_table_matches_the_test() {
     }
     assert!(
         doc.contains(&format!("{begin}{table}{end}")),
-        "docs/reliability.md is stale: run with ACTALINK_BLESS=1"
+        "docs/src/reliability.md is stale: run with ACTALINK_BLESS=1"
     );
 }
