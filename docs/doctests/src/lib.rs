@@ -22,6 +22,7 @@ pages! {
     Sessions => "../../src/sessions.md",
     Status => "../../src/status.md",
     Webhooks => "../../src/webhooks.md",
+    Events => "../../src/events.md",
     Errors => "../../src/errors.md",
     Testing => "../../src/testing.md",
     GoingLive => "../../src/going-live.md",
