@@ -290,6 +290,98 @@ async fn instances_with_skewed_clocks_follow_the_database_clock() {
     payments.complete_job(&held).await.unwrap();
 }
 
+/// Another process, told by the provider that a paid session failed,
+/// expired or is open past its expiry, leaves the record paid; a flagged
+/// record stays flagged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn final_states_never_move_when_another_process_checks_them() {
+    on_each_backend("processes_final", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        let paid = open_payment(&payments, &server, "ORD-FINAL").await;
+        server.set_status(paid.as_str(), "success");
+        assert!(
+            payments
+                .confirm(&paid, Source::Webhook)
+                .await
+                .unwrap()
+                .changed()
+        );
+        let flagged = open_payment(&payments, &server, "ORD-FLAG").await;
+        server.set_status(flagged.as_str(), "success");
+        server.update(flagged.as_str(), |r| r.price_hex = "0x302e3135");
+        assert_eq!(
+            payments
+                .confirm(&flagged, Source::Webhook)
+                .await
+                .unwrap()
+                .status(),
+            Some(PaymentStatus::Flagged)
+        );
+        for late in ["failure", "timeout", "open"] {
+            for id in [&paid, &flagged] {
+                server.set_status(id.as_str(), late);
+                server.update(id.as_str(), |r| {
+                    r.expires_at = "2000-01-01T00:00:00.000Z";
+                    r.price_hex = "0x302e3136";
+                });
+            }
+            let sessions = format!("{},{}", paid.as_str(), flagged.as_str());
+            let said = results(spawn(
+                "confirm_late",
+                &url,
+                &server.url,
+                &[("PAYMENTS_TEST_SESSIONS", sessions)],
+            ));
+            assert_eq!(said, ["paid", "flagged"], "{late}");
+        }
+        assert_eq!(payments.transitions(&paid).await.unwrap().len(), 1);
+        assert_eq!(payments.transitions(&flagged).await.unwrap().len(), 1);
+        assert_eq!(payments.job_state(&flagged).await.unwrap(), None);
+    })
+    .await;
+}
+
+/// A process whose provider is down still stores (and so acknowledges) the
+/// event, and marks nothing paid; another process's reconciler confirms it
+/// once the provider is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_stored_while_the_provider_is_down_is_confirmed_by_another_process() {
+    on_each_backend("processes_ack", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        let id = open_payment(&payments, &server, "ORD-ACK").await;
+        server.set_status(id.as_str(), "success");
+        server.set_down(true);
+        let said = results(spawn(
+            "webhook_down",
+            &url,
+            &server.url,
+            &[("PAYMENTS_TEST_SESSIONS", id.as_str().to_owned())],
+        ));
+        assert_eq!(said, ["stored, not confirmed"]);
+        assert_eq!(payments.inbox_len().await.unwrap(), 1);
+        assert_eq!(
+            payments.payment(&id).await.unwrap().unwrap().status,
+            PaymentStatus::Open
+        );
+        server.set_down(false);
+        let said = results(spawn(
+            "reconciler",
+            &url,
+            &server.url,
+            &[
+                ("PAYMENTS_TEST_START", now_ms().to_string()),
+                ("PAYMENTS_TEST_SESSIONS", id.as_str().to_owned()),
+            ],
+        ));
+        assert_eq!(said, ["changed"]);
+        let history = payments.transitions(&id).await.unwrap();
+        assert_eq!((history.len(), history[0].source), (1, Source::Reconciler));
+    })
+    .await;
+}
+
 /// The child side of the tests above; does nothing unless started by them.
 #[test]
 #[ignore = "run by the process tests in a child process"]
@@ -323,6 +415,32 @@ fn child() {
                         payments.reconcile_due().await.unwrap().checked
                     );
                 }
+            }
+            "confirm_late" => {
+                let sessions = std::env::var("PAYMENTS_TEST_SESSIONS").unwrap();
+                for session in sessions.split(',') {
+                    let id = CheckoutSessionId::new(session).unwrap();
+                    let outcome = payments.confirm(&id, Source::Reconciler).await.unwrap();
+                    assert!(!outcome.changed(), "{outcome:?}");
+                    println!("=> {}", outcome.status().unwrap());
+                }
+                payments.reconcile_due().await.unwrap();
+            }
+            "webhook_down" => {
+                let session = std::env::var("PAYMENTS_TEST_SESSIONS").unwrap();
+                let outcome = payments
+                    .handle_event(&event("evt_down", &session))
+                    .await
+                    .unwrap();
+                let confirmed = matches!(outcome.confirmation, Some(Ok(_)));
+                println!(
+                    "=> stored, {}",
+                    if confirmed {
+                        "confirmed"
+                    } else {
+                        "not confirmed"
+                    }
+                );
             }
             "hold_job" => {
                 let job = payments
