@@ -6,7 +6,7 @@ use actalink_checkout::CheckoutSessionId;
 use crate::db::millis;
 use crate::model::unix_ms;
 use crate::verdict::{Verdict, evaluate};
-use crate::{Error, Outcome, PaymentStatus, Payments, Source};
+use crate::{Error, Outcome, Payment, PaymentStatus, Payments, Source};
 
 use PaymentStatus::{Expired, Failed, Flagged, Open, Paid};
 
@@ -41,9 +41,15 @@ impl Payments {
         let Some(payment) = self.payment(session_id).await? else {
             return Ok(Outcome::UnknownPayment);
         };
+        self.check(payment, source).await
+    }
+
+    /// [`confirm`](Self::confirm) for a payment just read.
+    pub(crate) async fn check(&self, payment: Payment, source: Source) -> Result<Outcome, Error> {
         if matches!(payment.status, Paid | Flagged) {
             return Ok(Outcome::Unchanged(payment.status));
         }
+        let session_id = &payment.session_id;
         let session = self
             .client()
             .get_session(session_id)

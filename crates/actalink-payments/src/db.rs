@@ -9,10 +9,12 @@
 //! to that clock inside the statement.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, ConnectOptions};
+use tokio::sync::Mutex;
 
 use crate::Error;
 
@@ -100,6 +102,52 @@ impl Sql {
 /// Milliseconds in `duration`, saturating, as the database's `BIGINT`.
 pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Runs a SQLite script: statements wrapped in `BEGIN IMMEDIATE; … COMMIT;`,
+/// with `$N` parameters shared by all of them. Returns the rows its
+/// statements return, in order.
+///
+/// The connection's worker thread runs the whole script in one go, so the
+/// write lock is held for the statements' own time, not across one round
+/// trip per statement as with `pool.begin()`: under concurrent writers that
+/// is what keeps them from waiting on one another. This handle's scripts
+/// also take turns on `writer`, so that they queue here instead of sleeping
+/// in SQLite's busy handler (which waits 1 ms, then longer, however soon the
+/// lock is free); other processes on the same file still wait there.
+///
+/// The script runs in a task of its own, so that a caller that gives up (a
+/// dropped future) cannot stop it between two statements and leave its
+/// transaction open on a pooled connection. A script that fails midway
+/// closes its connection, which rolls the transaction back.
+pub(crate) async fn sqlite_script(
+    pool: &AnyPool,
+    writer: &Arc<Mutex<()>>,
+    sql: String,
+    arguments: AnyArguments<'static>,
+) -> Result<Vec<AnyRow>, Error> {
+    let mut conn = pool.acquire().await?;
+    // The connection first, then the turn: the script holding the turn
+    // never waits for a connection.
+    let turn = Arc::clone(writer).lock_owned().await;
+    let run = tokio::spawn(async move {
+        let _turn = turn;
+        let rows = sqlx::query_with(&sql, arguments)
+            .fetch_all(&mut *conn)
+            .await;
+        if rows.is_err() {
+            // The transaction may still be open: closing the connection
+            // rolls it back, and the pool opens a fresh one.
+            let _ = conn.close().await;
+        }
+        rows
+    });
+    match run.await {
+        Ok(rows) => Ok(rows?),
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        // Only when the runtime is shutting down.
+        Err(_) => Err(Error::Database(sqlx::Error::WorkerCrashed)),
+    }
 }
 
 /// Opens a pool on `url`. A SQLite file is created when missing (unless the

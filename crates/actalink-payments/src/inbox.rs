@@ -4,8 +4,11 @@
 use actalink_checkout::CheckoutSessionId;
 use actalink_webhooks::Event;
 use sqlx::Row;
+use sqlx::any::AnyArguments;
 
-use crate::{Error, Outcome, Payments, Source};
+use crate::db::Backend;
+use crate::store::{PAYMENT_COLUMN_COUNT, PAYMENT_COLUMNS, bind, payment_from_row};
+use crate::{Error, Outcome, Payment, Payments, Source};
 
 /// What [`Payments::handle_event`] did with an event. Whatever it says, the
 /// event is stored: answer the provider 2xx.
@@ -64,49 +67,34 @@ impl Payments {
             .as_ref()
             .map(CheckoutSessionId::as_str);
         let reference = self.reference_in(event).await?;
-        let now = self.sql().now;
-        let mut tx = self.pool().begin().await?;
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO actalink_webhook_inbox (dedup_key, event_type, session_id, reference, body, received_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, {now}) ON CONFLICT (dedup_key) DO NOTHING"
-        ))
-        .bind(dedup_key.as_str())
-        .bind(event.event_type.as_ref().map(|t| t.as_str()))
-        .bind(session)
-        .bind(reference.as_deref())
-        .bind(event.raw_json())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !inserted {
-            tx.rollback().await?;
+        let Some(prompted) = self
+            .store_event(&dedup_key, event, session, reference.as_deref())
+            .await?
+        else {
             return Ok(EventOutcome {
                 dedup_key,
                 duplicate: true,
                 payment: None,
                 confirmation: None,
             });
-        }
-        // The prompt: the payment is due now, so that if the check below
-        // cannot be made (or this process dies), the reconciler makes it.
-        let found = sqlx::query(&format!(
-            "UPDATE actalink_payments SET next_check_at_ms = {now} \
-             WHERE (session_id = $1 OR reference = $2) AND status = 'open' RETURNING session_id"
-        ))
-        .bind(session)
-        .bind(reference.as_deref())
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let payment = match found {
-            Some(row) => Some(row.try_get::<String, _>(0)?),
-            None => self.recorded_session(session, reference.as_deref()).await?,
         };
-        let payment = payment.and_then(|id| CheckoutSessionId::new(id).ok());
-        let confirmation = match &payment {
-            Some(id) => Some(self.confirm(id, Source::Webhook).await),
-            None => None,
+        let (payment, confirmation) = match prompted {
+            // The open payment, as the prompt left it: checked without reading it again.
+            Some(payment) => (
+                Some(payment.session_id.clone()),
+                Some(self.check(payment, Source::Webhook).await),
+            ),
+            None => {
+                let payment = self
+                    .recorded_session(session, reference.as_deref())
+                    .await?
+                    .and_then(|id| CheckoutSessionId::new(id).ok());
+                let confirmation = match &payment {
+                    Some(id) => Some(self.confirm(id, Source::Webhook).await),
+                    None => None,
+                };
+                (payment, confirmation)
+            }
         };
         if let Some(Err(error)) = &confirmation {
             tracing::warn!(event = %dedup_key, %error, "the event's payment could not be checked now; the reconciler retries");
@@ -117,6 +105,84 @@ impl Payments {
             payment,
             confirmation,
         })
+    }
+
+    /// Stores the event in the inbox and, when it is new, prompts the open
+    /// payment it names (makes it due now), atomically, in one round trip:
+    /// a single statement on PostgreSQL (data-modifying `WITH`), one script
+    /// in one transaction on SQLite. Returns `None` for a duplicate, else
+    /// the prompted payment, if an open one is named.
+    async fn store_event(
+        &self,
+        dedup_key: &str,
+        event: &Event,
+        session: Option<&str>,
+        reference: Option<&str>,
+    ) -> Result<Option<Option<Payment>>, Error> {
+        let now = self.sql().now;
+        let mut arguments = AnyArguments::default();
+        bind(&mut arguments, dedup_key.to_owned())?;
+        bind(
+            &mut arguments,
+            event.event_type.as_ref().map(|t| t.as_str().to_owned()),
+        )?;
+        bind(&mut arguments, session.map(str::to_owned))?;
+        bind(&mut arguments, reference.map(str::to_owned))?;
+        bind(&mut arguments, event.raw_json().to_owned())?;
+        let store = format!(
+            "INSERT INTO actalink_webhook_inbox \
+             (dedup_key, event_type, session_id, reference, body, received_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, {now}) ON CONFLICT (dedup_key) DO NOTHING"
+        );
+        // The prompt: the payment is due now, so that if the check that
+        // follows cannot be made (or this process dies), the reconciler makes it.
+        let prompt = format!(
+            "UPDATE actalink_payments SET next_check_at_ms = {now} \
+             WHERE (session_id = $3 OR reference = $4) AND status = 'open'"
+        );
+        match self.backend() {
+            Backend::Postgres => {
+                let row = sqlx::query_with(
+                    &format!(
+                        "WITH stored AS ({store} RETURNING 1), \
+                         prompted AS ({prompt} AND EXISTS (SELECT 1 FROM stored) \
+                             RETURNING {PAYMENT_COLUMNS}) \
+                         SELECT prompted.*, (SELECT COUNT(*) FROM stored) \
+                         FROM (SELECT 1) AS one LEFT JOIN prompted ON TRUE"
+                    ),
+                    arguments,
+                )
+                .fetch_one(self.pool())
+                .await?;
+                let stored: i64 = row.try_get(PAYMENT_COLUMN_COUNT)?;
+                if stored == 0 {
+                    return Ok(None);
+                }
+                let prompted: Option<String> = row.try_get(0)?;
+                Ok(Some(match prompted {
+                    Some(_) => Some(payment_from_row(&row)?),
+                    None => None,
+                }))
+            }
+            Backend::Sqlite => {
+                // changes() is the row count of the previous statement: the
+                // prompt runs only when the event was stored now.
+                let rows = self
+                    .sqlite_script(
+                        format!(
+                            "BEGIN IMMEDIATE; {store} RETURNING 1; \
+                             {prompt} AND changes() = 1 RETURNING {PAYMENT_COLUMNS}; COMMIT;"
+                        ),
+                        arguments,
+                    )
+                    .await?;
+                let mut rows = rows.iter();
+                if rows.next().is_none() {
+                    return Ok(None);
+                }
+                Ok(Some(rows.next().map(payment_from_row).transpose()?))
+            }
+        }
     }
 
     /// The recorded reference among the event's metadata values, looked up

@@ -123,6 +123,8 @@ struct Inner {
     client: Client,
     reconcile: ReconcileSettings,
     fulfil: FulfilSettings,
+    /// The turn of this handle's write scripts on SQLite.
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Payments {
@@ -241,6 +243,15 @@ impl Payments {
 
     pub(crate) fn sql(&self) -> db::Sql {
         self.inner.sql
+    }
+
+    /// Runs a write script on SQLite: see [`db::sqlite_script`].
+    pub(crate) async fn sqlite_script(
+        &self,
+        sql: String,
+        arguments: sqlx::any::AnyArguments<'static>,
+    ) -> Result<Vec<sqlx::any::AnyRow>, Error> {
+        db::sqlite_script(&self.inner.pool, &self.inner.writer, sql, arguments).await
     }
 }
 

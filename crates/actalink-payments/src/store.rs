@@ -4,15 +4,17 @@ use std::collections::BTreeMap;
 
 use actalink_checkout::CheckoutSessionId;
 use actalink_checkout::types::Decimal;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::{AnyConnection, Arguments, Row};
 
-use crate::db::{Sql, millis};
+use crate::db::{Backend, Sql, millis};
 use crate::{Error, NewPayment, Payment, PaymentStatus, Payments, Source, Transition};
 
 pub(crate) const PAYMENT_COLUMNS: &str = "session_id, reference, paylink_id, amount, currency, \
      expected_metadata, status, reason, expires_at_ms, created_at_ms, updated_at_ms, \
      next_check_at_ms, check_attempts, last_check_error";
+/// How many columns [`PAYMENT_COLUMNS`] names.
+pub(crate) const PAYMENT_COLUMN_COUNT: usize = 14;
 
 pub(crate) fn payment_from_row(row: &AnyRow) -> Result<Payment, Error> {
     let session_id: String = row.try_get(0)?;
@@ -206,9 +208,9 @@ impl Payments {
     }
 
     /// Moves the payment to `to` from the first of `from` it is in, records
-    /// the transition, and (for paid) queues its one fulfilment job, all in
-    /// one transaction whose first statement is the write. Returns the
-    /// status it moved from, or `None` when it was in none of them.
+    /// the transition, and (for paid) queues its one fulfilment job, all
+    /// atomically. Returns the status it moved from, or `None` when it was
+    /// in none of them.
     pub(crate) async fn transition(
         &self,
         session_id: &CheckoutSessionId,
@@ -217,61 +219,113 @@ impl Payments {
         source: Source,
         reason: Option<&str>,
     ) -> Result<Option<PaymentStatus>, Error> {
-        let Sql { now, .. } = self.sql();
-        let mut tx = self.pool().begin().await?;
-        let mut moved = None;
-        for status in from {
-            let changed = sqlx::query(&format!(
-                "UPDATE actalink_payments SET status = $1, reason = $2, next_check_at_ms = NULL, \
-                 updated_at_ms = {now} WHERE session_id = $3 AND status = $4"
-            ))
-            .bind(to.as_str())
-            .bind(reason)
-            .bind(session_id.as_str())
-            .bind(status.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if changed == 1 {
-                moved = Some(*status);
-                break;
+        for &moved_from in from {
+            if self
+                .transition_from(session_id, moved_from, to, source, reason)
+                .await?
+            {
+                tracing::info!(
+                    session = session_id.as_str(),
+                    from = moved_from.as_str(),
+                    to = to.as_str(),
+                    source = source.as_str(),
+                    "payment transition"
+                );
+                return Ok(Some(moved_from));
             }
         }
-        let Some(moved_from) = moved else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        sqlx::query(&format!(
-            "INSERT INTO actalink_payment_transitions (session_id, from_status, to_status, source, reason, at_ms) \
-             VALUES ($1, $2, $3, $4, $5, {now})"
-        ))
-        .bind(session_id.as_str())
-        .bind(moved_from.as_str())
-        .bind(to.as_str())
-        .bind(source.as_str())
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
-        if to == PaymentStatus::Paid {
-            sqlx::query(&format!(
-                "INSERT INTO actalink_fulfilment_jobs (session_id, reference, amount, currency, state, \
-                 attempts, run_at_ms, created_at_ms) \
-                 SELECT session_id, reference, amount, currency, 'pending', 0, {now}, {now} \
-                 FROM actalink_payments WHERE session_id = $1 \
-                 ON CONFLICT (session_id) DO NOTHING"
-            ))
-            .bind(session_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        tracing::info!(
-            session = session_id.as_str(),
-            from = moved_from.as_str(),
-            to = to.as_str(),
-            source = source.as_str(),
-            "payment transition"
+        Ok(None)
+    }
+
+    /// One conditional transition from `from`, with its record and (for
+    /// paid) its job, in one round trip: a single statement on PostgreSQL
+    /// (data-modifying `WITH`), one script in one transaction on SQLite.
+    /// Returns whether the payment moved.
+    async fn transition_from(
+        &self,
+        session_id: &CheckoutSessionId,
+        from: PaymentStatus,
+        to: PaymentStatus,
+        source: Source,
+        reason: Option<&str>,
+    ) -> Result<bool, Error> {
+        let Sql { now, .. } = self.sql();
+        let paid = to == PaymentStatus::Paid;
+        let mut arguments = AnyArguments::default();
+        bind(&mut arguments, to.as_str())?;
+        bind(&mut arguments, reason.map(str::to_owned))?;
+        bind(&mut arguments, session_id.as_str().to_owned())?;
+        bind(&mut arguments, from.as_str())?;
+        bind(&mut arguments, source.as_str())?;
+        let set = format!(
+            "UPDATE actalink_payments SET status = $1, reason = $2, next_check_at_ms = NULL, \
+             updated_at_ms = {now} WHERE session_id = $3 AND status = $4"
         );
-        Ok(Some(moved_from))
+        let record = "INSERT INTO actalink_payment_transitions \
+                      (session_id, from_status, to_status, source, reason, at_ms)";
+        let job = "INSERT INTO actalink_fulfilment_jobs (session_id, reference, amount, currency, \
+                   state, attempts, run_at_ms, created_at_ms)";
+        match self.backend() {
+            Backend::Postgres => {
+                let queue = if paid {
+                    format!(
+                        ", queued AS ({job} SELECT session_id, reference, amount, currency, \
+                         'pending', 0, {now}, {now} FROM moved ON CONFLICT (session_id) DO NOTHING)"
+                    )
+                } else {
+                    String::new()
+                };
+                let sql = format!(
+                    "WITH moved AS ({set} RETURNING session_id, reference, amount, currency), \
+                     recorded AS ({record} SELECT session_id, $4, $1, $5, $2, {now} FROM moved)\
+                     {queue} SELECT COUNT(*) FROM moved"
+                );
+                let moved: i64 = sqlx::query_scalar_with(&sql, arguments)
+                    .fetch_one(self.pool())
+                    .await?;
+                Ok(moved == 1)
+            }
+            Backend::Sqlite => {
+                // changes() is the row count of the previous statement: the
+                // record follows the update only when it moved the payment,
+                // and the job follows the record.
+                let queue = if paid {
+                    format!(
+                        "{job} SELECT session_id, reference, amount, currency, 'pending', 0, \
+                         {now}, {now} FROM actalink_payments WHERE session_id = $3 \
+                         AND changes() = 1 ON CONFLICT (session_id) DO NOTHING; "
+                    )
+                } else {
+                    String::new()
+                };
+                let sql = format!(
+                    "BEGIN IMMEDIATE; {set} RETURNING 1; \
+                     {record} SELECT $3, $4, $1, $5, $2, {now} WHERE changes() = 1; \
+                     {queue}COMMIT;"
+                );
+                let rows = self.sqlite_script(sql, arguments).await?;
+                Ok(!rows.is_empty())
+            }
+        }
+    }
+}
+
+/// Adds an argument to a list built ahead of its query.
+pub(crate) fn bind<T>(arguments: &mut AnyArguments<'static>, value: T) -> Result<(), Error>
+where
+    T: 'static + sqlx::Encode<'static, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    arguments
+        .add(value)
+        .map_err(|e| Error::Database(sqlx::Error::Encode(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_column_count_matches_the_columns() {
+        assert_eq!(PAYMENT_COLUMNS.split(',').count(), PAYMENT_COLUMN_COUNT);
     }
 }

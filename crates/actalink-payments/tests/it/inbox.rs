@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use actalink_payments::{PaymentStatus, Source};
+use actalink_webhooks::Event;
 
 use crate::support::{StatusServer, connect, event, on_each_backend, open_payment};
 
@@ -133,6 +134,75 @@ async fn with_the_provider_down_events_are_stored_and_confirmed_later() {
         let history = payments.transitions(&id).await.unwrap();
         assert_eq!(history.len(), 1);
         assert_eq!(history[0].source, Source::Reconciler);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_without_a_session_names_its_payment_by_reference() {
+    on_each_backend("event_by_reference", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        let id = open_payment(&payments, &server, "ORD-REF").await;
+        server.set_status(id.as_str(), "success");
+        let by_reference = |event_id: &str| {
+            let body = serde_json::json!({
+                "id": event_id,
+                "eventType": "onetime.executed",
+                "eventData": {"data": {"id": "txn_1", "metadata": {"note": "x", "internal_order_id": "ORD-REF"}}}
+            });
+            Event::parse_unverified(body.to_string().as_bytes()).unwrap()
+        };
+        let outcome = payments.handle_event(&by_reference("evt_ref")).await.unwrap();
+        assert_eq!(outcome.payment.as_ref(), Some(&id));
+        assert_eq!(outcome.label(), "paid");
+        let again = payments.handle_event(&by_reference("evt_ref")).await.unwrap();
+        assert!(again.duplicate);
+        // A later event for the paid payment finds it (no longer open) and changes nothing.
+        let late = payments.handle_event(&by_reference("evt_ref_late")).await.unwrap();
+        assert_eq!(late.payment.as_ref(), Some(&id));
+        assert_eq!(late.label(), "already final");
+        assert_eq!(payments.transitions(&id).await.unwrap().len(), 1);
+        assert_eq!(payments.inbox_len().await.unwrap(), 2);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_cut_off_midway_leave_no_transaction_open() {
+    on_each_backend("event_cut_off", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        for i in 0..100u64 {
+            let id = open_payment(&payments, &server, &format!("ORD-CUT-{i}")).await;
+            server.set_status(id.as_str(), "success");
+            // Dropped before, during or after its writes.
+            let event = event(&format!("evt_cut_{i}"), id.as_str());
+            let _ =
+                tokio::time::timeout(Duration::from_micros(15 * i), payments.handle_event(&event))
+                    .await;
+        }
+        // Every pooled connection still commits what it writes: a second
+        // handle sees each record at once, and no write lock is held.
+        let other = connect(&url, &server).await;
+        for i in 0..20 {
+            let reference = format!("ORD-AFTER-{i}");
+            open_payment(&payments, &server, &reference).await;
+            assert!(
+                other
+                    .payment_by_reference(&reference)
+                    .await
+                    .unwrap()
+                    .is_some(),
+                "{reference} is not committed"
+            );
+        }
+        for i in 0..100u64 {
+            let id =
+                actalink_checkout::CheckoutSessionId::new(format!("checkout_ORD-CUT-{i}")).unwrap();
+            let history = payments.transitions(&id).await.unwrap();
+            assert!(history.len() <= 1, "{i}: {history:?}");
+        }
     })
     .await;
 }
