@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: criterion benchmarks, the Node.js reference and build costs, as ratios.
+//! `cargo xtask bench`: criterion benchmarks, the Node.js reference and build costs, as ratios;
+//! the payments benchmarks on SQLite and PostgreSQL.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,9 +26,12 @@ fn criterion_mean_ns(group: &str, function: &str, input: &str) -> Result<f64> {
         .with_context(|| format!("no mean point estimate in {}", path.display()))
 }
 
-pub(crate) fn bench(build_cost: bool, build_cost_only: bool) -> Result<()> {
+pub(crate) fn bench(build_cost: bool, build_cost_only: bool, payments_only: bool) -> Result<()> {
     if build_cost_only {
         return build_costs();
+    }
+    if payments_only {
+        return payments();
     }
     // Old results would be read as new ones if a benchmark failed to run.
     for group in ["webhook", "client", "decode"] {
@@ -37,7 +41,15 @@ pub(crate) fn bench(build_cost: bool, build_cost_only: bool) -> Result<()> {
     webhooks.args(["bench", "-p", "actalink-webhooks", "--bench", "verify"]);
     step("criterion: webhook verification", webhooks)?;
     let mut client = cargo();
-    client.args(["bench", "-p", "actalink-bench"]);
+    client.args([
+        "bench",
+        "-p",
+        "actalink-bench",
+        "--bench",
+        "client",
+        "--bench",
+        "decode",
+    ]);
     step("criterion: client overhead, decode, sandbox", client)?;
 
     println!("==> node reference (the provider's documented verification) on the same payloads");
@@ -161,8 +173,86 @@ pub(crate) fn bench(build_cost: bool, build_cost_only: bool) -> Result<()> {
         );
     }
 
+    payments()?;
+
     if build_cost {
         build_costs()?;
+    }
+    Ok(())
+}
+
+/// The payments benchmarks (`bench/benches/payments.rs`) on SQLite and, when
+/// `ACTALINK_TEST_POSTGRES_URL` is set, PostgreSQL, printed as ratios.
+fn payments() -> Result<()> {
+    let _ = std::fs::remove_dir_all(target_dir().join("criterion").join("payments"));
+    let mut bench = cargo();
+    bench.args(["bench", "-p", "actalink-bench", "--bench", "payments"]);
+    step(
+        "criterion: payments (SQLite, and PostgreSQL when ACTALINK_TEST_POSTGRES_URL is set)",
+        bench,
+    )?;
+    // A backend that was skipped has no estimates; one that ran has them all.
+    let ns = |function: &str, backend: &str| criterion_mean_ns("payments", function, backend);
+    let backends: Vec<&str> = ["sqlite", "postgres"]
+        .into_iter()
+        .filter(|backend| ns("confirm_crate", backend).is_ok())
+        .collect();
+    let met = |ratio: f64, target: f64| if ratio <= target { "yes" } else { "no" };
+
+    println!(
+        "\n## Payments: confirmed payments at 64 concurrent deliveries (verify, store, status call to a minimal keep-alive server, mark paid)\n"
+    );
+    println!(
+        "| backend | actalink-payments | hand-written floor | time per event, crate / floor | target ≤ 1.30x met |"
+    );
+    println!("|---|---|---|---|---|");
+    for backend in &backends {
+        let (krate, floor) = (ns("confirm_crate", backend)?, ns("confirm_floor", backend)?);
+        let ratio = krate / floor;
+        println!(
+            "| {backend} | {:.0} payments/s ({:.0} µs/event) | {:.0} payments/s ({:.0} µs/event) | {ratio:.2}x | {} |",
+            64e9 / krate,
+            krate / 64e3,
+            64e9 / floor,
+            floor / 64e3,
+            met(ratio, 1.3)
+        );
+    }
+
+    println!("\n## Payments: reconciler, one scan of 100 due records among N pending ones\n");
+    println!(
+        "| backend | per due record, 1,000 pending | per due record, 100,000 pending | 100,000 / 1,000 | target ≤ 1.20x met |"
+    );
+    println!("|---|---|---|---|---|");
+    for backend in &backends {
+        let (small, large) = (
+            ns("reconcile_1000", backend)?,
+            ns("reconcile_100000", backend)?,
+        );
+        let ratio = large / small;
+        println!(
+            "| {backend} | {:.0} µs | {:.0} µs | {ratio:.2}x | {} |",
+            small / 100e3,
+            large / 100e3,
+            met(ratio, 1.2)
+        );
+    }
+
+    println!("\n## Payments: fulfilment jobs, 64 claimed and completed by 4 lanes\n");
+    println!("| backend | jobs/s | per job |");
+    println!("|---|---|---|");
+    for backend in &backends {
+        let fulfil = ns("fulfil", backend)?;
+        println!(
+            "| {backend} | {:.0} | {:.0} µs |",
+            64e9 / fulfil,
+            fulfil / 64e3
+        );
+    }
+    if !backends.contains(&"postgres") {
+        println!(
+            "\nPostgreSQL: skipped (set ACTALINK_TEST_POSTGRES_URL; `eval \"$(.ci/postgres)\"` starts a server)."
+        );
     }
     Ok(())
 }

@@ -74,10 +74,11 @@ pub(crate) const TASKS: &[Task] = &[
     Task {
         name: "bench",
         valued: &[],
-        switches: &["--no-build-cost", "--build-cost-only"],
-        synopsis: Some("[--no-build-cost | --build-cost-only]"),
+        switches: &["--no-build-cost", "--build-cost-only", "--payments-only"],
+        synopsis: Some("[--no-build-cost | --build-cost-only | --payments-only]"),
         about: "the criterion benchmarks with the Node.js reference beside them, reported as ratios, \
-                and the clean-build cost",
+                the payments benchmarks against their hand-written floor (on PostgreSQL too when \
+                ACTALINK_TEST_POSTGRES_URL is set), and the clean-build cost",
     },
 ];
 
@@ -249,7 +250,11 @@ mod tests {
             assert!(text.contains(&task.usage()), "{}", task.name);
         }
         assert!(text.contains("cargo xtask load [--sessions N] [--orders N]"));
-        assert!(text.contains("cargo xtask bench [--no-build-cost | --build-cost-only]"));
+        assert!(
+            text.contains(
+                "cargo xtask bench [--no-build-cost | --build-cost-only | --payments-only]"
+            )
+        );
         assert!(text.contains("cargo xtask ci\n"));
         for arg in ["--help", "-h", "help"] {
             assert!(is_help(arg));

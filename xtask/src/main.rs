@@ -12,8 +12,11 @@
 //!   killed halfway).
 //! - `fuzz [--cases N] [--seconds N]`: the property-based fuzzers with many
 //!   cases, then the cargo-fuzz targets for a bounded time each.
-//! - `bench [--no-build-cost | --build-cost-only]`: the criterion benchmarks,
-//!   with the Node.js reference run beside them on the same payloads, reported as ratios.
+//! - `bench [--no-build-cost | --build-cost-only | --payments-only]`: the
+//!   criterion benchmarks, with the Node.js reference run beside them on the
+//!   same payloads, and the payments benchmarks against their hand-written
+//!   floor (on PostgreSQL too when `ACTALINK_TEST_POSTGRES_URL` is set),
+//!   reported as ratios.
 //!
 //! `cargo xtask`, `cargo xtask --help` and `cargo xtask help` list the tasks
 //! with their flags (`flags::TASKS`); `cargo xtask <task> --help` shows one.
@@ -96,6 +99,7 @@ fn run(task: &Task, args: &[String]) -> Result<()> {
         "bench" => bench::bench(
             !flags.switch("--no-build-cost"),
             flags.switch("--build-cost-only"),
+            flags.switch("--payments-only"),
         ),
         other => bail!("the task `{other}` is listed but has no runner"),
     }

@@ -1,0 +1,118 @@
+//! Where the time of a confirmed payment goes: the same 64-concurrent
+//! deliveries as the `payments` benchmark's `confirm_crate` and
+//! `confirm_floor`, in alternating batches, with the CPU time this process
+//! and the PostgreSQL server processes spent per event (from `/proc`, Linux
+//! only) beside the wall time.
+//!
+//! `cargo run --release -p actalink-bench --bin payments_cpu -- sqlite|postgres [BATCHES]`
+//! (PostgreSQL: a fresh database on the server named by
+//! `ACTALINK_TEST_POSTGRES_URL`). On a machine where the server shares the
+//! client's cores, wall time follows the CPU both sides spend.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::time::Instant;
+
+use actalink_bench::payments::{
+    Database, Delivery, StatusServer, connect, crate_confirms, create_floor_tables, delivery,
+    floor_confirms, floor_open, record, verifier,
+};
+use actalink_payments::{Payments, ReconcileSettings};
+use tokio::task::JoinSet;
+
+/// User and system CPU ticks (1/100 s on Linux) of the processes whose
+/// `comm` is `name`, or of this process.
+fn cpu_ticks(name: Option<&str>) -> u64 {
+    let read = |dir: &std::path::Path| -> Option<u64> {
+        let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+        let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    };
+    let Some(name) = name else {
+        return read(std::path::Path::new("/proc/self")).unwrap_or(0);
+    };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|comm| comm.trim() == name)
+        })
+        .filter_map(|e| read(&e.path()))
+        .sum()
+}
+
+/// 64 deliveries, set up untimed, for the crate or the floor.
+async fn deliveries(payments: &Payments, floor: bool, next: &mut u64) -> Vec<Delivery> {
+    let mut references = Vec::new();
+    for _ in 0..64 {
+        *next += 1;
+        references.push(format!("{}{:08}", if floor { 'f' } else { 'c' }, next));
+    }
+    if floor {
+        floor_open(payments.pool(), &references).await;
+    } else {
+        for reference in &references {
+            record(payments, reference).await;
+        }
+    }
+    references
+        .iter()
+        .map(|r| delivery(&format!("checkout_{r}"), &format!("evt_{r}")))
+        .collect()
+}
+
+#[tokio::main]
+async fn main() {
+    let backend = std::env::args().nth(1).unwrap_or_else(|| "sqlite".into());
+    let batches: u32 = std::env::args().nth(2).map_or(50, |n| n.parse().unwrap());
+    let db = match backend.as_str() {
+        "sqlite" => Database::sqlite("cpu"),
+        "postgres" => Database::postgres("bench_payments_cpu")
+            .await
+            .expect("set ACTALINK_TEST_POSTGRES_URL"),
+        other => panic!("sqlite or postgres, not {other}"),
+    };
+    let server = StatusServer::start("success").await;
+    let payments = connect(&db.url, &server, ReconcileSettings::default()).await;
+    create_floor_tables(&payments).await;
+    let verifier = verifier();
+    let client = payments.client().clone();
+    let mut next = 0;
+    let mut totals = [(0.0, 0, 0); 2];
+    for _ in 0..batches {
+        for (side, floor) in [false, true].into_iter().enumerate() {
+            let batch = deliveries(&payments, floor, &mut next).await;
+            let (own, server) = (cpu_ticks(None), cpu_ticks(Some("postgres")));
+            let start = Instant::now();
+            let mut set = JoinSet::new();
+            for delivery in batch {
+                let (payments, verifier, client) =
+                    (payments.clone(), verifier.clone(), client.clone());
+                set.spawn(async move {
+                    if floor {
+                        floor_confirms(payments.pool(), &client, &verifier, &delivery).await;
+                    } else {
+                        crate_confirms(&payments, &verifier, &delivery).await;
+                    }
+                });
+            }
+            while let Some(done) = set.join_next().await {
+                done.unwrap();
+            }
+            totals[side].0 += start.elapsed().as_secs_f64();
+            totals[side].1 += cpu_ticks(None) - own;
+            totals[side].2 += cpu_ticks(Some("postgres")) - server;
+        }
+    }
+    let events = f64::from(batches) * 64.0;
+    for ((wall, own, server), side) in totals.into_iter().zip(["crate", "floor"]) {
+        println!(
+            "{backend} {side}: {:.0} µs/event wall, {:.0} µs/event CPU in this process, {:.0} µs/event CPU in postgres",
+            wall * 1e6 / events,
+            own as f64 * 1e4 / events,
+            server as f64 * 1e4 / events,
+        );
+    }
+}
