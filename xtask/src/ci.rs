@@ -196,7 +196,9 @@ fn check_edges(metadata: &Value, architecture: &str) -> Result<()> {
         .split("<!-- edges:begin -->")
         .nth(1)
         .and_then(|rest| rest.split("<!-- edges:end -->").next())
-        .context("docs/src/architecture.md has no <!-- edges:begin --> … <!-- edges:end --> block")?;
+        .context(
+            "docs/src/architecture.md has no <!-- edges:begin --> … <!-- edges:end --> block",
+        )?;
     let mut documented: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for line in block.lines().map(str::trim) {
         let Some((from, to)) = line.split_once("->") else {

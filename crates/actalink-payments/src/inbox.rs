@@ -42,9 +42,10 @@ impl EventOutcome {
 
 impl Payments {
     /// Takes a verified event: stores it raw in the inbox (a repeat of its
-    /// dedup key is recognised and stored once), prompts the reconciler to
-    /// check the payment it names at once, and commits; then checks the
-    /// payment with [`confirm`](Self::confirm).
+    /// dedup key is recognised and stored once) and commits; then checks the
+    /// payment it names with [`confirm`](Self::confirm). When that check
+    /// cannot be made, the payment is made due at once, so that the
+    /// reconciler retries it with backoff.
     ///
     /// The event's content decides nothing: it only names the payment, by
     /// its `checkoutSessionId` or, failing that, by a metadata value equal
@@ -79,7 +80,7 @@ impl Payments {
             });
         };
         let (payment, confirmation) = match prompted {
-            // The open payment, as the prompt left it: checked without reading it again.
+            // The open payment, read with the store: checked without reading it again.
             Some(payment) => (
                 Some(payment.session_id.clone()),
                 Some(self.check(payment, Source::Webhook).await),
@@ -96,8 +97,13 @@ impl Payments {
                 (payment, confirmation)
             }
         };
-        if let Some(Err(error)) = &confirmation {
+        if let (Some(id), Some(Err(error))) = (&payment, &confirmation) {
             tracing::warn!(event = %dedup_key, %error, "the event's payment could not be checked now; the reconciler retries");
+            // The prompt: due now, so that the reconciler checks it with its
+            // backoff. Should this fail too, it still checks it on schedule.
+            if let Err(error) = self.prompt(id).await {
+                tracing::warn!(event = %dedup_key, %error, "could not make the payment due now");
+            }
         }
         Ok(EventOutcome {
             dedup_key,
@@ -107,11 +113,11 @@ impl Payments {
         })
     }
 
-    /// Stores the event in the inbox and, when it is new, prompts the open
-    /// payment it names (makes it due now), atomically, in one round trip:
-    /// a single statement on PostgreSQL (data-modifying `WITH`), one script
-    /// in one transaction on SQLite. Returns `None` for a duplicate, else
-    /// the prompted payment, if an open one is named.
+    /// Stores the event in the inbox and, when it is new, reads the open
+    /// payment it names, in one round trip: a single statement on
+    /// PostgreSQL (data-modifying `WITH`), one script in one transaction on
+    /// SQLite. Returns `None` for a duplicate, else the named open payment,
+    /// if there is one.
     async fn store_event(
         &self,
         dedup_key: &str,
@@ -134,10 +140,12 @@ impl Payments {
              (dedup_key, event_type, session_id, reference, body, received_at_ms) \
              VALUES ($1, $2, $3, $4, $5, {now}) ON CONFLICT (dedup_key) DO NOTHING"
         );
-        // The prompt: the payment is due now, so that if the check that
-        // follows cannot be made (or this process dies), the reconciler makes it.
-        let prompt = format!(
-            "UPDATE actalink_payments SET next_check_at_ms = {now} \
+        // The open payment the event names, read in the same step; no write
+        // to it here. If the check that follows cannot be made, the payment
+        // is made due at once (`prompt`); if this process dies before the
+        // check, the reconciler finds it at its next scheduled check.
+        let named = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM actalink_payments \
              WHERE (session_id = $3 OR reference = $4) AND status = 'open'"
         );
         match self.backend() {
@@ -145,10 +153,9 @@ impl Payments {
                 let row = sqlx::query_with(
                     &format!(
                         "WITH stored AS ({store} RETURNING 1), \
-                         prompted AS ({prompt} AND EXISTS (SELECT 1 FROM stored) \
-                             RETURNING {PAYMENT_COLUMNS}) \
-                         SELECT prompted.*, (SELECT COUNT(*) FROM stored) \
-                         FROM (SELECT 1) AS one LEFT JOIN prompted ON TRUE"
+                         named AS ({named} AND EXISTS (SELECT 1 FROM stored) LIMIT 1) \
+                         SELECT named.*, (SELECT COUNT(*) FROM stored) \
+                         FROM (SELECT 1) AS one LEFT JOIN named ON TRUE"
                     ),
                     arguments,
                 )
@@ -166,12 +173,12 @@ impl Payments {
             }
             Backend::Sqlite => {
                 // changes() is the row count of the previous statement: the
-                // prompt runs only when the event was stored now.
+                // payment is read only when the event was stored now.
                 let rows = self
                     .sqlite_script(
                         format!(
                             "BEGIN IMMEDIATE; {store} RETURNING 1; \
-                             {prompt} AND changes() = 1 RETURNING {PAYMENT_COLUMNS}; COMMIT;"
+                             {named} AND changes() = 1 LIMIT 1; COMMIT;"
                         ),
                         arguments,
                     )
@@ -188,6 +195,19 @@ impl Payments {
     /// The recorded reference among the event's metadata values, looked up
     /// only when the event names no checkout session: one query, for at
     /// most the 50 values the provider allows.
+    /// Makes an open payment due now.
+    async fn prompt(&self, id: &CheckoutSessionId) -> Result<(), Error> {
+        let now = self.sql().now;
+        sqlx::query(&format!(
+            "UPDATE actalink_payments SET next_check_at_ms = {now} \
+             WHERE session_id = $1 AND status = 'open'"
+        ))
+        .bind(id.as_str())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     async fn reference_in(&self, event: &Event) -> Result<Option<String>, Error> {
         if event.data.checkout_session_id.is_some() {
             return Ok(None);
