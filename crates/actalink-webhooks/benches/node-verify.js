@@ -1,5 +1,6 @@
 // The provider's documented Node.js verification, timed on the payloads the
 // Rust benchmark wrote. Prints one line per payload: "<label> <nanoseconds per verification>".
+// Usage: node node-verify.js DIR [LABEL...] (every payload when no label is given).
 "use strict";
 const crypto = require("crypto");
 const fs = require("fs");
@@ -17,8 +18,12 @@ function verify(rawBody, timestamp, signature) {
 }
 
 // Each compact body as the provider sends it, and the same body pretty-printed
-// (which the Rust side must re-serialise).
-for (const label of ["1KB", "100KB", "1KB-pretty", "100KB-pretty"]) {
+// (which the Rust side must re-serialise). `items-1100` is the number-heavy
+// event: 1,100 line items with integer quantities and two-decimal prices.
+const labels = process.argv.slice(3);
+for (const label of labels.length > 0
+  ? labels
+  : ["1KB", "100KB", "items-1100", "1KB-pretty", "100KB-pretty", "items-1100-pretty"]) {
   const body = fs.readFileSync(path.join(dir, `${label}.json`));
   const [timestamp, signature] = fs.readFileSync(path.join(dir, `${label}.sig`), "utf8").trim().split("\n");
   if (!verify(body, timestamp, signature)) throw new Error(`${label}: the reference rejects our signature`);
