@@ -13,6 +13,10 @@
 //!   numeric order. A repeated key keeps its first position and its last value.
 //! - Numbers are parsed as IEEE doubles (correctly rounded) and printed with
 //!   ECMAScript `Number::toString` (the `ryu-js` crate); infinities print as `null`.
+//!   A literal that `Number::toString` provably prints as written (an integer
+//!   of at most 15 digits other than `-0`, or a fraction such as `12.34` with
+//!   at most 15 significant digits and no trailing zero; see
+//!   `prints_as_written`) is copied without being parsed.
 //! - Strings are re-escaped: only `"`, `\` and U+0000 to U+001F are escaped
 //!   (`\b \t \n \f \r`, otherwise lowercase `\u00xx`); a lone surrogate from a
 //!   `\uD800`-style escape is written back as a lowercase `\udxxx` escape.
@@ -432,7 +436,8 @@ impl Canonicalizer<'_> {
 
     fn number(&mut self) -> Result<(), Error> {
         let start = self.pos;
-        if self.peek() == Some(b'-') {
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.pos += 1;
         }
         let int_start = self.pos;
@@ -443,18 +448,20 @@ impl Canonicalizer<'_> {
             }
             _ => return Err(self.err("expected a digit")),
         }
-        let int_digits = self.pos - int_start;
-        let mut simple = true;
+        let int_end = self.pos;
+        let mut frac = int_end..int_end;
         if self.peek() == Some(b'.') {
             self.pos += 1;
-            simple = false;
+            let frac_start = self.pos;
             if self.digits() == 0 {
                 return Err(self.err("expected a digit after '.'"));
             }
+            frac = frac_start..self.pos;
         }
+        let mut exponent = false;
         if let Some(b'e' | b'E') = self.peek() {
             self.pos += 1;
-            simple = false;
+            exponent = true;
             if let Some(b'+' | b'-') = self.peek() {
                 self.pos += 1;
             }
@@ -463,26 +470,17 @@ impl Canonicalizer<'_> {
             }
         }
         let text = &self.input[start..self.pos];
-        // An integer of at most 15 digits is exact as a double and prints as
-        // written, except negative zero, which prints as 0.
-        if simple && int_digits <= 15 && text != b"-0" {
+        if !exponent
+            && prints_as_written(negative, &self.input[int_start..int_end], &self.input[frac])
+        {
             self.out.extend_from_slice(text);
             return Ok(());
         }
-        let value: f64 = std::str::from_utf8(text)
-            .ok()
-            .and_then(|t| t.parse().ok())
-            .ok_or_else(|| self.err("invalid number"))?;
-        if !value.is_finite() {
-            self.out.extend_from_slice(b"null");
-        } else if value == 0.0 {
-            self.out.push(b'0');
+        if push_number_exact(&mut self.out, text) {
+            Ok(())
         } else {
-            let mut buffer = ryu_js::Buffer::new();
-            self.out
-                .extend_from_slice(buffer.format_finite(value).as_bytes());
+            Err(self.err("invalid number"))
         }
-        Ok(())
     }
 
     /// Parses a string's contents after its opening quote, through its
@@ -611,6 +609,78 @@ fn push_code_unit(out: &mut Vec<u8>, unit: u16) {
     out.extend_from_slice(escaped);
 }
 
+/// Whether `JSON.stringify(JSON.parse(literal))` is the literal itself, for a
+/// JSON number literal without an exponent: `-` if `negative`, the integer
+/// digits `int` (`0` or no leading zero, as the grammar requires) and the
+/// fraction digits `frac` (empty when there is no `.`).
+///
+/// `false` means only "not shown to be", and the caller takes the exact path.
+/// `true` rests on two facts:
+///
+/// - A decimal of at most 15 significant digits in the normal range is the
+///   only decimal of at most 15 digits that rounds to its double. Two such
+///   decimals `a < b` differ by at least one unit in `a`'s 15th digit, more
+///   than `a / 10^15`, while the decimals that round to one double lie in an
+///   interval no wider than one ulp, at most `2^-52` times the double. So the
+///   shortest digits that round-trip (what `Number::toString` prints, and what
+///   `ryu-js` computes) are the literal's own significant digits.
+/// - `Number::toString` writes such digits without an exponent, in the
+///   literal's form, when the value's decimal exponent `n` (the position of
+///   the point after the first significant digit) is in -6 < n <= 21:
+///   digits and zeros up to the point, then the rest after a `.`, or `0.`
+///   and `-n` zeros before the digits when n <= 0.
+///
+/// Hence, with no exponent in the literal:
+///
+/// - an integer of at most 15 digits prints as written (it is exact as a
+///   double, and n <= 15), except `-0`, which prints as `0`;
+/// - a fraction prints as written when its last digit is not `0` (`1.0`
+///   prints as `1`, `10.50` as `10.5`), it has at most 15 significant
+///   digits (`0.30000000000000004` has 17 and goes the exact way), and,
+///   for `0.…`, at most 5 zeros follow the point (`0.000001` prints as
+///   written, `0.0000001` as `1e-7`). Every such value is at least 10^-6
+///   and below 10^15, far inside the normal range.
+fn prints_as_written(negative: bool, int: &[u8], frac: &[u8]) -> bool {
+    if frac.is_empty() {
+        return int.len() <= 15 && !(negative && int == b"0");
+    }
+    if frac.last() == Some(&b'0') {
+        return false;
+    }
+    let significant = if int == b"0" {
+        let zeros = frac.iter().take_while(|&&d| d == b'0').count();
+        if zeros > 5 {
+            return false;
+        }
+        frac.len() - zeros
+    } else {
+        int.len() + frac.len()
+    };
+    significant <= 15
+}
+
+/// Writes the number literal `text` the exact way: parsed to the nearest
+/// double, printed by ECMAScript `Number::toString`; `null` for a value too
+/// large for a double, and `0` for either zero. `false` if `text` is not a
+/// number (which the parser has already ruled out).
+fn push_number_exact(out: &mut Vec<u8>, text: &[u8]) -> bool {
+    let Some(value) = std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.parse::<f64>().ok())
+    else {
+        return false;
+    };
+    if !value.is_finite() {
+        out.extend_from_slice(b"null");
+    } else if value == 0.0 {
+        out.push(b'0');
+    } else {
+        let mut buffer = ryu_js::Buffer::new();
+        out.extend_from_slice(buffer.format_finite(value).as_bytes());
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,9 +733,125 @@ mod tests {
             ("0.1", "0.1"),
             ("-12", "-12"),
             ("1.7976931348623157e308", "1.7976931348623157e+308"),
+            ("1e20", "100000000000000000000"),
+            ("10.50", "10.5"),
+            ("12.30", "12.3"),
+            ("-7.00", "-7"),
+            ("0.30000000000000004", "0.30000000000000004"),
+            ("0.1000000000000001", "0.1000000000000001"),
+            ("9.999999999999999", "9.999999999999998"),
+            ("0.0000001", "1e-7"),
+            ("1e999999999999", "null"),
+            ("1e-999999999999", "0"),
+            ("-0e999999", "0"),
         ] {
             assert_eq!(c(input), expected, "{input}");
         }
+    }
+
+    /// Splits a literal without an exponent for `prints_as_written`.
+    fn copied(literal: &str) -> bool {
+        let (negative, rest) = match literal.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, literal),
+        };
+        let (int, frac) = rest.split_once('.').unwrap_or((rest, ""));
+        prints_as_written(negative, int.as_bytes(), frac.as_bytes())
+    }
+
+    fn exact(literal: &str) -> String {
+        let mut out = Vec::new();
+        assert!(push_number_exact(&mut out, literal.as_bytes()), "{literal}");
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_number_fast_path_copies_only_what_javascript_prints_as_written() {
+        for (literal, as_written) in [
+            ("0", true),
+            ("-0", false),
+            ("0.0", false),
+            ("-0.0", false),
+            ("1.0", false),
+            ("10.50", false),
+            ("10.5", true),
+            ("-10.5", true),
+            ("12.34", true),
+            ("0.000001", true),
+            ("-0.000009", true),
+            ("0.0000001", false),
+            ("0.0000012", true),
+            ("0.00000012", false),
+            ("123456789012345", true),
+            ("-999999999999999", true),
+            ("1000000000000000", false),
+            ("9007199254740993", false),
+            ("12345678901234.5", true),
+            ("0.123456789012345", true),
+            ("0.00000123456789012345", true),
+            ("0.000001234567890123456", false),
+            ("0.1234567890123456", false),
+            ("123456789012345.6", false),
+            ("0.30000000000000004", false),
+            ("0.1", true),
+        ] {
+            // Copied ones print as written; the others take the exact path
+            // (a few of them, such as 1000000000000000, also print as written).
+            assert_eq!(copied(literal), as_written, "{literal}");
+            if as_written {
+                assert_eq!(exact(literal), literal);
+            }
+            assert_eq!(c(literal), exact(literal), "{literal}");
+        }
+    }
+
+    #[test]
+    fn every_literal_the_fast_path_copies_is_what_the_exact_path_prints() {
+        let check = |literal: &str| {
+            let copy = copied(literal);
+            if copy {
+                assert_eq!(exact(literal), literal, "copied but printed otherwise");
+            }
+            assert_eq!(c(literal), exact(literal), "{literal}");
+            copy
+        };
+        // Every price below 1,000 with two decimals, as JavaScript writes it
+        // and with its trailing zeros.
+        let mut copies = 0;
+        for cents in 0..100_000 {
+            let (whole, c) = (cents / 100, cents % 100);
+            copies += usize::from(check(&format!("{whole}.{c:02}")));
+            check(&format!("-{whole}.{}", c / 10));
+            check(&format!("{whole}"));
+        }
+        assert_eq!(
+            copies, 90_000,
+            "every price without a trailing zero is copied"
+        );
+        // Random literals up to 17 significant digits, with up to 7 zeros
+        // after the point.
+        let mut rng = fastrand::Rng::with_seed(20_261_205);
+        let mut copies = 0;
+        for _ in 0..100_000 {
+            let mut literal = String::new();
+            if rng.bool() {
+                literal.push('-');
+            }
+            let int_len = rng.usize(0..17);
+            if int_len == 0 {
+                literal.push('0');
+            } else {
+                literal.push(char::from(rng.u8(b'1'..=b'9')));
+                literal.extend((1..int_len).map(|_| char::from(rng.u8(b'0'..=b'9'))));
+            }
+            if rng.u8(..) < 220 {
+                literal.push('.');
+                literal.push_str(&"0".repeat(rng.usize(0..8)));
+                literal.extend((0..rng.usize(1..17)).map(|_| char::from(rng.u8(b'0'..=b'9'))));
+            }
+            copies += usize::from(check(&literal));
+        }
+        assert!(copies > 20_000, "the fast path was rarely taken: {copies}");
     }
 
     #[test]

@@ -217,6 +217,136 @@ fn check_batch(
     }
 }
 
+/// Number literals at the edges of the fast path and of the grammar.
+#[rustfmt::skip]
+const EDGE_LITERALS: &[&str] = &[
+    // Zeros and signs.
+    "0", "-0", "0.0", "-0.0", "0.00", "-0.5", "-", "-a", "--1", "+1", "-.5",
+    // Leading zeros, which JSON.parse refuses.
+    "01", "-01", "00", "00.5", "012.5",
+    // Trailing zeros in a fraction.
+    "1.0", "10.50", "1.10", "0.10", "100.000", "12.340", "-7.50",
+    // Exponents.
+    "1E2", "1e2", "1E+2", "1e-0", "1E-0", "10E+3", "0.5e1", "1e20", "1e21", "1e+21", "1E21",
+    "1e-6", "1e-7", "2e-7", "-1.5E-10", "123e-20", "1.5e300", "1e308", "1e309", "1e400",
+    "-1e400", "1e-400", "5e-324", "2.5e-324", "2.2250738585072014e-308",
+    "1.7976931348623157e308", "1e999999999999", "1e-999999999999", "0e999999", "1e", "1e+",
+    "1.", ".5", "1.e5",
+    // Integers around 15 digits and 2^53.
+    "999999999999999", "-999999999999999", "1000000000000000", "123456789012345",
+    "1234567890123456", "9007199254740991", "9007199254740992", "9007199254740993",
+    "-9007199254740993", "18014398509481985", "12345678901234567890", "100000000000000000000",
+    "1000000000000000000000", "999999999999999999999999",
+    // Fractions around 15 significant digits.
+    "0.1", "0.2", "0.3", "0.30000000000000004", "0.1000000000000001", "12345678901234.5",
+    "1234567890123.45", "123456789012345.6", "99999999999999.9", "999999999999999.9",
+    "0.999999999999999", "0.9999999999999999", "0.99999999999999999", "9.99999999999999",
+    "9.999999999999999", "4.35", "4.345", "0.123456789012345", "0.1234567890123456",
+    "0.000001234567890123", "0.0000012345678901234", "1.2345678901234567",
+    // Small fractions, around the switch to exponent form at 1e-7.
+    "0.000001", "0.0000001", "-0.000001", "0.000009", "0.0000099", "0.00000123",
+    "0.0000001234",
+];
+
+/// Number literals around the re-serialiser's fast path (a literal that
+/// `JSON.stringify` prints as written is copied, every other one is parsed and
+/// printed): each must come out as Node prints it, or fail where Node fails.
+#[test]
+fn differential_number_literals_against_node() {
+    if !node_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Node.js is required under CI=true (install nodejs)"
+        );
+        eprintln!("SKIPPED differential_number_literals_against_node: `node` is not installed");
+        return;
+    }
+    let mut literals: Vec<String> = EDGE_LITERALS.iter().map(|s| (*s).to_owned()).collect();
+    // Prices as JSON.stringify writes them and as a person might.
+    for cents in 0..10_000 {
+        let (whole, c) = (cents / 100, cents % 100);
+        literals.push(format!("{whole}.{c:02}"));
+        literals.push(format!("{whole}.{}", c / 10));
+        literals.push(format!("-{whole}.{c:02}"));
+    }
+    // Random literals of every shape the fast path looks at.
+    let mut rng = fastrand::Rng::with_seed(0x00AC_7A11);
+    let digits = |rng: &mut fastrand::Rng, n: usize| -> String {
+        (0..n).map(|_| char::from(rng.u8(b'0'..=b'9'))).collect()
+    };
+    for _ in 0..20_000 {
+        let mut n = String::new();
+        if rng.bool() {
+            n.push('-');
+        }
+        let int_len = rng.usize(0..18);
+        if int_len == 0 {
+            n.push('0');
+        } else {
+            n.push(char::from(rng.u8(b'1'..=b'9')));
+            n.push_str(&digits(&mut rng, int_len - 1));
+        }
+        if rng.u8(..) < 200 {
+            n.push('.');
+            n.push_str(&"0".repeat(rng.usize(0..8)));
+            let len = rng.usize(1..18);
+            n.push_str(&digits(&mut rng, len));
+            if rng.u8(..) < 30 {
+                n.push('0');
+            }
+        }
+        if rng.u8(..) < 20 {
+            n.push(if rng.bool() { 'e' } else { 'E' });
+            n.push_str(["", "+", "-"][rng.usize(0..3)]);
+            n.push_str(&rng.u16(0..400).to_string());
+        }
+        literals.push(n);
+    }
+    // Each also inside an array and an object, between spaces and tabs.
+    let count = literals.len();
+    for i in 0..count {
+        literals.push(format!("[ {},\t{{\"p\": {} }} ]", literals[i], literals[i]));
+    }
+
+    let path = std::env::temp_dir().join(format!("actalink-numbers-{}.txt", std::process::id()));
+    std::fs::write(&path, literals.join("\n") + "\n").unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/numbers.js");
+    let output = Command::new("node")
+        .args([script, path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        output.status.success(),
+        "node failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answers: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(answers.len(), literals.len());
+    let mut failures = Vec::new();
+    for (literal, node) in literals.iter().zip(&answers) {
+        let ours = canonicalize(literal.as_bytes());
+        let agrees = match &ours {
+            Ok(text) => text == node,
+            Err(_) => node == "!",
+        };
+        if !agrees {
+            failures.push(format!("{literal:?}: node {node:?}, ours {ours:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} literals differ:\n{}",
+        failures.len(),
+        literals.len(),
+        failures[..failures.len().min(20)].join("\n")
+    );
+}
+
 fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
