@@ -33,6 +33,9 @@
 //!   bytes per key (where its key sits in the output), and an object whose keys
 //!   need reordering (array-index keys, or a repeated key) is rewritten in place.
 //!   Duplicate keys are found by sorting the object's keys once, O(k log k).
+//! - String contents are copied as they are and the output is checked to be
+//!   UTF-8 once, at the end. Only when it is not (the body has invalid UTF-8
+//!   in a string) is the body read a second time, replacing it.
 //! - Nesting is limited to [`MAX_DEPTH`] levels, which bounds the rewriting of
 //!   nested objects (each byte is rewritten at most once per enclosing object)
 //!   and the parser's stack. `JSON.parse` accepts deeper documents; such a
@@ -89,6 +92,7 @@ pub fn canonicalize(input: &[u8]) -> Result<String, Error> {
         input,
         pos: 0,
         out: Vec::with_capacity(input.len()),
+        lossy: false,
         frames: Vec::new(),
         entries: Vec::new(),
         scratch: Vec::new(),
@@ -97,9 +101,27 @@ pub fn canonicalize(input: &[u8]) -> Result<String, Error> {
         indexed: Vec::new(),
     };
     canon.run()?;
-    // Everything written is UTF-8: valid input runs, escapes and ASCII.
-    Ok(String::from_utf8(canon.out)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    // String contents are copied as they are. When the output is UTF-8, so
+    // was every run copied into it, and nothing needed replacing (see
+    // `Canonicalizer::lossy`).
+    match String::from_utf8(std::mem::take(&mut canon.out)) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            // Invalid UTF-8 in a string: once more, replacing it. The parse
+            // is the same (replacement only changes what is written), so it
+            // succeeds again.
+            let mut out = e.into_bytes();
+            out.clear();
+            canon.out = out;
+            canon.lossy = true;
+            canon.pos = 0;
+            canon.frames.clear();
+            canon.entries.clear();
+            canon.run()?;
+            Ok(String::from_utf8(canon.out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        }
+    }
 }
 
 /// Where an object's key sits in the output: the key's text (escaped,
@@ -135,6 +157,17 @@ struct Canonicalizer<'a> {
     input: &'a [u8],
     pos: usize,
     out: Vec<u8>,
+    /// Whether invalid UTF-8 in strings is replaced by U+FFFD as it is
+    /// copied. The first pass copies strings as they are, which is faster,
+    /// and `canonicalize` runs again with this set when the output is not
+    /// UTF-8. The two passes agree whenever the first one's output is UTF-8:
+    /// a run of string contents ends at an ASCII byte and is followed in the
+    /// output by ASCII or by a whole character from an escape, so an
+    /// invalid sequence cannot become valid in the output; a key with one
+    /// would be in the output (repeated keys are the same bytes), so every
+    /// key compares the same way in both passes; and a value dropped for a
+    /// repeated key is dropped by both.
+    lossy: bool,
     frames: Vec<Frame>,
     /// The keys of every open object, innermost last.
     entries: Vec<Entry>,
@@ -487,24 +520,23 @@ impl Canonicalizer<'_> {
     /// closing quote, writing them escaped the JavaScript way (without quotes).
     fn string(&mut self) -> Result<(), Error> {
         loop {
-            // The run of plain characters up to the next quote or backslash.
+            // The run of plain characters up to the next quote, backslash or
+            // control character.
             let rest = &self.input[self.pos..];
-            let mut end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
-            if rest[..end].iter().any(|&b| b < 0x20)
-                && let Some(control) = rest[..end].iter().position(|&b| b < 0x20)
-            {
-                end = control;
-            }
-            let run = &rest[..end];
-            self.pos += end;
-            // Copy it, replacing invalid UTF-8 as `String::from_utf8_lossy`
-            // (and Node) do. A run ends at an ASCII byte, which never splits
-            // a valid sequence.
-            for chunk in run.utf8_chunks() {
-                self.out.extend_from_slice(chunk.valid().as_bytes());
-                if !chunk.invalid().is_empty() {
-                    self.out.extend_from_slice("\u{fffd}".as_bytes());
+            let run = &rest[..plain_run(rest)];
+            self.pos += run.len();
+            if self.lossy {
+                // Copy it, replacing invalid UTF-8 as `String::from_utf8_lossy`
+                // (and Node) do. A run ends at an ASCII byte, which never splits
+                // a valid sequence.
+                for chunk in run.utf8_chunks() {
+                    self.out.extend_from_slice(chunk.valid().as_bytes());
+                    if !chunk.invalid().is_empty() {
+                        self.out.extend_from_slice("\u{fffd}".as_bytes());
+                    }
                 }
+            } else {
+                self.out.extend_from_slice(run);
             }
             match self.peek() {
                 Some(b'"') => {
@@ -607,6 +639,42 @@ fn push_code_unit(out: &mut Vec<u8>, unit: u16) {
         }
     };
     out.extend_from_slice(escaped);
+}
+
+/// The length of the plain run at the start of `bytes`: the bytes before the
+/// first `"`, `\` or control character (U+0000 to U+001F), or all of them.
+///
+/// Eight bytes at a time: in a word `x`, `(x - 0x01…01) & !x & 0x80…80` flags
+/// the zero bytes, and `(x - 0x20…20) & !x & 0x80…80` the bytes below 0x20.
+/// A borrow can flag a byte above a real match, never one below the first,
+/// so the lowest flag is the first match (the word is read little-endian).
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = ONES << 7;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    const SPACES: u64 = ONES * 0x20;
+    let mut i = 0;
+    while let Some(word) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*word);
+        let quote = x ^ QUOTES;
+        let backslash = x ^ BACKSLASHES;
+        let flags = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | x.wrapping_sub(SPACES) & !x)
+            & HIGHS;
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// Whether `JSON.stringify(JSON.parse(literal))` is the literal itself, for a
@@ -872,6 +940,68 @@ mod tests {
     #[test]
     fn invalid_utf8_becomes_replacement_characters() {
         assert_eq!(canonicalize(b"\"a\xffb\"").unwrap(), "\"a\u{fffd}b\"");
+        for (input, expected) in [
+            // A truncated sequence before an escape, a quote or a control
+            // character stays invalid whatever follows it.
+            (
+                &b"[\"\xc3\\u00a9\",\"\xe2\x82\"]"[..],
+                "[\"\u{fffd}\u{a9}\",\"\u{fffd}\"]",
+            ),
+            (b"\"\xf0\x9f\x98\\n\"", "\"\u{fffd}\\n\""),
+            // Keys that differ only in invalid bytes are the same key once replaced.
+            (b"{\"a\xff\":1,\"a\xfe\":2}", "{\"a\u{fffd}\":2}"),
+            // A repeated key's dropped value had invalid UTF-8: nothing to replace.
+            (b"{\"k\":\"\xff\",\"k\":\"ok\"}", "{\"k\":\"ok\"}"),
+            (
+                b"{\"k\":\"\xff\",\"k\":\"\xc3\xa9\xff\"}",
+                "{\"k\":\"\u{e9}\u{fffd}\"}",
+            ),
+        ] {
+            assert_eq!(canonicalize(input).unwrap(), expected, "{input:?}");
+        }
+        // A syntax error after invalid UTF-8 is reported where it is.
+        let Err(Error::BodyNotJson(error)) = canonicalize(b"[\"\xff\", tru]") else {
+            panic!("accepted")
+        };
+        assert_eq!(error.offset, 6);
+    }
+
+    #[test]
+    fn plain_runs_end_at_the_first_quote_backslash_or_control_character() {
+        let naive = |bytes: &[u8]| {
+            bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(bytes.len())
+        };
+        let mut rng = fastrand::Rng::with_seed(7);
+        // Bytes near the ones that stop a run, and across the word boundaries.
+        let alphabet = [
+            0x00, 0x01, 0x1f, 0x20, 0x21, b'"', 0x23, 0x5b, b'\\', 0x5d, 0x7f, 0x80, 0xa2, 0xdc,
+            0xe2, 0xff,
+        ];
+        for _ in 0..20_000 {
+            let len = rng.usize(0..40);
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    if rng.u8(..) < 40 {
+                        alphabet[rng.usize(..alphabet.len())]
+                    } else {
+                        rng.u8(0x20..)
+                    }
+                })
+                .collect();
+            assert_eq!(plain_run(&bytes), naive(&bytes), "{bytes:?}");
+        }
+        for stop in [b'"', b'\\', 0x00, 0x1f] {
+            for at in 0..20 {
+                let mut bytes = vec![0xa9; 20];
+                bytes[at] = stop;
+                assert_eq!(plain_run(&bytes), at);
+                bytes[at..].fill(0x80 | stop);
+                assert_eq!(plain_run(&bytes), 20);
+            }
+        }
     }
 
     #[test]
