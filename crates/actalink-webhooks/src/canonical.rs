@@ -32,7 +32,10 @@
 //!   objects are looked at again, when they close: each open object keeps 8
 //!   bytes per key (where its key sits in the output), and an object whose keys
 //!   need reordering (array-index keys, or a repeated key) is rewritten in place.
-//!   Duplicate keys are found by sorting the object's keys once, O(k log k).
+//!   Duplicate keys are found by comparing every pair in an object of at most
+//!   12 keys, and by sorting the keys once in a larger one, O(k log k).
+//! - Whitespace is skipped eight spaces at a time, and a string's end is
+//!   found eight bytes at a time.
 //! - String contents are copied as they are and the output is checked to be
 //!   UTF-8 once, at the end. Only when it is not (the body has invalid UTF-8
 //!   in a string) is the body read a second time, replacing it.
@@ -178,6 +181,10 @@ struct Canonicalizer<'a> {
     indexed: Vec<(u32, u32)>,
 }
 
+/// The most keys an object may have for its repeats to be found by comparing
+/// every pair, which is quicker than sorting for the few keys of a real object.
+const SMALL_OBJECT: u32 = 12;
+
 /// `value_of` marker for an entry that is not the first of its key.
 const SHADOWED: u32 = u32::MAX;
 
@@ -206,9 +213,31 @@ impl Canonicalizer<'_> {
         })
     }
 
+    /// Skips whitespace; a run of spaces (indentation) eight bytes at a time.
+    #[inline]
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.input.get(self.pos) {
-            self.pos += 1;
+        const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
+        while let Some(&b) = self.input.get(self.pos) {
+            match b {
+                b' ' => {
+                    self.pos += 1;
+                    while let Some(word) = self
+                        .input
+                        .get(self.pos..)
+                        .and_then(<[u8]>::first_chunk::<8>)
+                    {
+                        // The lowest byte that is not a space, read little-endian.
+                        let other = u64::from_le_bytes(*word) ^ SPACES;
+                        if other != 0 {
+                            self.pos += (other.trailing_zeros() / 8) as usize;
+                            break;
+                        }
+                        self.pos += 8;
+                    }
+                }
+                b'\t' | b'\n' | b'\r' => self.pos += 1,
+                _ => return,
+            }
         }
     }
 
@@ -370,18 +399,27 @@ impl Canonicalizer<'_> {
             &out[e.start as usize..e.end as usize]
         };
         let n = pos32(keys.len());
-        // Sort the keys once to find repeats: O(k log k) for any k.
-        let mut repeated = false;
-        if n >= 2 {
+        // Repeats: a small object's keys are compared pair by pair (at most
+        // (k - 1) / 2 comparisons per key); a larger object's are sorted
+        // once, O(k log k) for any k. A repeat needs the sorted order below.
+        let sort = |order: &mut Vec<u32>| {
             order.clear();
             order.extend(0..n);
             order.sort_unstable_by(|&a, &b| key(a).cmp(key(b)).then(a.cmp(&b)));
-            repeated = order.windows(2).any(|w| key(w[0]) == key(w[1]));
-        }
+        };
+        let repeated = if n <= SMALL_OBJECT {
+            (1..n).any(|j| (0..j).any(|i| key(i) == key(j)))
+        } else {
+            sort(order);
+            order.windows(2).any(|w| key(w[0]) == key(w[1]))
+        };
         if !object.reorder && !repeated {
             out.push(b'}');
             entries.truncate(object.first);
             return;
+        }
+        if repeated && n <= SMALL_OBJECT {
+            sort(order);
         }
         // Each key is written at its first position with its last value.
         value_of.clear();
@@ -1010,6 +1048,15 @@ mod tests {
             c(" \t\r\n{ \"a\" : [ 1 , { } , [ ] ] } \n"),
             r#"{"a":[1,{},[]]}"#
         );
+        // Runs of spaces of every length around the eight skipped at a time,
+        // mixed with tabs, CRs and LFs, and at the end of the input.
+        for n in 0..20 {
+            let sp = " ".repeat(n);
+            let text =
+                format!("{sp}{{\n{sp}\"a\"{sp}:{sp}[{sp}1{sp},\r\n\t{sp}\"x y\" \t{sp}]{sp}}}{sp}");
+            assert_eq!(c(&text), r#"{"a":[1,"x y"]}"#, "{n} spaces");
+            assert!(canonicalize(format!("{text}{sp}x").as_bytes()).is_err());
+        }
     }
 
     #[test]
@@ -1056,6 +1103,69 @@ mod tests {
             expected = format!("{{\"7\":{expected},\"b\":\"x{level}\"}}");
         }
         assert_eq!(c(&input), expected);
+    }
+
+    #[test]
+    fn repeats_are_found_in_objects_on_either_side_of_the_small_object_limit() {
+        let limit = SMALL_OBJECT as usize;
+        for n in [2, 3, limit - 1, limit, limit + 1, limit + 2] {
+            // Named keys, with an index key among them.
+            let names: Vec<String> = (0..n)
+                .map(|i| {
+                    if i == n / 2 {
+                        "7".to_owned()
+                    } else {
+                        format!("k{i}")
+                    }
+                })
+                .collect();
+            let object = |keys: &[String]| {
+                let body: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("\"{k}\": {i}"))
+                    .collect();
+                format!("{{ {} }}", body.join(", "))
+            };
+            // No repeat: only the index key moves to the front.
+            let mut expected: Vec<String> = vec![format!("\"7\":{}", n / 2)];
+            expected.extend(
+                names
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, k)| *k != "7")
+                    .map(|(i, k)| format!("\"{k}\":{i}")),
+            );
+            assert_eq!(c(&object(&names)), format!("{{{}}}", expected.join(",")));
+            // Each pair repeated in turn: the first position, the last value.
+            for first in 0..n {
+                for last in first + 1..n {
+                    let mut keys = names.clone();
+                    keys[last] = keys[first].clone();
+                    let mut seen = Vec::new();
+                    let mut entries: Vec<(String, usize)> = Vec::new();
+                    for (i, k) in keys.iter().enumerate() {
+                        match seen.iter().position(|s| s == k) {
+                            Some(at) => entries[at].1 = i,
+                            None => {
+                                seen.push(k.clone());
+                                entries.push((k.clone(), i));
+                            }
+                        }
+                    }
+                    entries.sort_by_key(|(k, _)| k != "7");
+                    let expected: Vec<String> = entries
+                        .iter()
+                        .map(|(k, v)| format!("\"{k}\":{v}"))
+                        .collect();
+                    assert_eq!(
+                        c(&object(&keys)),
+                        format!("{{{}}}", expected.join(",")),
+                        "{n} keys, {first} repeated at {last}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
