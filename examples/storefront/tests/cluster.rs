@@ -281,7 +281,7 @@ async fn run(url: &str, orders: usize, fault: Fault, postgres_dir: Option<&str>)
             }
             // The customer comes back on another instance than the one that sold.
             let shown = shown_status(&http, &back, &order).await;
-            Some((order, session, pay, shown))
+            Some((n, order, session, pay, shown))
         });
         if batch.len() >= 16 {
             placed.extend(batch.join_next().await.unwrap().unwrap());
@@ -290,12 +290,21 @@ async fn run(url: &str, orders: usize, fault: Fault, postgres_dir: Option<&str>)
     while let Some(done) = batch.join_next().await {
         placed.extend(done.unwrap());
     }
+    // Checkouts in flight at the fault may fail (their customers see an
+    // error page and never pay); the run means something only if most went
+    // through and orders placed after the fault were paid too.
     assert!(
-        placed.len() >= orders * 3 / 4,
+        placed.len() >= orders / 2,
         "only {} of {orders} checkouts went through",
         placed.len()
     );
-    for (order, session, pay, _) in &placed {
+    assert!(
+        placed
+            .iter()
+            .any(|(n, _, _, pay, _)| *pay && *n > orders / 2),
+        "no order placed after the fault was paid"
+    );
+    for (_, order, session, pay, _) in &placed {
         if *pay {
             paid.insert((order.clone(), session.clone()));
         } else {
@@ -453,5 +462,5 @@ async fn a_postgres_restart_mid_run_loses_no_payment() {
         }
         return;
     };
-    run(&db.url, 20, Fault::RestartPostgres, Some(&dir)).await;
+    run(&db.url, 30, Fault::RestartPostgres, Some(&dir)).await;
 }
