@@ -216,29 +216,7 @@ impl Canonicalizer<'_> {
     /// Skips whitespace; a run of spaces (indentation) eight bytes at a time.
     #[inline]
     fn skip_ws(&mut self) {
-        const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
-        while let Some(&b) = self.input.get(self.pos) {
-            match b {
-                b' ' => {
-                    self.pos += 1;
-                    while let Some(word) = self
-                        .input
-                        .get(self.pos..)
-                        .and_then(<[u8]>::first_chunk::<8>)
-                    {
-                        // The lowest byte that is not a space, read little-endian.
-                        let other = u64::from_le_bytes(*word) ^ SPACES;
-                        if other != 0 {
-                            self.pos += (other.trailing_zeros() / 8) as usize;
-                            break;
-                        }
-                        self.pos += 8;
-                    }
-                }
-                b'\t' | b'\n' | b'\r' => self.pos += 1,
-                _ => return,
-            }
-        }
+        self.pos = skip_ws(self.input, self.pos);
     }
 
     fn peek(&self) -> Option<u8> {
@@ -408,7 +386,13 @@ impl Canonicalizer<'_> {
             order.sort_unstable_by(|&a, &b| key(a).cmp(key(b)).then(a.cmp(&b)));
         };
         let repeated = if n <= SMALL_OBJECT {
-            (1..n).any(|j| (0..j).any(|i| key(i) == key(j)))
+            (1..n).any(|j| {
+                let b = key(j);
+                (0..j).any(|i| {
+                    let a = key(i);
+                    a.len() == b.len() && a.first() == b.first() && a == b
+                })
+            })
         } else {
             sort(order);
             order.windows(2).any(|w| key(w[0]) == key(w[1]))
@@ -556,13 +540,27 @@ impl Canonicalizer<'_> {
 
     /// Parses a string's contents after its opening quote, through its
     /// closing quote, writing them escaped the JavaScript way (without quotes).
+    #[inline]
     fn string(&mut self) -> Result<(), Error> {
+        // Most strings are one plain run: copied here, without a call.
+        let rest = &self.input[self.pos..];
+        let len = plain_run(rest);
+        if !self.lossy && rest.get(len) == Some(&b'"') {
+            self.out.extend_from_slice(&rest[..len]);
+            self.pos += len + 1;
+            return Ok(());
+        }
+        self.string_runs(len)
+    }
+
+    /// [`Self::string`] for a string with escapes (or to be read lossily, or
+    /// in error), whose first run of plain characters is `len` bytes long.
+    fn string_runs(&mut self, mut len: usize) -> Result<(), Error> {
         loop {
             // The run of plain characters up to the next quote, backslash or
             // control character.
-            let rest = &self.input[self.pos..];
-            let run = &rest[..plain_run(rest)];
-            self.pos += run.len();
+            let run = &self.input[self.pos..self.pos + len];
+            self.pos += len;
             if self.lossy {
                 // Copy it, replacing invalid UTF-8 as `String::from_utf8_lossy`
                 // (and Node) do. A run ends at an ASCII byte, which never splits
@@ -588,6 +586,7 @@ impl Canonicalizer<'_> {
                 Some(_) => return Err(self.err("control character in a string")),
                 None => return Err(self.err("unterminated string")),
             }
+            len = plain_run(&self.input[self.pos..]);
         }
     }
 
@@ -677,6 +676,36 @@ fn push_code_unit(out: &mut Vec<u8>, unit: u16) {
         }
     };
     out.extend_from_slice(escaped);
+}
+
+/// The position of the first byte at or after `pos` that is not whitespace
+/// (space, tab, LF, CR), or the length of `input`. A run of spaces
+/// (indentation) is skipped eight bytes at a time.
+#[inline]
+fn skip_ws(input: &[u8], pos: usize) -> usize {
+    match input.get(pos) {
+        Some(&b) if b <= b' ' => skip_ws_run(input, pos),
+        _ => pos,
+    }
+}
+
+/// [`skip_ws`] once a byte that may be whitespace was seen: each whitespace
+/// byte, then the spaces after it (indentation) eight at a time.
+fn skip_ws_run(input: &[u8], mut pos: usize) -> usize {
+    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = input.get(pos) {
+        pos += 1;
+        while let Some(word) = input.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+            // The lowest byte that is not a space, read little-endian.
+            let other = u64::from_le_bytes(*word) ^ SPACES;
+            if other != 0 {
+                pos += (other.trailing_zeros() / 8) as usize;
+                break;
+            }
+            pos += 8;
+        }
+    }
+    pos
 }
 
 /// The length of the plain run at the start of `bytes`: the bytes before the
@@ -973,6 +1002,22 @@ mod tests {
         assert_eq!(c(r#""\uDC00\uD800x""#), r#""\udc00\ud800x""#);
         assert_eq!(c(r#""\uD83D\u0041""#), r#""\ud83dA""#);
         assert_eq!(c("\"raw é 日本\""), "\"raw é 日本\"");
+        // An escape, a control character or the end of the input after plain
+        // runs of every length around the eight bytes read at a time.
+        for n in 0..20 {
+            let run = "é".repeat(n / 2) + &"a".repeat(n % 2);
+            assert_eq!(
+                c(&format!("\"{run}\\u0041{run}\\n\"")),
+                format!("\"{run}A{run}\\n\"")
+            );
+            assert_eq!(
+                c(&format!("[\"{run}\",\"{run}\"]")),
+                format!("[\"{run}\",\"{run}\"]")
+            );
+            assert!(canonicalize(format!("\"{run}\u{1f}\"").as_bytes()).is_err());
+            assert!(canonicalize(format!("\"{run}").as_bytes()).is_err());
+            assert!(canonicalize(format!("\"{run}\\").as_bytes()).is_err());
+        }
     }
 
     #[test]
