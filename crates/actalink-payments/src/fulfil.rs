@@ -17,10 +17,11 @@ use actalink_checkout::types::Decimal;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 
 use crate::db::millis;
 use crate::reconcile::error_chain;
+use crate::task::{Background, idle};
 use crate::{Error, Payments};
 
 /// A job this worker holds under a lease.
@@ -351,8 +352,7 @@ impl Payments {
         FulfilmentWorker {
             payments: self.clone(),
             handler,
-            task: None,
-            stop: None,
+            task: Background::default(),
         }
     }
 }
@@ -364,15 +364,14 @@ impl Payments {
 pub struct FulfilmentWorker<F> {
     payments: Payments,
     handler: F,
-    task: Option<JoinHandle<()>>,
-    stop: Option<watch::Sender<bool>>,
+    task: Background,
 }
 
 impl<F> std::fmt::Debug for FulfilmentWorker<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FulfilmentWorker")
             .field("settings", &self.payments.inner.fulfil)
-            .field("running", &self.task.is_some())
+            .field("running", &self.task.is_running())
             .finish_non_exhaustive()
     }
 }
@@ -387,20 +386,17 @@ where
     #[must_use = "dropping the handle stops the worker"]
     pub fn spawn(mut self) -> Self {
         let settings = self.payments.inner.fulfil.clone();
-        let (stop, stopped) = watch::channel(false);
-        let mut lanes = JoinSet::new();
-        for _ in 0..settings.concurrency {
-            lanes.spawn(lane(
-                self.payments.clone(),
-                self.handler.clone(),
-                stopped.clone(),
-            ));
-        }
-        self.stop = Some(stop);
-        self.task = Some(tokio::spawn(async move {
-            // Owning the set here means dropping (aborting) this task aborts the lanes.
-            while lanes.join_next().await.is_some() {}
-        }));
+        let (payments, handler) = (self.payments.clone(), self.handler.clone());
+        self.task = Background::start(move |stopped| {
+            let mut lanes = JoinSet::new();
+            for _ in 0..settings.concurrency {
+                lanes.spawn(lane(payments.clone(), handler.clone(), stopped.clone()));
+            }
+            async move {
+                // Owning the set here means dropping (aborting) this task aborts the lanes.
+                while lanes.join_next().await.is_some() {}
+            }
+        });
         self
     }
 
@@ -415,35 +411,7 @@ where
     /// bound the wait, wrap it in `tokio::time::timeout`: dropping this
     /// future stops the worker at once, as [`stop`](Self::stop) does.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = &self.stop {
-            // Only fails when every lane has ended already.
-            let _ = stop.send(true);
-        }
-        if let Some(task) = self.task.as_mut() {
-            let _ = task.await;
-        }
-        self.task = None;
-    }
-}
-
-impl<F> Drop for FulfilmentWorker<F> {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-/// Sleeps for `wait`, or less when told to stop; returns false when the
-/// worker (or reconciler) is to stop.
-pub(crate) async fn idle(stopped: &mut watch::Receiver<bool>, wait: Duration) -> bool {
-    if *stopped.borrow() {
-        return false;
-    }
-    tokio::select! {
-        () = tokio::time::sleep(wait) => !*stopped.borrow(),
-        // A dropped sender means the handle is gone: stop as well.
-        changed = stopped.changed() => changed.is_ok() && !*stopped.borrow(),
+        self.task.shutdown().await;
     }
 }
 

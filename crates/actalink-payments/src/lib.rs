@@ -92,6 +92,7 @@ mod model;
 mod reconcile;
 mod settings;
 mod store;
+mod task;
 mod verdict;
 
 use std::sync::Arc;

@@ -30,12 +30,12 @@ const SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS actalink_schema (
     PRIMARY KEY (component, version)
 )";
 
-/// This crate's migrations on SQLite.
-const SQLITE: &[Migration] = &[Migration::new(
-    1,
-    "payments, transitions, inbox, fulfilment jobs",
-    r"
-CREATE TABLE actalink_payments (
+/// The first schema, with `$id` as the transitions' key column: the one
+/// line that differs between the backends.
+macro_rules! schema_v1 {
+    ($id:literal) => {
+        concat!(
+            r"CREATE TABLE actalink_payments (
     session_id TEXT PRIMARY KEY,
     reference TEXT NOT NULL UNIQUE,
     paylink_id TEXT NOT NULL,
@@ -54,7 +54,9 @@ CREATE TABLE actalink_payments (
 CREATE INDEX actalink_payments_due ON actalink_payments (next_check_at_ms)
     WHERE next_check_at_ms IS NOT NULL;
 CREATE TABLE actalink_payment_transitions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ",
+            $id,
+            r",
     session_id TEXT NOT NULL REFERENCES actalink_payments (session_id),
     from_status TEXT NOT NULL,
     to_status TEXT NOT NULL,
@@ -88,69 +90,27 @@ CREATE TABLE actalink_fulfilment_jobs (
 );
 CREATE INDEX actalink_fulfilment_jobs_due ON actalink_fulfilment_jobs (run_at_ms)
     WHERE state = 'pending';
-",
+"
+        )
+    };
+}
+
+/// What the first migration does.
+const V1: &str = "payments, transitions, inbox, fulfilment jobs";
+
+/// This crate's migrations on SQLite.
+const SQLITE: &[Migration] = &[Migration::new(
+    1,
+    V1,
+    schema_v1!("id INTEGER PRIMARY KEY AUTOINCREMENT"),
 )];
 
 /// This crate's migrations on PostgreSQL: the same tables, with an identity
 /// column where SQLite has `AUTOINCREMENT`.
 const POSTGRES: &[Migration] = &[Migration::new(
     1,
-    "payments, transitions, inbox, fulfilment jobs",
-    r"
-CREATE TABLE actalink_payments (
-    session_id TEXT PRIMARY KEY,
-    reference TEXT NOT NULL UNIQUE,
-    paylink_id TEXT NOT NULL,
-    amount TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    expected_metadata TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('open', 'paid', 'failed', 'expired', 'flagged')),
-    reason TEXT,
-    expires_at_ms BIGINT,
-    created_at_ms BIGINT NOT NULL,
-    updated_at_ms BIGINT NOT NULL,
-    next_check_at_ms BIGINT,
-    check_attempts BIGINT NOT NULL DEFAULT 0,
-    last_check_error TEXT
-);
-CREATE INDEX actalink_payments_due ON actalink_payments (next_check_at_ms)
-    WHERE next_check_at_ms IS NOT NULL;
-CREATE TABLE actalink_payment_transitions (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    session_id TEXT NOT NULL REFERENCES actalink_payments (session_id),
-    from_status TEXT NOT NULL,
-    to_status TEXT NOT NULL,
-    source TEXT NOT NULL,
-    reason TEXT,
-    at_ms BIGINT NOT NULL
-);
-CREATE INDEX actalink_payment_transitions_by_session
-    ON actalink_payment_transitions (session_id, id);
-CREATE TABLE actalink_webhook_inbox (
-    dedup_key TEXT PRIMARY KEY,
-    event_type TEXT,
-    session_id TEXT,
-    reference TEXT,
-    body TEXT NOT NULL,
-    received_at_ms BIGINT NOT NULL
-);
-CREATE TABLE actalink_fulfilment_jobs (
-    session_id TEXT PRIMARY KEY REFERENCES actalink_payments (session_id),
-    reference TEXT NOT NULL,
-    amount TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
-    attempts BIGINT NOT NULL DEFAULT 0,
-    run_at_ms BIGINT NOT NULL,
-    lease_token TEXT,
-    lease_until_ms BIGINT,
-    last_error TEXT,
-    created_at_ms BIGINT NOT NULL,
-    completed_at_ms BIGINT
-);
-CREATE INDEX actalink_fulfilment_jobs_due ON actalink_fulfilment_jobs (run_at_ms)
-    WHERE state = 'pending';
-",
+    V1,
+    schema_v1!("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
 )];
 
 /// This crate's own migrations for `backend`.

@@ -15,9 +15,9 @@ use std::time::Duration;
 use actalink_checkout::CheckoutSessionId;
 use sqlx::Row;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::db::millis;
+use crate::task::{Background, idle};
 use crate::{Error, Outcome, Payments, Source};
 
 /// What one scan did.
@@ -38,8 +38,7 @@ pub struct ReconcileReport {
 /// checked again when their lease ends.
 #[derive(Debug)]
 pub struct Reconciler {
-    task: Option<JoinHandle<()>>,
-    stop: Option<watch::Sender<bool>>,
+    task: Background,
     payments: Payments,
 }
 
@@ -48,9 +47,7 @@ impl Reconciler {
     #[must_use = "dropping the handle stops the reconciler"]
     pub fn spawn(mut self) -> Self {
         let payments = self.payments.clone();
-        let (stop, stopped) = watch::channel(false);
-        self.task = Some(tokio::spawn(run(payments, stopped)));
-        self.stop = Some(stop);
+        self.task = Background::start(move |stopped| run(payments, stopped));
         self
     }
 
@@ -63,21 +60,7 @@ impl Reconciler {
     /// for the scan in hand to finish. Wrap it in `tokio::time::timeout` to
     /// bound the wait; dropping this future stops the task at once.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = &self.stop {
-            let _ = stop.send(true);
-        }
-        if let Some(task) = self.task.as_mut() {
-            let _ = task.await;
-        }
-        self.task = None;
-    }
-}
-
-impl Drop for Reconciler {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.task.shutdown().await;
     }
 }
 
@@ -85,14 +68,14 @@ async fn run(payments: Payments, mut stopped: watch::Receiver<bool>) {
     let settings = payments.inner.reconcile.clone();
     tracing::info!(?settings, "reconciler started");
     while !*stopped.borrow() {
-        let idle = match payments.reconcile_due().await {
+        let nothing_due = match payments.reconcile_due().await {
             Ok(report) => report.checked == 0,
             Err(error) => {
                 tracing::warn!(%error, "reconciler scan failed; trying again");
                 true
             }
         };
-        if idle && !crate::fulfil::idle(&mut stopped, settings.idle_poll).await {
+        if nothing_due && !idle(&mut stopped, settings.idle_poll).await {
             break;
         }
     }
@@ -103,8 +86,7 @@ impl Payments {
     /// The reconciler of this handle; [`Reconciler::spawn`] starts it.
     pub fn reconciler(&self) -> Reconciler {
         Reconciler {
-            task: None,
-            stop: None,
+            task: Background::default(),
             payments: self.clone(),
         }
     }

@@ -2,7 +2,7 @@
 
 use actalink_payments::{JobState, Outcome, PaymentStatus, Source};
 
-use crate::support::{StatusServer, connect, on_each_backend, open_payment};
+use crate::support::{StatusServer, connect, on_each_backend, open_payment, paid_payment};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_matching_success_pays_once_and_queues_one_job() {
@@ -60,15 +60,7 @@ async fn final_states_never_move() {
     on_each_backend("final_states", |url| async move {
         let server = StatusServer::start().await;
         let payments = connect(&url, &server).await;
-        let id = open_payment(&payments, &server, "ORD-2").await;
-        server.set_status(id.as_str(), "success");
-        assert!(
-            payments
-                .confirm(&id, Source::Webhook)
-                .await
-                .unwrap()
-                .changed()
-        );
+        let id = paid_payment(&payments, &server, "ORD-2").await;
         let calls = server.calls();
         // A late failure, a timeout, an expired-looking open status: the record stays paid.
         for late in ["failure", "timeout", "open"] {

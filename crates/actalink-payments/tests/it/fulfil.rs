@@ -3,33 +3,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actalink_payments::{Error, JobState, RetryDecision, Source};
+use actalink_payments::{Error, JobState, RetryDecision};
 
-use crate::support::{StatusServer, connect, on_each_backend, open_payment};
-
-async fn paid(
-    payments: &actalink_payments::Payments,
-    server: &StatusServer,
-    reference: &str,
-) -> actalink_checkout::CheckoutSessionId {
-    let id = open_payment(payments, server, reference).await;
-    server.set_status(id.as_str(), "success");
-    assert!(
-        payments
-            .confirm(&id, Source::Webhook)
-            .await
-            .unwrap()
-            .changed()
-    );
-    id
-}
+use crate::support::{StatusServer, connect, on_each_backend, paid_payment};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_taken_over_refuses_the_old_workers_completion() {
     on_each_backend("fencing", |url| async move {
         let server = StatusServer::start().await;
         let payments = connect(&url, &server).await;
-        let id = paid(&payments, &server, "ORD-F").await;
+        let id = paid_payment(&payments, &server, "ORD-F").await;
         let slow = payments
             .claim_job(Duration::from_millis(100))
             .await
@@ -91,7 +74,7 @@ async fn a_job_completed_in_the_merchants_transaction_is_exactly_once() {
             )
             .await
             .unwrap();
-        paid(&payments, &server, "ORD-TX").await;
+        paid_payment(&payments, &server, "ORD-TX").await;
         let stale = payments
             .claim_job(Duration::from_millis(50))
             .await
@@ -135,7 +118,7 @@ async fn a_job_that_keeps_failing_is_dead_until_an_operator_retries_it() {
             .connect()
             .await
             .unwrap();
-        let id = paid(&payments, &server, "ORD-D").await;
+        let id = paid_payment(&payments, &server, "ORD-D").await;
         let mut decisions = Vec::new();
         for _ in 0..3 {
             let job = loop {
@@ -214,7 +197,7 @@ async fn a_handler_may_complete_its_job_in_its_own_transaction() {
             )
             .await
             .unwrap();
-        let id = paid(&payments, &server, "ORD-OWN-TX").await;
+        let id = paid_payment(&payments, &server, "ORD-OWN-TX").await;
 
         // The same lease completing twice is accepted; another lease is refused.
         let job = payments
@@ -232,7 +215,7 @@ async fn a_handler_may_complete_its_job_in_its_own_transaction() {
         );
 
         // Through the worker: the handler completes in its transaction and returns Ok.
-        let second = paid(&payments, &server, "ORD-OWN-TX-2").await;
+        let second = paid_payment(&payments, &server, "ORD-OWN-TX-2").await;
         let handle = payments.clone();
         let worker = payments
             .fulfilment_worker(move |job| {
@@ -275,7 +258,7 @@ async fn shutdown_lets_the_job_in_hand_finish_and_claims_no_more() {
     on_each_backend("worker_shutdown", |url| async move {
         let server = StatusServer::start().await;
         let payments = connect(&url, &server).await;
-        let id = paid(&payments, &server, "ORD-STOP").await;
+        let id = paid_payment(&payments, &server, "ORD-STOP").await;
         let (started, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
         let worker = payments
             .fulfilment_worker(move |job| {
@@ -296,7 +279,7 @@ async fn shutdown_lets_the_job_in_hand_finish_and_claims_no_more() {
             Some((JobState::Done, 1)),
             "the job in hand ran to its end and was recorded"
         );
-        let later = paid(&payments, &server, "ORD-AFTER-STOP").await;
+        let later = paid_payment(&payments, &server, "ORD-AFTER-STOP").await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(
             payments.job_state(&later).await.unwrap(),

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actalink_checkout::CheckoutSessionId;
 use actalink_payments::{JobState, PaymentStatus, Source};
 
-use crate::support::{StatusServer, connect, event, on_each_backend, open_payment};
+use crate::support::{StatusServer, connect, event, on_each_backend, open_payment, paid_payment};
 
 const ROLE: &str = "PAYMENTS_TEST_ROLE";
 
@@ -143,15 +143,7 @@ async fn a_worker_paused_past_its_lease_cannot_complete_the_job() {
     on_each_backend("processes_fencing", |url| async move {
         let server = StatusServer::start().await;
         let payments = connect(&url, &server).await;
-        let id = open_payment(&payments, &server, "ORD-PAUSE").await;
-        server.set_status(id.as_str(), "success");
-        assert!(
-            payments
-                .confirm(&id, Source::Webhook)
-                .await
-                .unwrap()
-                .changed()
-        );
+        let id = paid_payment(&payments, &server, "ORD-PAUSE").await;
 
         // The child claims the job with a 1 s lease, says so, and completes it 300 ms later.
         let mut child = spawn("hold_job", &url, &server.url, &[]);
@@ -251,15 +243,7 @@ async fn instances_with_skewed_clocks_follow_the_database_clock() {
     let url = db.url;
     let server = StatusServer::start().await;
     let payments = connect(&url, &server).await;
-    let id = open_payment(&payments, &server, "ORD-CLOCK").await;
-    server.set_status(id.as_str(), "success");
-    assert!(
-        payments
-            .confirm(&id, Source::Webhook)
-            .await
-            .unwrap()
-            .changed()
-    );
+    paid_payment(&payments, &server, "ORD-CLOCK").await;
     let held = payments
         .claim_job(Duration::from_secs(120))
         .await
@@ -298,15 +282,7 @@ async fn final_states_never_move_when_another_process_checks_them() {
     on_each_backend("processes_final", |url| async move {
         let server = StatusServer::start().await;
         let payments = connect(&url, &server).await;
-        let paid = open_payment(&payments, &server, "ORD-FINAL").await;
-        server.set_status(paid.as_str(), "success");
-        assert!(
-            payments
-                .confirm(&paid, Source::Webhook)
-                .await
-                .unwrap()
-                .changed()
-        );
+        let paid = paid_payment(&payments, &server, "ORD-FINAL").await;
         let flagged = open_payment(&payments, &server, "ORD-FLAG").await;
         server.set_status(flagged.as_str(), "success");
         server.update(flagged.as_str(), |r| r.price_hex = "0x302e3135");

@@ -224,6 +224,23 @@ pub async fn open_payment(
     session.id
 }
 
+/// As [`open_payment`], then paid: the server says `success` and a
+/// confirmation makes the one transition.
+pub async fn paid_payment(
+    payments: &Payments,
+    server: &StatusServer,
+    reference: &str,
+) -> CheckoutSessionId {
+    let id = open_payment(payments, server, reference).await;
+    server.set_status(id.as_str(), "success");
+    let outcome = payments
+        .confirm(&id, actalink_payments::Source::Webhook)
+        .await
+        .unwrap();
+    assert!(outcome.changed(), "{outcome:?}");
+    id
+}
+
 /// A webhook event naming `session_id`, with event id `event_id`.
 pub fn event(event_id: &str, session_id: &str) -> Event {
     let body = serde_json::json!({
