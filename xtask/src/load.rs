@@ -96,7 +96,11 @@ fn sandbox_load(sessions: u64) -> Result<()> {
         .context("could not start the sandbox")?;
     let mut first = String::new();
     if let Some(stdout) = sandbox.stdout.take() {
-        BufReader::new(stdout).read_line(&mut first)?;
+        let mut stdout = BufReader::new(stdout);
+        stdout.read_line(&mut first)?;
+        // The sandbox prints a line per request and ends when nobody reads
+        // them: drain the rest.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     }
     let url = first
         .split("\"url\":\"")

@@ -280,7 +280,7 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
                 "controlApi": format!("{url}/__sandbox/"),
                 "webhooks": shown,
         });
-        stdio::out_or_drop(format_args!("{banner}\n"));
+        stdio::out(format_args!("{banner}\n"));
     } else {
         let paylinks: Vec<String> = Catalogue::default()
             .paylinks()
@@ -318,7 +318,7 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
             shell_quote(&key_shown),
             shell_quote(&url)
         );
-        stdio::out_or_drop(format_args!(
+        stdio::out(format_args!(
             "Actalink sandbox listening on {url}\n{}\n  {}\n\nPress Ctrl-C to stop.\n",
             output::format_rows(&rows),
             output::escape(&export)

@@ -9,8 +9,9 @@
 //! `SIGPIPE`, which a shell reports as status 141. Any other failure to
 //! write stdout (a full disk) is one line on stderr and exit status 1.
 //!
-//! The serving sandbox is the exception: it is a server, not a filter, so a
-//! stdout nobody reads any more ([`out_or_drop`]) only drops its lines.
+//! The serving sandbox follows the same rule: when nobody reads its stdout
+//! any more, the next line it prints ends it, quietly. A caller that wants
+//! only its first line (its URL) keeps reading, or discards, the rest.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -63,14 +64,6 @@ pub(crate) fn err(text: fmt::Arguments<'_>) {
         drop(stderr);
         end_of_pipe();
     }
-}
-
-/// Writes to stdout for a server that goes on whatever happens to its
-/// output: false when the text could not be written (nobody reads stdout
-/// any more), and it is dropped.
-pub(crate) fn out_or_drop(text: fmt::Arguments<'_>) -> bool {
-    let mut stdout = io::stdout().lock();
-    stdout.write_fmt(text).and_then(|()| stdout.flush()).is_ok()
 }
 
 /// Writes `bytes` (generated text, a completion script) to stdout, as [`out`].

@@ -129,6 +129,16 @@ pub(crate) struct Feed {
     dropped: Arc<AtomicU64>,
 }
 
+/// Ends the sandbox when stdout's reader has gone; any other write error
+/// (a full disk) drops the line.
+fn written(result: std::io::Result<()>) {
+    if let Err(e) = result
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        crate::stdio::end_of_pipe();
+    }
+}
+
 /// The receiving side, printed by [`Backlog::print_on_a_thread`].
 pub(crate) struct Backlog {
     receiver: Receiver<Activity>,
@@ -160,7 +170,8 @@ impl Feed {
 impl Backlog {
     /// Prints each report on stdout, one line each, on a thread of its own
     /// (a write to a full pipe blocks it, never the sandbox), until the
-    /// sandbox is gone. A closed stdout is ignored: the sandbox goes on.
+    /// sandbox is gone. When nobody reads stdout any more, the next line
+    /// ends the sandbox quietly, as any command's output does.
     pub(crate) fn print_on_a_thread(self, as_json: bool) {
         let spawned = std::thread::Builder::new()
             .name("actalink-sandbox-activity".into())
@@ -174,7 +185,7 @@ impl Backlog {
                         } else {
                             format!("... {dropped} lines dropped: stdout was not read fast enough")
                         };
-                        let _ = writeln!(out, "{note}");
+                        written(writeln!(out, "{note}"));
                     }
                     let text = if as_json {
                         json(&activity).map(|v| v.to_string())
@@ -182,7 +193,7 @@ impl Backlog {
                         line(&activity)
                     };
                     if let Some(text) = text {
-                        let _ = writeln!(out, "{text}");
+                        written(writeln!(out, "{text}").and_then(|()| out.flush()));
                     }
                 }
             });

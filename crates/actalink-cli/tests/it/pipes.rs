@@ -146,3 +146,38 @@ async fn piping_into_head_reports_the_broken_pipe_status() {
     assert_eq!(stdout(&output).trim(), "status=141", "{}", stderr(&output));
     assert!(stderr(&output).is_empty(), "quietly: {}", stderr(&output));
 }
+
+/// The serving sandbox ends quietly too once nobody reads its lines: the
+/// first line it prints after its reader has gone ends it.
+#[tokio::test]
+async fn a_serving_sandbox_ends_when_its_reader_goes() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = actalink()
+        .args(["--json", "sandbox", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner = lines.next_line().await.unwrap().unwrap();
+    let banner: serde_json::Value = serde_json::from_str(&banner).unwrap();
+    let url = banner["url"].as_str().unwrap().to_owned();
+    drop(lines); // the reader goes
+    // A request makes the sandbox print its line, which ends it.
+    let authority = url.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    let request = format!(
+        "GET /billing/api/v1/paysession/status?checkoutSessionId=checkout_x HTTP/1.1\r\n\
+         Host: {authority}\r\nx-api-key: sk_sandbox_x\r\nConnection: close\r\n\r\n"
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes())
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer).await;
+    let output = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("the sandbox went on serving with nobody reading its output")
+        .unwrap();
+    assert_ended_by_sigpipe(&output, "serving sandbox");
+}
