@@ -69,15 +69,9 @@ impl Payments {
         }
         match verdict {
             Verdict::Paid => {
-                if self
-                    .transition(session_id, &[Open], Paid, source, None)
-                    .await?
-                    .is_some()
-                {
-                    return Ok(Outcome::Changed {
-                        to: Paid,
-                        reason: None,
-                    });
+                let paid = self.apply(session_id, &[Open], Paid, source, None).await?;
+                if paid.changed() {
+                    return Ok(paid);
                 }
                 let reason = "the provider confirms a payment for a payment record closed unpaid; \
                               refund or fulfil it";
@@ -89,32 +83,15 @@ impl Payments {
                     .await
             }
             Verdict::Failed(reason) => {
-                if self
-                    .transition(session_id, &[Open], Failed, source, Some(&reason))
-                    .await?
-                    .is_some()
-                {
-                    return Ok(Outcome::Changed {
-                        to: Failed,
-                        reason: Some(reason),
-                    });
-                }
-                self.unchanged(session_id).await
+                self.apply(session_id, &[Open], Failed, source, Some(reason))
+                    .await
             }
             Verdict::Open(reason) => {
                 if self.past_expiry(session_id).await? {
-                    let why = "the session stayed open past its expiry";
-                    if self
-                        .transition(session_id, &[Open], Expired, source, Some(why))
-                        .await?
-                        .is_some()
-                    {
-                        return Ok(Outcome::Changed {
-                            to: Expired,
-                            reason: Some(why.into()),
-                        });
-                    }
-                    return self.unchanged(session_id).await;
+                    let why = "the session stayed open past its expiry".to_owned();
+                    return self
+                        .apply(session_id, &[Open], Expired, source, Some(why))
+                        .await;
                 }
                 self.still_open(session_id, reason).await
             }
@@ -128,6 +105,26 @@ impl Payments {
         }
     }
 
+    /// Moves the payment to `to` from the first of `from` it is in: the
+    /// change, or, when another caller changed it first, where it stands.
+    async fn apply(
+        &self,
+        session_id: &CheckoutSessionId,
+        from: &[PaymentStatus],
+        to: PaymentStatus,
+        source: Source,
+        reason: Option<String>,
+    ) -> Result<Outcome, Error> {
+        if self
+            .transition(session_id, from, to, source, reason.as_deref())
+            .await?
+            .is_some()
+        {
+            return Ok(Outcome::Changed { to, reason });
+        }
+        self.unchanged(session_id).await
+    }
+
     async fn flag(
         &self,
         session_id: &CheckoutSessionId,
@@ -135,22 +132,17 @@ impl Payments {
         source: Source,
         reason: &str,
     ) -> Result<Outcome, Error> {
-        if self
-            .transition(session_id, from, Flagged, source, Some(reason))
-            .await?
-            .is_some()
-        {
+        let flagged = self
+            .apply(session_id, from, Flagged, source, Some(reason.to_owned()))
+            .await?;
+        if flagged.changed() {
             tracing::warn!(
                 session = session_id.as_str(),
                 reason,
                 "payment flagged for review; it is not paid"
             );
-            return Ok(Outcome::Changed {
-                to: Flagged,
-                reason: Some(reason.to_owned()),
-            });
         }
-        self.unchanged(session_id).await
+        Ok(flagged)
     }
 
     /// The outcome when another caller changed the payment first.

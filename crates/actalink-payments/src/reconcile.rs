@@ -13,12 +13,12 @@
 use std::time::Duration;
 
 use actalink_checkout::CheckoutSessionId;
-use sqlx::Row;
 use tokio::sync::watch;
 
 use crate::db::millis;
+use crate::store::{PAYMENT_COLUMNS, payment_from_row};
 use crate::task::{Background, idle};
-use crate::{Error, Outcome, Payments, Source};
+use crate::{Error, Outcome, Payment, Payments, Source};
 
 /// What one scan did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,11 +105,10 @@ impl Payments {
             checked: claimed.len(),
             ..ReconcileReport::default()
         };
-        for (session_id, attempts) in claimed {
-            let Ok(id) = CheckoutSessionId::new(session_id.as_str()) else {
-                continue;
-            };
-            match self.confirm(&id, Source::Reconciler).await {
+        for payment in claimed {
+            let (id, attempts) = (payment.session_id.clone(), payment.check_attempts);
+            // The claim returned the whole row: checked without reading it again.
+            match self.check(payment, Source::Reconciler).await {
                 Ok(outcome) if outcome.changed() => report.changed += 1,
                 Ok(Outcome::NotYet { reason }) => {
                     self.reschedule(&id, attempts, Some(&reason)).await?;
@@ -127,8 +126,10 @@ impl Payments {
     }
 
     /// Claims the due open payments: one statement that moves each one's due
-    /// time past the claim lease and counts the attempt.
-    async fn claim_due(&self) -> Result<Vec<(String, i64)>, Error> {
+    /// time past the claim lease, counts the attempt and returns the rows.
+    /// A row this crate cannot read is skipped with a warning (it stays
+    /// claimed until its lease ends), so that it cannot stop the others.
+    async fn claim_due(&self) -> Result<Vec<Payment>, Error> {
         let sql = self.sql();
         let now = sql.now;
         let settings = &self.inner.reconcile;
@@ -137,16 +138,23 @@ impl Payments {
              WHERE session_id IN (SELECT session_id FROM actalink_payments \
                  WHERE next_check_at_ms IS NOT NULL AND next_check_at_ms <= {now} AND status = 'open' \
                  ORDER BY next_check_at_ms LIMIT $2 {skip}) \
-             RETURNING session_id, check_attempts",
+             RETURNING {PAYMENT_COLUMNS}",
             skip = sql.skip_locked,
         ))
         .bind(millis(settings.claim_lease))
         .bind(i64::from(settings.batch))
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect()
+        Ok(rows
+            .iter()
+            .filter_map(|row| match payment_from_row(row) {
+                Ok(payment) => Some(payment),
+                Err(error) => {
+                    tracing::warn!(%error, "the reconciler skips a payment row it cannot read");
+                    None
+                }
+            })
+            .collect())
     }
 
     async fn reschedule(
