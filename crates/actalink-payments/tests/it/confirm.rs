@@ -2,7 +2,9 @@
 
 use actalink_payments::{JobState, Outcome, PaymentStatus, Source};
 
-use crate::support::{StatusServer, connect, on_each_backend, open_payment, paid_payment};
+use crate::support::{
+    StatusServer, connect, on_each_backend, open_payment, paid_payment, shop_table,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_matching_success_pays_once_and_queues_one_job() {
@@ -207,17 +209,12 @@ async fn a_payment_recorded_in_a_rolled_back_transaction_is_not_there() {
     on_each_backend("record_in", |url| async move {
         let server = StatusServer::start().await;
         let payments = connect(&url, &server).await;
-        payments
-            .migrate(
-                "shop",
-                &[actalink_payments::Migration::new(
-                    1,
-                    "orders",
-                    "CREATE TABLE orders (id TEXT PRIMARY KEY)",
-                )],
-            )
-            .await
-            .unwrap();
+        shop_table(
+            &payments,
+            "orders",
+            "CREATE TABLE orders (id TEXT PRIMARY KEY)",
+        )
+        .await;
         let request = actalink_checkout::CreateCheckoutSession::builder("paylink_1")
             .metadata("internal_order_id", "ORD-TX")
             .build()

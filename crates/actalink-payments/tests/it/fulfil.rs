@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use actalink_payments::{Error, JobState, RetryDecision};
 
-use crate::support::{StatusServer, connect, on_each_backend, paid_payment};
+use crate::support::{StatusServer, connect, on_each_backend, paid_payment, shop_table};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_taken_over_refuses_the_old_workers_completion() {
@@ -63,17 +63,12 @@ async fn a_job_completed_in_the_merchants_transaction_is_exactly_once() {
     on_each_backend("complete_in", |url| async move {
         let server = StatusServer::start().await;
         let payments = connect(&url, &server).await;
-        payments
-            .migrate(
-                "shop",
-                &[actalink_payments::Migration::new(
-                    1,
-                    "shipments",
-                    "CREATE TABLE shipments (reference TEXT PRIMARY KEY)",
-                )],
-            )
-            .await
-            .unwrap();
+        shop_table(
+            &payments,
+            "shipments",
+            "CREATE TABLE shipments (reference TEXT PRIMARY KEY)",
+        )
+        .await;
         paid_payment(&payments, &server, "ORD-TX").await;
         let stale = payments
             .claim_job(Duration::from_millis(50))
@@ -186,17 +181,12 @@ async fn a_handler_may_complete_its_job_in_its_own_transaction() {
     on_each_backend("handler_completes", |url| async move {
         let server = StatusServer::start().await;
         let payments = connect(&url, &server).await;
-        payments
-            .migrate(
-                "shop",
-                &[actalink_payments::Migration::new(
-                    1,
-                    "shipments",
-                    "CREATE TABLE shipments (reference TEXT PRIMARY KEY)",
-                )],
-            )
-            .await
-            .unwrap();
+        shop_table(
+            &payments,
+            "shipments",
+            "CREATE TABLE shipments (reference TEXT PRIMARY KEY)",
+        )
+        .await;
         let id = paid_payment(&payments, &server, "ORD-OWN-TX").await;
 
         // The same lease completing twice is accepted; another lease is refused.

@@ -241,6 +241,14 @@ pub async fn paid_payment(
     id
 }
 
+/// Creates one table of the merchant's own, as migration 1 of "shop".
+pub async fn shop_table(payments: &Payments, name: &'static str, sql: &'static str) {
+    payments
+        .migrate("shop", &[actalink_payments::Migration::new(1, name, sql)])
+        .await
+        .unwrap();
+}
+
 /// A webhook event naming `session_id`, with event id `event_id`.
 pub fn event(event_id: &str, session_id: &str) -> Event {
     let body = serde_json::json!({
