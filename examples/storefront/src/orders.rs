@@ -17,7 +17,7 @@ use actalink_payments::sqlx::any::AnyRow;
 use actalink_payments::sqlx::{self, AnyConnection, Row};
 use actalink_payments::{Migration, Payments};
 
-use crate::AppError;
+use crate::{AppError, Product};
 
 /// The component name of the shop's migrations in `actalink_schema`.
 pub const COMPONENT: &str = "storefront";
@@ -86,20 +86,30 @@ fn from_row(row: &AnyRow) -> Result<Order, AppError> {
     })
 }
 
-/// Writes `order` on `conn` (inside the checkout's transaction).
-pub(crate) async fn insert_in(conn: &mut AnyConnection, order: &Order) -> Result<(), AppError> {
-    sqlx::query(&format!(
-        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-    ))
-    .bind(order.id.as_str())
-    .bind(order.user_id.as_str())
-    .bind(order.paylink_id.as_str())
-    .bind(order.product.as_str())
-    .bind(order.amount.to_string())
-    .bind(order.currency.as_str())
-    .bind(order.checkout_session_id.as_str())
-    .bind(order.created_at_ms)
-    .bind(order.fulfilled_at_ms)
+/// Writes a new order for `product`, paid through `session`, on `conn`
+/// (inside the checkout's transaction, after the session's payment record:
+/// the order is placed when its record was made, by the same clock, without
+/// another round trip).
+pub(crate) async fn insert_in(
+    conn: &mut AnyConnection,
+    id: &str,
+    user_id: &str,
+    product: &Product,
+    session: &CheckoutSessionId,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO orders (id, user_id, paylink_id, product, amount, currency, \
+         checkout_session_id, created_at_ms) \
+         SELECT $1, $2, $3, $4, $5, $6, session_id, created_at_ms \
+         FROM actalink_payments WHERE session_id = $7",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(product.paylink_id.as_str())
+    .bind(product.name.as_str())
+    .bind(product.amount.to_string())
+    .bind(product.currency.as_str())
+    .bind(session.as_str())
     .execute(conn)
     .await?;
     Ok(())

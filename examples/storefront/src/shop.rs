@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::html::{escape, page};
-use crate::orders::{self, Order};
+use crate::orders;
 use crate::{AppError, AppState, CHECK_BUDGET, ORDER_ID_KEY, USER_ID_KEY};
 
 /// The customer's routes: the shop, the checkout and the order page.
@@ -89,23 +89,12 @@ async fn checkout(
         product.amount,
         product.currency.as_str(),
     )?;
-    let order = Order {
-        id: order_id,
-        user_id: state.user_id.to_string(),
-        paylink_id: product.paylink_id.clone(),
-        product: product.name.clone(),
-        amount: product.amount,
-        currency: product.currency.clone(),
-        checkout_session_id: session.id.clone(),
-        created_at_ms: state.payments.database_now_ms().await?,
-        fulfilled_at_ms: None,
-    };
-    // The payment record first: the order row refers to it.
+    // The payment record first: the order row refers to it, and takes its time.
     let mut tx = state.payments.begin().await?;
     state.payments.record_in(&mut tx, &payment).await?;
-    orders::insert_in(&mut tx, &order).await?;
+    orders::insert_in(&mut tx, &order_id, &state.user_id, product, &session.id).await?;
     tx.commit().await.map_err(AppError::Database)?;
-    tracing::info!(order = %order.id, session = %session.id.as_str(), "order placed");
+    tracing::info!(order = %order_id, session = %session.id.as_str(), "order placed");
     Ok(Redirect::to(&hosted))
 }
 

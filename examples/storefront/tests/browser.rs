@@ -216,16 +216,7 @@ async fn buying_and_cancelling_in_a_real_browser() {
         "the webhook was stored"
     );
     assert!(
-        common::eventually(|| async {
-            shop.shop()
-                .order(&order_id)
-                .await
-                .unwrap()
-                .unwrap()
-                .fulfilled_at_ms
-                .is_some()
-        })
-        .await,
+        common::eventually_fulfilled(shop.shop(), &order_id).await,
         "the order was fulfilled"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -304,18 +304,7 @@ async fn the_sandbox_webhook_pays_the_order_and_it_is_fulfilled_once() {
     })
     .await;
     let order_id = checkout_and_pay(&shop, EBOOK_PAYLINK).await;
-    assert!(
-        common::eventually(|| async {
-            shop.shop()
-                .order(&order_id)
-                .await
-                .unwrap()
-                .unwrap()
-                .fulfilled_at_ms
-                .is_some()
-        })
-        .await
-    );
+    assert!(common::eventually_fulfilled(shop.shop(), &order_id).await);
     assert_eq!(status(shop.shop(), &order_id).await, PaymentStatus::Paid);
     assert_eq!(events_for(shop.shop(), &order_id).await, 1);
     let order = shop.shop().order(&order_id).await.unwrap().unwrap();

@@ -34,18 +34,7 @@ async fn the_reconciler_pays_an_order_nobody_came_back_for() {
         Source::Reconciler
     );
     // Paid orders are left alone afterwards, and fulfilled once.
-    assert!(
-        common::eventually(|| async {
-            shop.shop()
-                .order(&order_id)
-                .await
-                .unwrap()
-                .unwrap()
-                .fulfilled_at_ms
-                .is_some()
-        })
-        .await
-    );
+    assert!(common::eventually_fulfilled(shop.shop(), &order_id).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     only_transition(shop.shop(), &order_id).await;
 }

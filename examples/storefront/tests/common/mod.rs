@@ -166,6 +166,19 @@ where
     check().await
 }
 
+/// Polls until the order is fulfilled, as [`eventually`].
+pub(crate) async fn eventually_fulfilled(shop: &Storefront, order_id: &str) -> bool {
+    eventually(|| async {
+        shop.order(order_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .fulfilled_at_ms
+            .is_some()
+    })
+    .await
+}
+
 pub(crate) async fn send(
     method: Method,
     url: &str,
