@@ -195,12 +195,17 @@ fn price_words(details: &actalink_types::PriceDetails) -> String {
 /// sent, unknown ones too, re-serialised), aligned lines otherwise.
 pub(crate) fn session(session: &CheckoutSession, json: bool) -> Result<(), Failure> {
     if json {
-        let text = serde_json::to_string(session)
-            .map_err(|e| Failure::failed("encode", format!("could not print JSON: {e}")))?;
-        outln!("{text}");
-        return Ok(());
+        return print_json(session);
     }
     print_rows(&session_rows(session));
+    Ok(())
+}
+
+/// Prints `value` as one line of JSON on stdout (`--json` output).
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| Failure::failed("encode", format!("could not print JSON: {e}")))?;
+    outln!("{text}");
     Ok(())
 }
 

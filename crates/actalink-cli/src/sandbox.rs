@@ -271,35 +271,33 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
         () = std::future::ready(()) => {}
     }
     let url = sandbox.url().to_owned();
+    let hosted_page = format!("{url}/payment-link/{{checkoutSessionId}}");
+    let control_api = format!("{url}/__sandbox/");
     // A server, not a filter: a stdout nobody reads stops no part of it.
     if globals.json {
         let banner = serde_json::json!({
                 "url": url,
                 "apiKey": key,
-                "hostedPage": format!("{url}/payment-link/{{checkoutSessionId}}"),
-                "controlApi": format!("{url}/__sandbox/"),
+                "hostedPage": hosted_page,
+                "controlApi": control_api,
                 "webhooks": shown,
         });
         stdio::out(format_args!("{banner}\n"));
     } else {
-        let paylinks: Vec<String> = Catalogue::default()
-            .paylinks()
-            .iter()
-            .map(|p| p.id().to_string())
-            .collect();
         let catalogue = match &args.catalogue {
             Some(path) => path.display().to_string(),
-            None => paylinks.join(", "),
+            None => Catalogue::default()
+                .paylinks()
+                .iter()
+                .map(|p| p.id().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         };
-        let key_shown = key.clone();
         let mut rows = vec![
-            ("  API key", key),
+            ("  API key", key.clone()),
             ("  base URL", format!("{url}   (ACTALINK_BASE_URL)")),
-            (
-                "  hosted page",
-                format!("{url}/payment-link/{{checkoutSessionId}}"),
-            ),
-            ("  control API", format!("{url}/__sandbox/")),
+            ("  hosted page", hosted_page),
+            ("  control API", control_api),
             ("  paylinks", catalogue),
         ];
         if shown.is_empty() {
@@ -315,7 +313,7 @@ pub(crate) async fn run(globals: &Globals, args: Args, secret_from_env: bool) ->
         // when they need it).
         let export = format!(
             "export ACTALINK_API_KEY={} ACTALINK_BASE_URL={}",
-            shell_quote(&key_shown),
+            shell_quote(&key),
             shell_quote(&url)
         );
         stdio::out(format_args!(

@@ -189,18 +189,18 @@ impl<'a> From<&'a EndpointDelivery> for JsonDelivery<'a> {
 
 /// `delivered 200` or `failed: <reason>`.
 fn verdict(d: &EndpointDelivery) -> String {
-    if d.delivered {
-        match d.status {
-            Some(status) => format!("delivered {status}"),
-            None => "delivered".to_owned(),
-        }
-    } else {
-        let why = d
-            .error
-            .clone()
-            .or_else(|| d.status.map(|s| format!("HTTP {s}")))
-            .unwrap_or_else(|| "no answer".to_owned());
-        format!("failed: {why}")
+    fate(d.delivered, d.status, d.error.as_deref())
+}
+
+/// `delivered 200` (`delivered` without a status) or `failed: <reason>`:
+/// the error, else the status, else `no answer`.
+fn fate(delivered: bool, status: Option<u16>, error: Option<&str>) -> String {
+    match (delivered, status, error) {
+        (true, Some(status), _) => format!("delivered {status}"),
+        (true, None, _) => "delivered".to_owned(),
+        (false, _, Some(error)) => format!("failed: {error}"),
+        (false, Some(status), None) => format!("failed: HTTP {status}"),
+        (false, None, None) => "failed: no answer".to_owned(),
     }
 }
 
@@ -230,14 +230,10 @@ pub(crate) async fn act(globals: &Globals, name: &str, id: &str) -> Outcome {
     let acted: Acted = control.call(Method::POST, &path, Some(body), &what).await?;
     let session = &acted.data;
     if globals.json {
-        let out = SessionWithDeliveries {
+        return output::print_json(&SessionWithDeliveries {
             session,
             deliveries: acted.deliveries.iter().map(JsonDelivery::from).collect(),
-        };
-        let text = serde_json::to_string(&out)
-            .map_err(|e| Failure::failed("encode", format!("could not print JSON: {e}")))?;
-        outln!("{text}");
-        return Ok(());
+        });
     }
     let mut rows = output::session_rows(session);
     match &acted.event {
@@ -308,10 +304,7 @@ pub(crate) async fn deliveries(globals: &Globals) -> Outcome {
                 last_status: d.last_status,
             })
             .collect();
-        let text = serde_json::to_string(&rows)
-            .map_err(|e| Failure::failed("encode", format!("could not print JSON: {e}")))?;
-        outln!("{text}");
-        return Ok(());
+        return output::print_json(&rows);
     }
     if listed.data.is_empty() {
         outln!("no deliveries yet");
@@ -323,25 +316,12 @@ pub(crate) async fn deliveries(globals: &Globals) -> Outcome {
             1 => "1 attempt".to_owned(),
             n => format!("{n} attempts"),
         };
-        let fate = if d.delivered {
-            format!(
-                "delivered {}",
-                d.last_status.map(|s| s.to_string()).unwrap_or_default()
-            )
-        } else {
-            let why = d
-                .last_error
-                .clone()
-                .or_else(|| d.last_status.map(|s| format!("HTTP {s}")))
-                .unwrap_or_else(|| "no answer".to_owned());
-            format!("failed: {why}")
-        };
         let line = format!(
             "{} {} {}  {} ({attempts})",
             d.event_type,
             d.event_id,
             d.url,
-            fate.trim_end()
+            fate(d.delivered, d.last_status, d.last_error.as_deref())
         );
         text.push_str(&output::escape(&line));
         text.push('\n');
@@ -392,14 +372,11 @@ pub(crate) async fn resend(globals: &Globals, args: &Resend) -> Outcome {
     let what = format!("resend event {event_id}");
     let resent: Resent = control.call(Method::POST, &path, Some(body), &what).await?;
     if globals.json {
-        let out = JsonResent {
+        output::print_json(&JsonResent {
             event_id: &resent.event.id,
             event_type: resent.event.event_type.as_str(),
             deliveries: resent.deliveries.iter().map(JsonDelivery::from).collect(),
-        };
-        let text = serde_json::to_string(&out)
-            .map_err(|e| Failure::failed("encode", format!("could not print JSON: {e}")))?;
-        outln!("{text}");
+        })?;
     } else {
         let mut rows = vec![(
             "event",

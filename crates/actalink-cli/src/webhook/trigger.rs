@@ -34,7 +34,9 @@ fn known_types() -> String {
 /// What `trigger` is given, checked before any request.
 struct Checked {
     event_type: EventType,
-    metadata: Vec<(String, String)>,
+    /// The `--metadata` pairs, checked as the SDK checks metadata (non-empty
+    /// keys, at most 50), a repeated key's last value in its first place.
+    metadata: Metadata,
     session: Option<CheckoutSessionId>,
 }
 
@@ -65,9 +67,7 @@ fn trigger_input(
         )));
     }
     output::http_url("--to", to).map_err(Failure::input)?;
-    // Checked as the SDK checks metadata (non-empty keys, at most 50).
     let mut metadata = Metadata::new();
-    let mut checked = Vec::new();
     for pair in pairs {
         let (key, value) = pair
             .split_once('=')
@@ -75,14 +75,13 @@ fn trigger_input(
         metadata
             .insert(key, value)
             .map_err(|e| Failure::input(e.to_string()))?;
-        checked.push((key.to_owned(), value.to_owned()));
     }
     let session = session
         .map(|id| CheckoutSessionId::new(id).map_err(|e| Failure::input(e.to_string())))
         .transpose()?;
     Ok(Checked {
         event_type: parsed,
-        metadata: checked,
+        metadata,
         session,
     })
 }
