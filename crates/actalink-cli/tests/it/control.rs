@@ -343,6 +343,18 @@ async fn a_dead_endpoint_alone_still_exits_0() {
     assert_eq!(status_row(&output), "success");
 }
 
+/// `actalink --json sandbox deliveries` against `sandbox`.
+async fn deliveries_json(sandbox: &Sandbox) -> std::process::Output {
+    run(&[
+        "--json",
+        "--base-url",
+        sandbox.url(),
+        "sandbox",
+        "deliveries",
+    ])
+    .await
+}
+
 #[tokio::test]
 async fn deliveries_lists_each_event_per_endpoint() {
     let (sandbox, _hook, live, dead) = sandbox_with_hooks(3).await;
@@ -354,14 +366,7 @@ async fn deliveries_lists_each_event_per_endpoint() {
     assert_eq!(paid["deliveries"].as_array().unwrap().len(), 2);
     // The dead endpoint's second and last attempt, then the list.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let output = run(&[
-        "--json",
-        "--base-url",
-        sandbox.url(),
-        "sandbox",
-        "deliveries",
-    ])
-    .await;
+    let output = deliveries_json(&sandbox).await;
     assert_exit(&output, 0);
     let listed = json_stdout(&output);
     let listed = listed.as_array().unwrap();
@@ -418,14 +423,7 @@ async fn resend_sends_the_same_event_freshly_signed() {
     let paid = json_stdout(&act(&sandbox, "pay", &id, true).await);
     assert_eq!(paid["deliveries"][0]["delivered"], true);
     let event_id = {
-        let output = run(&[
-            "--json",
-            "--base-url",
-            sandbox.url(),
-            "sandbox",
-            "deliveries",
-        ])
-        .await;
+        let output = deliveries_json(&sandbox).await;
         json_stdout(&output)[0]["eventId"]
             .as_str()
             .unwrap()

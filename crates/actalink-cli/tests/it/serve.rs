@@ -60,6 +60,22 @@ async fn verified_event_id(stub: &StubServer) -> String {
     event.id.unwrap()
 }
 
+/// The serving sandbox's banner, once printed whole, and the URL it names.
+async fn banner_and_url(served: &mut Watched) -> (String, String) {
+    let banner = served
+        .until(GIVES_UP_WITHIN, |l| l.starts_with("Press Ctrl-C"))
+        .await
+        .join("\n");
+    let url = banner
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("Actalink sandbox listening on ")
+        .unwrap()
+        .to_owned();
+    (banner, url)
+}
+
 #[tokio::test]
 async fn each_endpoint_gets_every_event_and_each_attempt_is_a_line() {
     let first = StubServer::start(vec![StubReply::json(200, "{}")]).await;
@@ -73,17 +89,7 @@ async fn each_endpoint_gets_every_event_and_each_attempt_is_a_line() {
     let mut args = vec!["-v", "sandbox", "--addr", "127.0.0.1:0"];
     args.extend(webhook_args(&urls));
     let mut served = Watched::start(&args, &[]);
-    let banner = served
-        .until(GIVES_UP_WITHIN, |l| l.starts_with("Press Ctrl-C"))
-        .await
-        .join("\n");
-    let url = banner
-        .lines()
-        .next()
-        .unwrap()
-        .strip_prefix("Actalink sandbox listening on ")
-        .unwrap()
-        .to_owned();
+    let (banner, url) = banner_and_url(&mut served).await;
     // Every endpoint in the banner, the dead one without its credentials.
     assert!(has_row(&banner, &["webhooks", &urls[0]]), "{banner}");
     assert!(has_row(&banner, &[&urls[1]]), "{banner}");
@@ -316,17 +322,7 @@ async fn a_port_clash_names_the_address_and_suggests_a_free_port() {
 #[tokio::test]
 async fn the_banner_has_a_ready_to_copy_export_line() {
     let mut served = Watched::start(&["sandbox", "--addr", "127.0.0.1:0"], &[]);
-    let banner = served
-        .until(GIVES_UP_WITHIN, |l| l.starts_with("Press Ctrl-C"))
-        .await
-        .join("\n");
-    let url = banner
-        .lines()
-        .next()
-        .unwrap()
-        .strip_prefix("Actalink sandbox listening on ")
-        .unwrap()
-        .to_owned();
+    let (banner, url) = banner_and_url(&mut served).await;
     let export = banner
         .lines()
         .find_map(|l| {
