@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actalink_checkout::CheckoutSessionId;
 use actalink_payments::{JobState, PaymentStatus, Source};
 
-use crate::support::{StatusServer, connect, event, on_each_backend, open_payment, paid_payment};
+use crate::support::{
+    StatusServer, connect, event, on_each_backend, open_payment, paid_payment, shop_table,
+};
 
 const ROLE: &str = "PAYMENTS_TEST_ROLE";
 
@@ -144,8 +146,10 @@ async fn a_worker_paused_past_its_lease_cannot_complete_the_job() {
         let server = StatusServer::start().await;
         let payments = connect(&url, &server).await;
         let id = paid_payment(&payments, &server, "ORD-PAUSE").await;
+        shop_table(&payments, "shipments", SHIPMENTS).await;
 
-        // The child claims the job with a 1 s lease, says so, and completes it 300 ms later.
+        // The child claims the job with a 1 s lease, says so, and 300 ms later
+        // ships the order and completes the job in one transaction.
         let mut child = spawn("hold_job", &url, &server.url, &[]);
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let claimed = lines
@@ -190,13 +194,42 @@ async fn a_worker_paused_past_its_lease_cannot_complete_the_job() {
             payments.job_state(&id).await.unwrap(),
             Some((JobState::Pending, 2))
         );
-        payments.complete_job(&takeover).await.unwrap();
+        ship(&payments, &takeover).await.unwrap();
         assert_eq!(
             payments.job_state(&id).await.unwrap(),
             Some((JobState::Done, 2))
         );
+        // The effect made in the completing transaction happened once: the
+        // paused worker's shipment was rolled back with its refused completion.
+        let shipped: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shipments")
+            .fetch_one(payments.pool())
+            .await
+            .unwrap();
+        assert_eq!(shipped, 1);
     })
     .await;
+}
+
+const SHIPMENTS: &str = "CREATE TABLE shipments (reference TEXT NOT NULL)";
+
+/// Ships the job's order and completes the job in one transaction, rolled
+/// back when the lease was lost.
+async fn ship(
+    payments: &actalink_payments::Payments,
+    job: &actalink_payments::ClaimedJob,
+) -> Result<(), actalink_payments::Error> {
+    let mut tx = payments.begin().await?;
+    sqlx::query("INSERT INTO shipments (reference) VALUES ($1)")
+        .bind(job.reference())
+        .execute(&mut *tx)
+        .await?;
+    match payments.complete_job_in(&mut tx, job).await {
+        Ok(()) => Ok(tx.commit().await?),
+        Err(error) => {
+            tx.rollback().await?;
+            Err(error)
+        }
+    }
 }
 
 /// Starts a child in `role` whose clock is `offset_secs` away from this
@@ -426,7 +459,7 @@ fn child() {
                     .unwrap();
                 println!("=> claimed");
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                match payments.complete_job(&job).await {
+                match ship(&payments, &job).await {
                     Ok(()) => println!("=> completed"),
                     Err(actalink_payments::Error::LeaseLost) => println!("=> lease lost"),
                     Err(other) => panic!("{other}"),
