@@ -237,11 +237,11 @@ async fn records(database: &str, sandbox: &Sandbox) -> Payments {
 }
 
 async fn fulfilled_at(payments: &Payments, order_id: &str) -> Option<i64> {
-    actalink_payments::sqlx::query_scalar("SELECT fulfilled_at_ms FROM orders WHERE id = $1")
-        .bind(order_id)
-        .fetch_one(payments.pool())
+    storefront::orders::find(payments, order_id)
         .await
         .unwrap()
+        .unwrap()
+        .fulfilled_at_ms
 }
 
 /// Runs `body` on a new SQLite file, then on a new PostgreSQL database when
