@@ -9,7 +9,6 @@
 //! to that clock inside the statement.
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
@@ -104,50 +103,30 @@ pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Runs a SQLite script: statements wrapped in `BEGIN IMMEDIATE; … COMMIT;`,
-/// with `$N` parameters shared by all of them. Returns the rows its
-/// statements return, in order.
+/// Runs a write on SQLite: one or more statements, with `$N` parameters
+/// shared by all of them, each committing on its own (no write needs more:
+/// a transition's record and job are written by a trigger inside its
+/// `UPDATE`). Returns the rows its statements return, in order.
 ///
-/// The connection's worker thread runs the whole script in one go, so the
-/// write lock is held for the statements' own time, not across one round
-/// trip per statement as with `pool.begin()`: under concurrent writers that
-/// is what keeps them from waiting on one another. This handle's scripts
-/// also take turns on `writer`, so that they queue here instead of sleeping
-/// in SQLite's busy handler (which waits 1 ms, then longer, however soon the
-/// lock is free); other processes on the same file still wait there.
-///
-/// The script runs in a task of its own, so that a caller that gives up (a
-/// dropped future) cannot stop it between two statements and leave its
-/// transaction open on a pooled connection. A script that fails midway
-/// closes its connection, which rolls the transaction back.
-pub(crate) async fn sqlite_script(
+/// The connection's worker thread runs the whole text in one call. This
+/// handle's writes also take turns on `writer`, so that they queue here
+/// instead of sleeping in SQLite's busy handler (which waits 1 ms, then
+/// longer, however soon the lock is free); other processes on the same file
+/// still wait there. A caller that gives up midway leaves no transaction
+/// open, as there is none to leave.
+pub(crate) async fn sqlite_write(
     pool: &AnyPool,
-    writer: &Arc<Mutex<()>>,
-    sql: String,
-    arguments: AnyArguments<'static>,
+    writer: &Mutex<()>,
+    sql: &str,
+    arguments: AnyArguments<'_>,
 ) -> Result<Vec<AnyRow>, Error> {
     let mut conn = pool.acquire().await?;
-    // The connection first, then the turn: the script holding the turn
+    // The connection first, then the turn: the write holding the turn
     // never waits for a connection.
-    let turn = Arc::clone(writer).lock_owned().await;
-    let run = tokio::spawn(async move {
-        let _turn = turn;
-        let rows = sqlx::query_with(&sql, arguments)
-            .fetch_all(&mut *conn)
-            .await;
-        if rows.is_err() {
-            // The transaction may still be open: closing the connection
-            // rolls it back, and the pool opens a fresh one.
-            let _ = conn.close().await;
-        }
-        rows
-    });
-    match run.await {
-        Ok(rows) => Ok(rows?),
-        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-        // Only when the runtime is shutting down.
-        Err(_) => Err(Error::Database(sqlx::Error::WorkerCrashed)),
-    }
+    let _turn = writer.lock().await;
+    Ok(sqlx::query_with(sql, arguments)
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// Opens a pool on `url`. A SQLite file is created when missing (unless the

@@ -115,8 +115,8 @@ impl Payments {
 
     /// Stores the event in the inbox and, when it is new, reads the open
     /// payment it names, in one round trip: a single statement on
-    /// PostgreSQL (data-modifying `WITH`), one script in one transaction on
-    /// SQLite. Returns `None` for a duplicate, else the named open payment,
+    /// PostgreSQL (data-modifying `WITH`), two in one call on SQLite.
+    /// Returns `None` for a duplicate, else the named open payment,
     /// if there is one.
     async fn store_event(
         &self,
@@ -143,10 +143,16 @@ impl Payments {
         // The open payment the event names, read in the same step; no write
         // to it here. If the check that follows cannot be made, the payment
         // is made due at once (`prompt`); if this process dies before the
-        // check, the reconciler finds it at its next scheduled check.
+        // check, the reconciler finds it at its next scheduled check. One
+        // column is compared, so that the read is one index lookup.
+        let named = match (session, reference) {
+            (Some(_), _) => "session_id = $3",
+            (None, Some(_)) => "reference = $4",
+            // Nothing to read: the payment is looked up no further.
+            (None, None) => "FALSE",
+        };
         let named = format!(
-            "SELECT {PAYMENT_COLUMNS} FROM actalink_payments \
-             WHERE (session_id = $3 OR reference = $4) AND status = 'open'"
+            "SELECT {PAYMENT_COLUMNS} FROM actalink_payments WHERE {named} AND status = 'open'"
         );
         match self.backend() {
             Backend::Postgres => {
@@ -172,14 +178,14 @@ impl Payments {
                 }))
             }
             Backend::Sqlite => {
-                // changes() is the row count of the previous statement: the
-                // payment is read only when the event was stored now.
+                // Two statements in one call, each committing on its own: the
+                // read needs no transaction of its own, as whatever it finds
+                // is checked again by the conditional transition. changes()
+                // is the row count of the insert: the payment is read only
+                // when the event was stored now.
                 let rows = self
-                    .sqlite_script(
-                        format!(
-                            "BEGIN IMMEDIATE; {store} RETURNING 1; \
-                             {named} AND changes() = 1 LIMIT 1; COMMIT;"
-                        ),
+                    .write(
+                        &format!("{store} RETURNING 1; {named} AND changes() = 1 LIMIT 1;"),
                         arguments,
                     )
                     .await?;

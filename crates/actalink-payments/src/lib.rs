@@ -124,8 +124,8 @@ struct Inner {
     client: Client,
     reconcile: ReconcileSettings,
     fulfil: FulfilSettings,
-    /// The turn of this handle's write scripts on SQLite.
-    writer: Arc<tokio::sync::Mutex<()>>,
+    /// The turn of this handle's writes on SQLite.
+    writer: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Payments {
@@ -246,13 +246,21 @@ impl Payments {
         self.inner.sql
     }
 
-    /// Runs a write script on SQLite: see [`db::sqlite_script`].
-    pub(crate) async fn sqlite_script(
+    /// Runs a write: on SQLite taking its turn (see [`db::sqlite_write`]),
+    /// on PostgreSQL as it is.
+    pub(crate) async fn write(
         &self,
-        sql: String,
-        arguments: sqlx::any::AnyArguments<'static>,
+        sql: &str,
+        arguments: sqlx::any::AnyArguments<'_>,
     ) -> Result<Vec<sqlx::any::AnyRow>, Error> {
-        db::sqlite_script(&self.inner.pool, &self.inner.writer, sql, arguments).await
+        match self.inner.backend {
+            Backend::Sqlite => {
+                db::sqlite_write(&self.inner.pool, &self.inner.writer, sql, arguments).await
+            }
+            Backend::Postgres => Ok(sqlx::query_with(sql, arguments)
+                .fetch_all(&self.inner.pool)
+                .await?),
+        }
     }
 }
 

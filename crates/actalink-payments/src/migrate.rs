@@ -98,20 +98,97 @@ CREATE INDEX actalink_fulfilment_jobs_due ON actalink_fulfilment_jobs (run_at_ms
 /// What the first migration does.
 const V1: &str = "payments, transitions, inbox, fulfilment jobs";
 
+/// What the second migration does.
+const V2: &str = "a trigger records every status change and queues the paid one's job";
+
+/// The second schema on SQLite.
+///
+/// A trigger now records each status change, and queues the one fulfilment
+/// job of a payment that becomes paid, inside the `UPDATE` that changes it:
+/// a transition is one statement, atomic without an explicit transaction,
+/// and no status can change (even by hand) without its record. The source
+/// comes from the new `status_source` column, which every status change
+/// sets. The transitions table is rebuilt without `AUTOINCREMENT` (which
+/// wrote to the `sqlite_sequence` table on every insert): ids still
+/// grow, which is all the order of a payment's history needs.
+const SQLITE_V2: &str = r"ALTER TABLE actalink_payments ADD COLUMN status_source TEXT;
+CREATE TABLE actalink_payment_transitions_v2 (
+    id INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES actalink_payments (session_id),
+    from_status TEXT NOT NULL,
+    to_status TEXT NOT NULL,
+    source TEXT NOT NULL,
+    reason TEXT,
+    at_ms BIGINT NOT NULL
+);
+INSERT INTO actalink_payment_transitions_v2
+    (id, session_id, from_status, to_status, source, reason, at_ms)
+    SELECT id, session_id, from_status, to_status, source, reason, at_ms
+    FROM actalink_payment_transitions;
+DROP TABLE actalink_payment_transitions;
+ALTER TABLE actalink_payment_transitions_v2 RENAME TO actalink_payment_transitions;
+CREATE INDEX actalink_payment_transitions_by_session
+    ON actalink_payment_transitions (session_id);
+CREATE TRIGGER actalink_payment_moved AFTER UPDATE OF status ON actalink_payments
+    WHEN OLD.status IS NOT NEW.status
+BEGIN
+    INSERT INTO actalink_payment_transitions
+        (session_id, from_status, to_status, source, reason, at_ms)
+        VALUES (NEW.session_id, OLD.status, NEW.status,
+            COALESCE(NEW.status_source, 'unknown'), NEW.reason, NEW.updated_at_ms);
+    INSERT INTO actalink_fulfilment_jobs (session_id, reference, amount, currency,
+            state, attempts, run_at_ms, created_at_ms)
+        SELECT NEW.session_id, NEW.reference, NEW.amount, NEW.currency,
+            'pending', 0, NEW.updated_at_ms, NEW.updated_at_ms
+        WHERE NEW.status = 'paid'
+        ON CONFLICT (session_id) DO NOTHING;
+END;
+";
+
+/// The second schema on PostgreSQL: the same trigger (a PL/pgSQL function),
+/// and the transitions keyed by `(session_id, id)`, which also serves a
+/// payment's history, instead of an `id` key and a second index.
+const POSTGRES_V2: &str = r"ALTER TABLE actalink_payments ADD COLUMN status_source TEXT;
+ALTER TABLE actalink_payment_transitions DROP CONSTRAINT actalink_payment_transitions_pkey;
+DROP INDEX actalink_payment_transitions_by_session;
+ALTER TABLE actalink_payment_transitions ADD PRIMARY KEY (session_id, id);
+CREATE FUNCTION actalink_payment_moved() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    INSERT INTO actalink_payment_transitions
+        (session_id, from_status, to_status, source, reason, at_ms)
+        VALUES (NEW.session_id, OLD.status, NEW.status,
+            COALESCE(NEW.status_source, 'unknown'), NEW.reason, NEW.updated_at_ms);
+    IF NEW.status = 'paid' THEN
+        INSERT INTO actalink_fulfilment_jobs (session_id, reference, amount, currency,
+                state, attempts, run_at_ms, created_at_ms)
+            VALUES (NEW.session_id, NEW.reference, NEW.amount, NEW.currency,
+                'pending', 0, NEW.updated_at_ms, NEW.updated_at_ms)
+            ON CONFLICT (session_id) DO NOTHING;
+    END IF;
+    RETURN NULL;
+END
+$body$;
+CREATE TRIGGER actalink_payment_moved AFTER UPDATE OF status ON actalink_payments
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION actalink_payment_moved();
+";
+
 /// This crate's migrations on SQLite.
-const SQLITE: &[Migration] = &[Migration::new(
-    1,
-    V1,
-    schema_v1!("id INTEGER PRIMARY KEY AUTOINCREMENT"),
-)];
+const SQLITE: &[Migration] = &[
+    Migration::new(1, V1, schema_v1!("id INTEGER PRIMARY KEY AUTOINCREMENT")),
+    Migration::new(2, V2, SQLITE_V2),
+];
 
 /// This crate's migrations on PostgreSQL: the same tables, with an identity
 /// column where SQLite has `AUTOINCREMENT`.
-const POSTGRES: &[Migration] = &[Migration::new(
-    1,
-    V1,
-    schema_v1!("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
-)];
+const POSTGRES: &[Migration] = &[
+    Migration::new(
+        1,
+        V1,
+        schema_v1!("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+    ),
+    Migration::new(2, V2, POSTGRES_V2),
+];
 
 /// This crate's own migrations for `backend`.
 pub(crate) fn own(backend: Backend) -> &'static [Migration] {
@@ -231,6 +308,97 @@ async fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::{self, Sql};
+
+    /// A database made by the first migration, with a paid payment and its
+    /// transition, upgraded by the second: the history stays, new ids
+    /// follow it, and status changes are recorded by the trigger.
+    async fn upgrade_keeps_the_history(url: &str, backend: Backend) {
+        let pool = db::connect(url, backend, 2, std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
+        let now = Sql::of(backend).now;
+        let migrations = own(backend);
+        assert_eq!(
+            run(&pool, backend, now, COMPONENT, &migrations[..1])
+                .await
+                .unwrap(),
+            1
+        );
+        for (session, status) in [("checkout_a", "paid"), ("checkout_b", "open")] {
+            sqlx::query(
+                "INSERT INTO actalink_payments (session_id, reference, paylink_id, amount, \
+                 currency, expected_metadata, status, created_at_ms, updated_at_ms) \
+                 VALUES ($1, $1, 'paylink_1', '0.16', 'USDC', '{}', $2, 1, 1)",
+            )
+            .bind(session)
+            .bind(status)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO actalink_payment_transitions \
+             (session_id, from_status, to_status, source, at_ms) \
+             VALUES ('checkout_a', 'open', 'paid', 'webhook', 5)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            run(&pool, backend, now, COMPONENT, migrations)
+                .await
+                .unwrap(),
+            1
+        );
+        sqlx::query(
+            "UPDATE actalink_payments SET status = 'expired', status_source = 'reconciler', \
+             updated_at_ms = 9 WHERE session_id = 'checkout_b'",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, session_id, to_status, source, at_ms \
+             FROM actalink_payment_transitions ORDER BY id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let shown: Vec<_> = rows.iter().map(|r| (&*r.1, &*r.2, &*r.3, r.4)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("checkout_a", "paid", "webhook", 5),
+                ("checkout_b", "expired", "reconciler", 9)
+            ]
+        );
+        assert!(rows[0].0 < rows[1].0, "{rows:?}");
+        let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM actalink_fulfilment_jobs")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(jobs, 0, "expiry queues no job");
+        pool.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_second_migration_keeps_the_history() {
+        if cfg!(feature = "sqlite") {
+            let dir = std::env::temp_dir()
+                .join(format!("actalink-payments-upgrade-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let url = format!("sqlite:{}", dir.join("payments.db").display());
+            upgrade_keeps_the_history(&url, Backend::Sqlite).await;
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        if cfg!(feature = "postgres")
+            && let Some(db) = actalink_testkit::fresh_postgres("migrate_upgrade").await
+        {
+            upgrade_keeps_the_history(&db.url, Backend::Postgres).await;
+        }
+    }
 
     #[test]
     fn versions_must_increase() {

@@ -95,7 +95,7 @@ impl PaymentsBuilder {
                 client: self.client,
                 reconcile: self.reconcile,
                 fulfil: self.fulfil,
-                writer: Arc::default(),
+                writer: tokio::sync::Mutex::default(),
             }),
         })
     }

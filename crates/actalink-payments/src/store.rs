@@ -7,7 +7,7 @@ use actalink_checkout::types::Decimal;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{AnyConnection, Arguments, Row};
 
-use crate::db::{Backend, Sql, millis};
+use crate::db::millis;
 use crate::{Error, NewPayment, Payment, PaymentStatus, Payments, Source, Transition};
 
 pub(crate) const PAYMENT_COLUMNS: &str = "session_id, reference, paylink_id, amount, currency, \
@@ -237,10 +237,10 @@ impl Payments {
         Ok(None)
     }
 
-    /// One conditional transition from `from`, with its record and (for
-    /// paid) its job, in one round trip: a single statement on PostgreSQL
-    /// (data-modifying `WITH`), one script in one transaction on SQLite.
-    /// Returns whether the payment moved.
+    /// One conditional transition from `from`, in one statement: the
+    /// `actalink_payment_moved` trigger records it and, for paid, queues the
+    /// payment's one fulfilment job inside the same statement, so all of it
+    /// commits together or not at all. Returns whether the payment moved.
     async fn transition_from(
         &self,
         session_id: &CheckoutSessionId,
@@ -249,64 +249,20 @@ impl Payments {
         source: Source,
         reason: Option<&str>,
     ) -> Result<bool, Error> {
-        let Sql { now, .. } = self.sql();
-        let paid = to == PaymentStatus::Paid;
+        let now = self.sql().now;
+        let sql = format!(
+            "UPDATE actalink_payments SET status = $1, reason = $2, status_source = $3, \
+             next_check_at_ms = NULL, updated_at_ms = {now} WHERE session_id = $4 AND status = $5 \
+             RETURNING 1"
+        );
         let mut arguments = AnyArguments::default();
         bind(&mut arguments, to.as_str())?;
         bind(&mut arguments, reason.map(str::to_owned))?;
+        bind(&mut arguments, source.as_str())?;
         bind(&mut arguments, session_id.as_str().to_owned())?;
         bind(&mut arguments, from.as_str())?;
-        bind(&mut arguments, source.as_str())?;
-        let set = format!(
-            "UPDATE actalink_payments SET status = $1, reason = $2, next_check_at_ms = NULL, \
-             updated_at_ms = {now} WHERE session_id = $3 AND status = $4"
-        );
-        let record = "INSERT INTO actalink_payment_transitions \
-                      (session_id, from_status, to_status, source, reason, at_ms)";
-        let job = "INSERT INTO actalink_fulfilment_jobs (session_id, reference, amount, currency, \
-                   state, attempts, run_at_ms, created_at_ms)";
-        match self.backend() {
-            Backend::Postgres => {
-                let queue = if paid {
-                    format!(
-                        ", queued AS ({job} SELECT session_id, reference, amount, currency, \
-                         'pending', 0, {now}, {now} FROM moved ON CONFLICT (session_id) DO NOTHING)"
-                    )
-                } else {
-                    String::new()
-                };
-                let sql = format!(
-                    "WITH moved AS ({set} RETURNING session_id, reference, amount, currency), \
-                     recorded AS ({record} SELECT session_id, $4, $1, $5, $2, {now} FROM moved)\
-                     {queue} SELECT COUNT(*) FROM moved"
-                );
-                let moved: i64 = sqlx::query_scalar_with(&sql, arguments)
-                    .fetch_one(self.pool())
-                    .await?;
-                Ok(moved == 1)
-            }
-            Backend::Sqlite => {
-                // changes() is the row count of the previous statement: the
-                // record follows the update only when it moved the payment,
-                // and the job follows the record.
-                let queue = if paid {
-                    format!(
-                        "{job} SELECT session_id, reference, amount, currency, 'pending', 0, \
-                         {now}, {now} FROM actalink_payments WHERE session_id = $3 \
-                         AND changes() = 1 ON CONFLICT (session_id) DO NOTHING; "
-                    )
-                } else {
-                    String::new()
-                };
-                let sql = format!(
-                    "BEGIN IMMEDIATE; {set} RETURNING 1; \
-                     {record} SELECT $3, $4, $1, $5, $2, {now} WHERE changes() = 1; \
-                     {queue}COMMIT;"
-                );
-                let rows = self.sqlite_script(sql, arguments).await?;
-                Ok(!rows.is_empty())
-            }
-        }
+        let rows = self.write(&sql, arguments).await?;
+        Ok(!rows.is_empty())
     }
 }
 

@@ -58,6 +58,53 @@ async fn a_matching_success_pays_once_and_queues_one_job() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_changed_by_hand_is_recorded_and_a_paid_one_gets_its_job() {
+    on_each_backend("by_hand", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        let id = open_payment(&payments, &server, "ORD-HAND").await;
+        let other = open_payment(&payments, &server, "ORD-UNTOUCHED").await;
+        // A change that leaves the status alone records nothing.
+        sqlx::query("UPDATE actalink_payments SET last_check_error = 'x' WHERE session_id = $1")
+            .bind(other.as_str())
+            .execute(payments.pool())
+            .await
+            .unwrap();
+        assert!(payments.transitions(&other).await.unwrap().is_empty());
+        // An operator's SQL, not the crate: the trigger still records the
+        // transition and queues the one job, in the same statement.
+        sqlx::query(
+            "UPDATE actalink_payments SET status = 'paid', status_source = 'operator', \
+             reason = 'paid by bank transfer', updated_at_ms = 42 WHERE session_id = $1",
+        )
+        .bind(id.as_str())
+        .execute(payments.pool())
+        .await
+        .unwrap();
+        let history = payments.transitions(&id).await.unwrap();
+        assert_eq!(history.len(), 1, "{history:?}");
+        let change = &history[0];
+        assert_eq!(
+            (change.from, change.to, change.source, change.at_ms),
+            (
+                PaymentStatus::Open,
+                PaymentStatus::Paid,
+                Source::Operator,
+                42
+            )
+        );
+        assert_eq!(change.reason.as_deref(), Some("paid by bank transfer"));
+        assert_eq!(
+            payments.job_state(&id).await.unwrap(),
+            Some((JobState::Pending, 0))
+        );
+        assert!(payments.transitions(&other).await.unwrap().is_empty());
+        assert_eq!(payments.job_state(&other).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn final_states_never_move() {
     on_each_backend("final_states", |url| async move {
         let server = StatusServer::start().await;
