@@ -1,8 +1,9 @@
-//! Where the time of a confirmed payment goes: the same 64-concurrent
-//! deliveries as the `payments` benchmark's `confirm_crate` and
-//! `confirm_floor`, in alternating batches, with the CPU time this process
-//! and the PostgreSQL server processes spent per event (from `/proc`, Linux
-//! only) beside the wall time.
+//! Confirmed payments, crate against floor, side by side: the same
+//! 64-concurrent deliveries as the `payments` benchmark's `confirm_crate`
+//! and `confirm_floor`, in rounds of one batch each, the order swapped
+//! every round. It prints each side's median wall time per event, the
+//! median of the rounds' ratios, and the CPU time this process and the
+//! PostgreSQL server processes spent per event (from `/proc`, Linux only).
 //!
 //! `cargo run --release -p actalink-bench --bin payments_cpu -- sqlite|postgres [BATCHES]`
 //! (PostgreSQL: a fresh database on the server named by
@@ -80,9 +81,21 @@ async fn main() {
     let verifier = verifier();
     let client = payments.client().clone();
     let mut next = 0;
-    let mut totals = [(0.0, 0, 0); 2];
-    for _ in 0..batches {
-        for (side, floor) in [false, true].into_iter().enumerate() {
+    // Per side: wall seconds of each round's batch, and the CPU ticks of
+    // this process and of the server over all rounds.
+    let mut walls: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut ticks = [(0, 0); 2];
+    // Two untimed rounds first: connections opened, statements prepared.
+    for round in 0..batches + 2 {
+        // The order swaps every round, so that a burst of noise from the
+        // machine, or a database that slows as it grows, falls on both.
+        let order = if round % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for floor in order {
+            let side = usize::from(floor);
             let batch = deliveries(&payments, floor, &mut next).await;
             let (own, server) = (cpu_ticks(None), cpu_ticks(Some("postgres")));
             let start = Instant::now();
@@ -101,18 +114,36 @@ async fn main() {
             while let Some(done) = set.join_next().await {
                 done.unwrap();
             }
-            totals[side].0 += start.elapsed().as_secs_f64();
-            totals[side].1 += cpu_ticks(None) - own;
-            totals[side].2 += cpu_ticks(Some("postgres")) - server;
+            if round >= 2 {
+                walls[side].push(start.elapsed().as_secs_f64());
+                ticks[side].0 += cpu_ticks(None) - own;
+                ticks[side].1 += cpu_ticks(Some("postgres")) - server;
+            }
         }
     }
     let events = f64::from(batches) * 64.0;
-    for ((wall, own, server), side) in totals.into_iter().zip(["crate", "floor"]) {
+    let mut ratios: Vec<f64> = walls[0].iter().zip(&walls[1]).map(|(c, f)| c / f).collect();
+    for ((walls, (own, server)), side) in walls.iter().zip(ticks).zip(["crate", "floor"]) {
         println!(
-            "{backend} {side}: {:.0} µs/event wall, {:.0} µs/event CPU in this process, {:.0} µs/event CPU in postgres",
-            wall * 1e6 / events,
+            "{backend} {side}: {:.0} µs/event wall (median of {batches} batches of 64), \
+             {:.0} µs/event CPU in this process, {:.0} µs/event CPU in postgres",
+            median(&mut walls.clone()) * 1e6 / 64.0,
             own as f64 * 1e4 / events,
             server as f64 * 1e4 / events,
         );
+    }
+    println!(
+        "{backend} ratio: {:.2}x (median of the rounds' crate / floor times)",
+        median(&mut ratios)
+    );
+}
+
+/// The median of `values` (sorted in place); 0 when empty.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }

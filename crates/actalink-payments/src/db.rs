@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, ConnectOptions};
-use tokio::sync::Mutex;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::Error;
 
@@ -103,30 +103,91 @@ pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Runs a write on SQLite: one or more statements, with `$N` parameters
-/// shared by all of them, each committing on its own (no write needs more:
-/// a transition's record and job are written by a trigger inside its
-/// `UPDATE`). Returns the rows its statements return, in order.
+/// SQLite's writes, run one after another on a thread of their own.
 ///
-/// The connection's worker thread runs the whole text in one call. This
-/// handle's writes also take turns on `writer`, so that they queue here
-/// instead of sleeping in SQLite's busy handler (which waits 1 ms, then
-/// longer, however soon the lock is free); other processes on the same file
-/// still wait there. A caller that gives up midway leaves no transaction
-/// open, as there is none to leave.
-pub(crate) async fn sqlite_write(
-    pool: &AnyPool,
-    writer: &Mutex<()>,
-    sql: &str,
-    arguments: AnyArguments<'_>,
-) -> Result<Vec<AnyRow>, Error> {
-    let mut conn = pool.acquire().await?;
-    // The connection first, then the turn: the write holding the turn
-    // never waits for a connection.
-    let _turn = writer.lock().await;
-    Ok(sqlx::query_with(sql, arguments)
-        .fetch_all(&mut *conn)
-        .await?)
+/// SQLite has one writer at a time. Writers that meet on its lock sleep in
+/// its busy handler (1 ms, then longer, however soon the lock is free), and
+/// writers that take turns on an async lock hold it until their task is
+/// polled again, which on a busy runtime waits behind every other task.
+/// Here each write is queued to one thread that does nothing else: it runs
+/// the queue's writes back to back on one connection, so the write lock
+/// passes from one write to the next without waiting for the callers'
+/// tasks. Other processes on the same file still wait in the busy handler.
+///
+/// A write is one or more statements with shared `$N` parameters, each
+/// committing on its own (none needs more: a transition's record and job
+/// are written by a trigger inside its `UPDATE`). A caller that gives up
+/// does not stop its write, and leaves no transaction open.
+#[derive(Debug)]
+pub(crate) struct SqliteWriter {
+    queue: mpsc::UnboundedSender<Write>,
+}
+
+struct Write {
+    sql: String,
+    arguments: AnyArguments<'static>,
+    reply: oneshot::Sender<Result<Vec<AnyRow>, sqlx::Error>>,
+}
+
+impl SqliteWriter {
+    /// Starts the writer's thread, which ends when the writer is dropped.
+    pub(crate) fn start(pool: AnyPool) -> Result<Self, Error> {
+        let (queue, writes) = mpsc::unbounded_channel();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| Error::Database(sqlx::Error::Io(e)))?;
+        std::thread::Builder::new()
+            .name("actalink-sqlite-writer".into())
+            .spawn(move || runtime.block_on(Self::run(pool, writes)))
+            .map_err(|e| Error::Database(sqlx::Error::Io(e)))?;
+        Ok(Self { queue })
+    }
+
+    async fn run(pool: AnyPool, mut writes: mpsc::UnboundedReceiver<Write>) {
+        while let Some(first) = writes.recv().await {
+            // One connection for as long as writes keep coming; returned to
+            // the pool when the queue is empty (or after an error).
+            let mut conn = match pool.acquire().await {
+                Ok(conn) => conn,
+                Err(error) => {
+                    let _ = first.reply.send(Err(error));
+                    continue;
+                }
+            };
+            let mut next = Some(first);
+            while let Some(write) = next.take() {
+                let result = sqlx::query_with(&write.sql, write.arguments)
+                    .fetch_all(&mut *conn)
+                    .await;
+                let failed = result.is_err();
+                // The caller may have given up: its write still ran.
+                let _ = write.reply.send(result);
+                if failed {
+                    break;
+                }
+                next = writes.try_recv().ok();
+            }
+        }
+    }
+
+    /// Queues a write and waits for its rows.
+    pub(crate) async fn write(
+        &self,
+        sql: String,
+        arguments: AnyArguments<'static>,
+    ) -> Result<Vec<AnyRow>, Error> {
+        let (reply, rows) = oneshot::channel();
+        let stopped = || Error::Database(sqlx::Error::WorkerCrashed);
+        self.queue
+            .send(Write {
+                sql,
+                arguments,
+                reply,
+            })
+            .map_err(|_| stopped())?;
+        Ok(rows.await.map_err(|_| stopped())??)
+    }
 }
 
 /// Opens a pool on `url`. A SQLite file is created when missing (unless the

@@ -146,22 +146,22 @@ impl Payments {
         // check, the reconciler finds it at its next scheduled check. One
         // column is compared, so that the read is one index lookup.
         let named = match (session, reference) {
-            (Some(_), _) => "session_id = $3",
-            (None, Some(_)) => "reference = $4",
+            (Some(_), _) => "p.session_id = $3",
+            (None, Some(_)) => "p.reference = $4",
             // Nothing to read: the payment is looked up no further.
             (None, None) => "FALSE",
         };
-        let named = format!(
-            "SELECT {PAYMENT_COLUMNS} FROM actalink_payments WHERE {named} AND status = 'open'"
-        );
         match self.backend() {
             Backend::Postgres => {
+                // One row: the payment's columns (NULL when none is read)
+                // and how many events were stored (0 for a duplicate).
+                let columns = PAYMENT_COLUMNS.replace(", ", ", p.");
                 let row = sqlx::query_with(
                     &format!(
-                        "WITH stored AS ({store} RETURNING 1), \
-                         named AS ({named} AND EXISTS (SELECT 1 FROM stored) LIMIT 1) \
-                         SELECT named.*, (SELECT COUNT(*) FROM stored) \
-                         FROM (SELECT 1) AS one LEFT JOIN named ON TRUE"
+                        "WITH stored AS ({store} RETURNING 1) \
+                         SELECT p.{columns}, s.n FROM (SELECT COUNT(*) AS n FROM stored) AS s \
+                         LEFT JOIN actalink_payments AS p \
+                         ON s.n = 1 AND {named} AND p.status = 'open'"
                     ),
                     arguments,
                 )
@@ -185,7 +185,11 @@ impl Payments {
                 // when the event was stored now.
                 let rows = self
                     .write(
-                        &format!("{store} RETURNING 1; {named} AND changes() = 1 LIMIT 1;"),
+                        format!(
+                            "{store} RETURNING 1; SELECT {PAYMENT_COLUMNS} \
+                             FROM actalink_payments AS p \
+                             WHERE {named} AND p.status = 'open' AND changes() = 1;"
+                        ),
                         arguments,
                     )
                     .await?;

@@ -124,8 +124,8 @@ struct Inner {
     client: Client,
     reconcile: ReconcileSettings,
     fulfil: FulfilSettings,
-    /// The turn of this handle's writes on SQLite.
-    writer: tokio::sync::Mutex<()>,
+    /// SQLite's writer thread; `None` on PostgreSQL.
+    writer: Option<db::SqliteWriter>,
 }
 
 impl std::fmt::Debug for Payments {
@@ -246,18 +246,16 @@ impl Payments {
         self.inner.sql
     }
 
-    /// Runs a write: on SQLite taking its turn (see [`db::sqlite_write`]),
-    /// on PostgreSQL as it is.
+    /// Runs a write: on SQLite through the writer's thread (see
+    /// [`db::SqliteWriter`]), on PostgreSQL as it is.
     pub(crate) async fn write(
         &self,
-        sql: &str,
-        arguments: sqlx::any::AnyArguments<'_>,
+        sql: String,
+        arguments: sqlx::any::AnyArguments<'static>,
     ) -> Result<Vec<sqlx::any::AnyRow>, Error> {
-        match self.inner.backend {
-            Backend::Sqlite => {
-                db::sqlite_write(&self.inner.pool, &self.inner.writer, sql, arguments).await
-            }
-            Backend::Postgres => Ok(sqlx::query_with(sql, arguments)
+        match &self.inner.writer {
+            Some(writer) => writer.write(sql, arguments).await,
+            None => Ok(sqlx::query_with(&sql, arguments)
                 .fetch_all(&self.inner.pool)
                 .await?),
         }

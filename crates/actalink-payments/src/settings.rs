@@ -87,6 +87,10 @@ impl PaymentsBuilder {
             migrate::own(backend),
         )
         .await?;
+        let writer = match backend {
+            Backend::Sqlite => Some(db::SqliteWriter::start(pool.clone())?),
+            Backend::Postgres => None,
+        };
         Ok(Payments {
             inner: Arc::new(Inner {
                 pool,
@@ -95,7 +99,7 @@ impl PaymentsBuilder {
                 client: self.client,
                 reconcile: self.reconcile,
                 fulfil: self.fulfil,
-                writer: tokio::sync::Mutex::default(),
+                writer,
             }),
         })
     }

@@ -261,7 +261,7 @@ impl Payments {
         bind(&mut arguments, source.as_str())?;
         bind(&mut arguments, session_id.as_str().to_owned())?;
         bind(&mut arguments, from.as_str())?;
-        let rows = self.write(&sql, arguments).await?;
+        let rows = self.write(sql, arguments).await?;
         Ok(!rows.is_empty())
     }
 }

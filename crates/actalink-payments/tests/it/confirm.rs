@@ -100,6 +100,24 @@ async fn a_status_changed_by_hand_is_recorded_and_a_paid_one_gets_its_job() {
         );
         assert!(payments.transitions(&other).await.unwrap().is_empty());
         assert_eq!(payments.job_state(&other).await.unwrap(), None);
+        // What the schema refuses, on both backends: a status the crate does
+        // not know, and deleting a payment that has a history or a job.
+        let bogus =
+            sqlx::query("UPDATE actalink_payments SET status = 'refunded' WHERE session_id = $1")
+                .bind(other.as_str())
+                .execute(payments.pool())
+                .await;
+        assert!(bogus.is_err(), "{bogus:?}");
+        let delete = |id: &str| {
+            sqlx::query("DELETE FROM actalink_payments WHERE session_id = $1")
+                .bind(id.to_owned())
+                .execute(payments.pool())
+        };
+        let kept = delete(id.as_str()).await;
+        assert!(kept.is_err(), "{kept:?}");
+        assert!(payments.payment(&id).await.unwrap().is_some());
+        // One without either may go.
+        assert_eq!(delete(other.as_str()).await.unwrap().rows_affected(), 1);
     })
     .await;
 }
