@@ -233,33 +233,23 @@ pub async fn seed_open(payments: &Payments, prefix: &str, from: u64, to: u64, du
     sqlx::query(&sql).execute(payments.pool()).await.unwrap();
 }
 
-/// Inserts paid payments `<prefix>_000001` … (`1..=count`) and a pending
-/// fulfilment job, due now, for each, as the crate would have queued them.
+/// Inserts paid payments `<prefix>_000001` … (`1..=count`), each with a
+/// pending fulfilment job due now: one `UPDATE` to paid, whose trigger
+/// queues the jobs (and records the transitions) as for any payment.
 pub async fn seed_jobs(payments: &Payments, prefix: &str, count: u64) {
-    let backend = payments.backend();
     seed_open(payments, prefix, 1, count, 0).await;
     let now = payments.database_now_ms().await.unwrap();
-    let mut tx = payments.begin().await.unwrap();
-    sqlx::query(&format!(
-        "UPDATE actalink_payments SET status = 'paid', next_check_at_ms = NULL \
-         WHERE session_id >= 'checkout_{prefix}_' AND session_id < 'checkout_{prefix}`'"
-    ))
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    let (with, source) = series(backend, 1, count);
-    let reference = format!("'{prefix}_' || {}", padded(backend));
-    sqlx::query(&format!(
-        "INSERT INTO actalink_fulfilment_jobs (session_id, reference, amount, currency, state, \
-         attempts, run_at_ms, created_at_ms) \
-         {with}SELECT 'checkout_' || {reference}, {reference}, '0.16', 'USDC', 'pending', 0, {}, {now} \
-         FROM {source}",
+    let paid = sqlx::query(&format!(
+        "UPDATE actalink_payments SET status = 'paid', status_source = 'reconciler', \
+         next_check_at_ms = NULL, updated_at_ms = {} \
+         WHERE session_id >= 'checkout_{prefix}_' AND session_id < 'checkout_{prefix}`'",
         now - 1000
     ))
-    .execute(&mut *tx)
+    .execute(payments.pool())
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .unwrap()
+    .rows_affected();
+    assert_eq!(paid, count);
 }
 
 /// Makes the payments `<prefix>_000001` … `<prefix>_<count>` due now again,
