@@ -244,6 +244,72 @@ pub(crate) async fn connect(
 mod tests {
     use super::*;
 
+    /// The writer threads alive in this process (Linux: `/proc`).
+    #[cfg(all(target_os = "linux", feature = "sqlite"))]
+    fn writer_threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .filter(|task| {
+                std::fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|comm| comm.trim() == "actalink-sqlite")
+            })
+            .count()
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_survives_a_failed_write_and_ends_with_its_handle() {
+        let dir = std::env::temp_dir().join(format!("actalink-writer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:{}", dir.join("w.db").display());
+        let pool = connect(&url, Backend::Sqlite, 2, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let writer = std::sync::Arc::new(SqliteWriter::start(pool.clone()).unwrap());
+        let write = |sql: &str| writer.write(sql.to_owned(), AnyArguments::default());
+        assert!(write("INSERT INTO missing VALUES (1)").await.is_err());
+        write("CREATE TABLE t (x INTEGER)").await.unwrap();
+        // Two statements, each committing: both rows come back, in order.
+        let rows = write("INSERT INTO t VALUES (7) RETURNING x; SELECT COUNT(*) FROM t")
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        // Many callers at once: every write runs once.
+        let mut writes = tokio::task::JoinSet::new();
+        for i in 0..50 {
+            let writer = std::sync::Arc::clone(&writer);
+            writes.spawn(async move {
+                let sql = format!("INSERT INTO t VALUES ({i})");
+                writer.write(sql, AnyArguments::default()).await
+            });
+        }
+        while let Some(done) = writes.join_next().await {
+            done.unwrap().unwrap();
+        }
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 51);
+        #[cfg(target_os = "linux")]
+        {
+            assert_eq!(writer_threads(), 1);
+            drop(writer);
+            // The thread ends once its queue is closed.
+            for _ in 0..500 {
+                if writer_threads() == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert_eq!(writer_threads(), 0);
+        }
+        pool.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn urls_name_their_backend() {
         assert!(matches!(
