@@ -2,9 +2,11 @@
 //! transition.
 
 use actalink_checkout::CheckoutSessionId;
+use sqlx::any::AnyArguments;
 
 use crate::db::millis;
 use crate::model::unix_ms;
+use crate::store::bind;
 use crate::verdict::{Verdict, evaluate};
 use crate::{Error, Outcome, Payment, PaymentStatus, Payments, Source};
 
@@ -61,11 +63,15 @@ impl Payments {
             && payment.expires_at_ms != Some(expires_at)
             && payment.status == Open
         {
-            sqlx::query("UPDATE actalink_payments SET expires_at_ms = $1 WHERE session_id = $2 AND status = 'open'")
-                .bind(expires_at)
-                .bind(session_id.as_str())
-                .execute(self.pool())
-                .await?;
+            let mut arguments = AnyArguments::default();
+            bind(&mut arguments, expires_at)?;
+            bind(&mut arguments, session_id.as_str().to_owned())?;
+            self.write_affected(
+                "UPDATE actalink_payments SET expires_at_ms = $1 \
+                 WHERE session_id = $2 AND status = 'open'",
+                arguments,
+            )
+            .await?;
         }
         match verdict {
             Verdict::Paid => {

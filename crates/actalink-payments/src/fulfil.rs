@@ -14,13 +14,14 @@ use std::time::Duration;
 
 use actalink_checkout::CheckoutSessionId;
 use actalink_checkout::types::Decimal;
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{AnyConnection, Row};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::db::millis;
 use crate::reconcile::error_chain;
+use crate::store::bind;
 use crate::task::{Background, idle};
 use crate::{Error, Payments};
 
@@ -152,6 +153,14 @@ fn new_token() -> String {
     format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
 }
 
+/// A claimed job's session and lease token, as `$1` and `$2`.
+fn lease_arguments(job: &ClaimedJob) -> Result<AnyArguments<'static>, Error> {
+    let mut arguments = AnyArguments::default();
+    bind(&mut arguments, job.session_id.as_str().to_owned())?;
+    bind(&mut arguments, job.lease_token.clone())?;
+    Ok(arguments)
+}
+
 impl Payments {
     /// Claims the next due job, holding it for `lease` (by the database's
     /// clock): due jobs are those never run, waiting for a retry, or whose
@@ -163,20 +172,25 @@ impl Payments {
     pub async fn claim_job(&self, lease: Duration) -> Result<Option<ClaimedJob>, Error> {
         let sql = self.sql();
         let now = sql.now;
-        let row = sqlx::query(&format!(
-            "UPDATE actalink_fulfilment_jobs SET attempts = attempts + 1, lease_token = $1, \
-             lease_until_ms = {now} + $2, run_at_ms = {now} + $2 \
-             WHERE session_id = (SELECT session_id FROM actalink_fulfilment_jobs \
-                 WHERE state = 'pending' AND run_at_ms <= {now} ORDER BY run_at_ms LIMIT 1 {skip}) \
-             AND state = 'pending' \
-             RETURNING {JOB_COLUMNS}",
-            skip = sql.skip_locked,
-        ))
-        .bind(new_token())
-        .bind(millis(lease))
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(job_from_row).transpose()
+        let mut arguments = AnyArguments::default();
+        bind(&mut arguments, new_token())?;
+        bind(&mut arguments, millis(lease))?;
+        let rows = self
+            .write(
+                format!(
+                    "UPDATE actalink_fulfilment_jobs SET attempts = attempts + 1, lease_token = $1, \
+                     lease_until_ms = {now} + $2, run_at_ms = {now} + $2 \
+                     WHERE session_id = (SELECT session_id FROM actalink_fulfilment_jobs \
+                         WHERE state = 'pending' AND run_at_ms <= {now} ORDER BY run_at_ms \
+                         LIMIT 1 {skip}) \
+                     AND state = 'pending' \
+                     RETURNING {JOB_COLUMNS}",
+                    skip = sql.skip_locked,
+                ),
+                arguments,
+            )
+            .await?;
+        rows.first().map(job_from_row).transpose()
     }
 
     /// Completes a claimed job.
@@ -186,8 +200,14 @@ impl Payments {
     /// [`Error::LeaseLost`] when another worker took the job over (or it is
     /// no longer pending); on a database failure.
     pub async fn complete_job(&self, job: &ClaimedJob) -> Result<(), Error> {
-        let mut conn = self.pool().acquire().await?;
-        self.complete_job_in(&mut conn, job).await
+        let done = self
+            .write_affected(&self.complete_sql(), lease_arguments(job)?)
+            .await?;
+        if done == 1 {
+            return Ok(());
+        }
+        self.completed_by(&mut *self.pool().acquire().await?, job)
+            .await
     }
 
     /// Completes a claimed job inside your transaction (`&mut *tx`): an
@@ -208,29 +228,38 @@ impl Payments {
         conn: &mut AnyConnection,
         job: &ClaimedJob,
     ) -> Result<(), Error> {
-        let now = self.sql().now;
-        // The lease token stays on the done job: it tells a repeat of this
-        // lease's completion (accepted) from another worker's (refused).
-        let done = sqlx::query(&format!(
-            "UPDATE actalink_fulfilment_jobs SET state = 'done', completed_at_ms = {now}, \
-             lease_until_ms = NULL, last_error = NULL \
-             WHERE session_id = $1 AND lease_token = $2 AND state = 'pending'"
-        ))
-        .bind(job.session_id.as_str())
-        .bind(job.lease_token.as_str())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        let done = sqlx::query_with(&self.complete_sql(), lease_arguments(job)?)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
         if done == 1 {
             return Ok(());
         }
+        self.completed_by(conn, job).await
+    }
+
+    /// The completion: conditional on the lease token. The token stays on
+    /// the done job: it tells a repeat of this lease's completion (accepted)
+    /// from another worker's (refused).
+    fn complete_sql(&self) -> String {
+        let now = self.sql().now;
+        format!(
+            "UPDATE actalink_fulfilment_jobs SET state = 'done', completed_at_ms = {now}, \
+             lease_until_ms = NULL, last_error = NULL \
+             WHERE session_id = $1 AND lease_token = $2 AND state = 'pending'"
+        )
+    }
+
+    /// After a completion changed nothing: `Ok` when this very lease
+    /// completed the job already, else [`Error::LeaseLost`].
+    async fn completed_by(&self, conn: &mut AnyConnection, job: &ClaimedJob) -> Result<(), Error> {
         let already: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM actalink_fulfilment_jobs \
              WHERE session_id = $1 AND lease_token = $2 AND state = 'done'",
         )
         .bind(job.session_id.as_str())
         .bind(job.lease_token.as_str())
-        .fetch_optional(&mut *conn)
+        .fetch_optional(conn)
         .await?;
         match already {
             Some(_) => Ok(()),
@@ -251,19 +280,22 @@ impl Payments {
         let wait = settings.backoff(job.attempt);
         let now = self.sql().now;
         let error: String = error.chars().take(2000).collect();
-        let changed = sqlx::query(&format!(
-            "UPDATE actalink_fulfilment_jobs SET state = $1, run_at_ms = {now} + $2, last_error = $3, \
-             lease_token = NULL, lease_until_ms = NULL \
-             WHERE session_id = $4 AND lease_token = $5 AND state = 'pending'"
-        ))
-        .bind(if dead { "dead" } else { "pending" })
-        .bind(millis(wait))
-        .bind(error.as_str())
-        .bind(job.session_id.as_str())
-        .bind(job.lease_token.as_str())
-        .execute(self.pool())
-        .await?
-        .rows_affected();
+        let mut arguments = AnyArguments::default();
+        bind(&mut arguments, if dead { "dead" } else { "pending" })?;
+        bind(&mut arguments, millis(wait))?;
+        bind(&mut arguments, error.clone())?;
+        bind(&mut arguments, job.session_id.as_str().to_owned())?;
+        bind(&mut arguments, job.lease_token.clone())?;
+        let changed = self
+            .write_affected(
+                &format!(
+                    "UPDATE actalink_fulfilment_jobs SET state = $1, run_at_ms = {now} + $2, \
+                     last_error = $3, lease_token = NULL, lease_until_ms = NULL \
+                     WHERE session_id = $4 AND lease_token = $5 AND state = 'pending'"
+                ),
+                arguments,
+            )
+            .await?;
         match (changed, dead) {
             (0, _) => Err(Error::LeaseLost),
             (_, true) => {
@@ -307,14 +339,17 @@ impl Payments {
     /// On a database failure.
     pub async fn retry_dead_job(&self, session_id: &CheckoutSessionId) -> Result<bool, Error> {
         let now = self.sql().now;
-        let changed = sqlx::query(&format!(
-            "UPDATE actalink_fulfilment_jobs SET state = 'pending', attempts = 0, run_at_ms = {now} \
-             WHERE session_id = $1 AND state = 'dead'"
-        ))
-        .bind(session_id.as_str())
-        .execute(self.pool())
-        .await?
-        .rows_affected();
+        let mut arguments = AnyArguments::default();
+        bind(&mut arguments, session_id.as_str().to_owned())?;
+        let changed = self
+            .write_affected(
+                &format!(
+                    "UPDATE actalink_fulfilment_jobs SET state = 'pending', attempts = 0, \
+                     run_at_ms = {now} WHERE session_id = $1 AND state = 'dead'"
+                ),
+                arguments,
+            )
+            .await?;
         Ok(changed == 1)
     }
 

@@ -202,22 +202,25 @@ impl Payments {
         }
     }
 
-    /// The recorded reference among the event's metadata values, looked up
-    /// only when the event names no checkout session: one query, for at
-    /// most the 50 values the provider allows.
     /// Makes an open payment due now.
     async fn prompt(&self, id: &CheckoutSessionId) -> Result<(), Error> {
         let now = self.sql().now;
-        sqlx::query(&format!(
-            "UPDATE actalink_payments SET next_check_at_ms = {now} \
-             WHERE session_id = $1 AND status = 'open'"
-        ))
-        .bind(id.as_str())
-        .execute(self.pool())
+        let mut arguments = AnyArguments::default();
+        bind(&mut arguments, id.as_str().to_owned())?;
+        self.write_affected(
+            &format!(
+                "UPDATE actalink_payments SET next_check_at_ms = {now} \
+                 WHERE session_id = $1 AND status = 'open'"
+            ),
+            arguments,
+        )
         .await?;
         Ok(())
     }
 
+    /// The recorded reference among the event's metadata values, looked up
+    /// only when the event names no checkout session: one query, for at
+    /// most the 50 values the provider allows.
     async fn reference_in(&self, event: &Event) -> Result<Option<String>, Error> {
         if event.data.checkout_session_id.is_some() {
             return Ok(None);

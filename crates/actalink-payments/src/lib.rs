@@ -260,6 +260,27 @@ impl Payments {
                 .await?),
         }
     }
+
+    /// Runs one `UPDATE` (without `RETURNING`) as [`write`](Self::write)
+    /// does, and returns how many rows it changed.
+    pub(crate) async fn write_affected(
+        &self,
+        sql: &str,
+        arguments: sqlx::any::AnyArguments<'static>,
+    ) -> Result<u64, Error> {
+        match &self.inner.writer {
+            Some(writer) => {
+                let rows = writer
+                    .write(format!("{sql} RETURNING 1"), arguments)
+                    .await?;
+                Ok(rows.len() as u64)
+            }
+            None => Ok(sqlx::query_with(sql, arguments)
+                .execute(&self.inner.pool)
+                .await?
+                .rows_affected()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,10 +13,11 @@
 use std::time::Duration;
 
 use actalink_checkout::CheckoutSessionId;
+use sqlx::any::AnyArguments;
 use tokio::sync::watch;
 
 use crate::db::millis;
-use crate::store::{PAYMENT_COLUMNS, payment_from_row};
+use crate::store::{PAYMENT_COLUMNS, bind, payment_from_row};
 use crate::task::{Background, idle};
 use crate::{Error, Outcome, Payment, Payments, Source};
 
@@ -133,18 +134,23 @@ impl Payments {
         let sql = self.sql();
         let now = sql.now;
         let settings = &self.inner.reconcile;
-        let rows = sqlx::query(&format!(
-            "UPDATE actalink_payments SET next_check_at_ms = {now} + $1, check_attempts = check_attempts + 1 \
-             WHERE session_id IN (SELECT session_id FROM actalink_payments \
-                 WHERE next_check_at_ms IS NOT NULL AND next_check_at_ms <= {now} AND status = 'open' \
-                 ORDER BY next_check_at_ms LIMIT $2 {skip}) \
-             RETURNING {PAYMENT_COLUMNS}",
-            skip = sql.skip_locked,
-        ))
-        .bind(millis(settings.claim_lease))
-        .bind(i64::from(settings.batch))
-        .fetch_all(self.pool())
-        .await?;
+        let mut arguments = AnyArguments::default();
+        bind(&mut arguments, millis(settings.claim_lease))?;
+        bind(&mut arguments, i64::from(settings.batch))?;
+        let rows = self
+            .write(
+                format!(
+                    "UPDATE actalink_payments SET next_check_at_ms = {now} + $1, \
+                     check_attempts = check_attempts + 1 \
+                     WHERE session_id IN (SELECT session_id FROM actalink_payments \
+                         WHERE next_check_at_ms IS NOT NULL AND next_check_at_ms <= {now} \
+                         AND status = 'open' ORDER BY next_check_at_ms LIMIT $2 {skip}) \
+                     RETURNING {PAYMENT_COLUMNS}",
+                    skip = sql.skip_locked,
+                ),
+                arguments,
+            )
+            .await?;
         Ok(rows
             .iter()
             .filter_map(|row| match payment_from_row(row) {
@@ -168,14 +174,17 @@ impl Payments {
         let jitter =
             Duration::from_millis(fastrand::u64(0..=wait.as_millis().min(1000) as u64 / 10));
         let now = self.sql().now;
-        sqlx::query(&format!(
-            "UPDATE actalink_payments SET next_check_at_ms = {now} + $1, last_check_error = $2 \
-             WHERE session_id = $3 AND status = 'open'"
-        ))
-        .bind(millis(wait + jitter))
-        .bind(note)
-        .bind(id.as_str())
-        .execute(self.pool())
+        let mut arguments = AnyArguments::default();
+        bind(&mut arguments, millis(wait + jitter))?;
+        bind(&mut arguments, note.map(str::to_owned))?;
+        bind(&mut arguments, id.as_str().to_owned())?;
+        self.write_affected(
+            &format!(
+                "UPDATE actalink_payments SET next_check_at_ms = {now} + $1, \
+                 last_check_error = $2 WHERE session_id = $3 AND status = 'open'"
+            ),
+            arguments,
+        )
         .await?;
         Ok(())
     }
