@@ -48,7 +48,15 @@
 //! Every lease and due time is computed by the database's clock, so
 //! instances whose clocks disagree neither take over early nor leave records
 //! stuck. Migrations are embedded and run once, under a lock, however many
-//! instances start at once on an empty database.
+//! instances start at once on an empty database. A trigger in the schema
+//! records every status change and queues the job of a paid payment inside
+//! the `UPDATE` that makes it, so even a status changed by hand in SQL is
+//! recorded and fulfilled.
+//!
+//! On SQLite, a handle runs the writes it makes on its own connections on a
+//! thread of its own (named `actalink-sqlite-writer`), one after another, so
+//! that they never wait on one another in SQLite's busy handler; the thread
+//! ends when the last clone of the handle is dropped.
 //!
 //! ```no_run
 //! use actalink_checkout::types::Decimal;
