@@ -9,10 +9,11 @@
 //! to that clock inside the statement.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, ConnectOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, ConnectOptions};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Error;
@@ -117,56 +118,140 @@ pub(crate) fn millis(duration: Duration) -> i64 {
 /// A write is one or more statements with shared `$N` parameters, each
 /// committing on its own (none needs more: a transition's record and job
 /// are written by a trigger inside its `UPDATE`). A caller that gives up
-/// does not stop its write, and leaves no transaction open.
+/// does not stop its write, and leaves no transaction open; a claim whose
+/// caller has gone is not made, so that it leases nothing to nobody. A
+/// write that waited in the queue longer than the busy timeout fails
+/// instead ([`Error::WriteTimedOut`]): each write may itself wait that long
+/// for another process's lock, and the queue must not add up those waits.
 #[derive(Debug)]
 pub(crate) struct SqliteWriter {
     queue: mpsc::UnboundedSender<Write>,
 }
 
+/// What a write is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteKind {
+    /// Made even when its caller has gone.
+    Change,
+    /// A lease for its caller: not made when the caller has gone.
+    Claim,
+}
+
 struct Write {
     sql: String,
     arguments: AnyArguments<'static>,
-    reply: oneshot::Sender<Result<Vec<AnyRow>, sqlx::Error>>,
+    kind: WriteKind,
+    queued: Instant,
+    reply: oneshot::Sender<Result<Vec<AnyRow>, Error>>,
 }
 
 impl SqliteWriter {
     /// Starts the writer's thread, which ends when the writer is dropped.
-    pub(crate) fn start(pool: AnyPool) -> Result<Self, Error> {
+    pub(crate) async fn start(pool: AnyPool, busy_timeout: Duration) -> Result<Self, Error> {
         let (queue, writes) = mpsc::unbounded_channel();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .map_err(|e| Error::Database(sqlx::Error::Io(e)))?;
+        let (ready, started) = oneshot::channel();
         std::thread::Builder::new()
             .name("actalink-sqlite-writer".into())
-            .spawn(move || runtime.block_on(Self::run(pool, writes)))
+            .spawn(move || {
+                // Built here, so that it is also dropped here, outside any
+                // async context.
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build();
+                match runtime {
+                    Ok(runtime) => {
+                        let _ = ready.send(Ok(()));
+                        runtime.block_on(Self::run(pool, writes, busy_timeout));
+                    }
+                    Err(error) => {
+                        let _ = ready.send(Err(error));
+                    }
+                }
+            })
             .map_err(|e| Error::Database(sqlx::Error::Io(e)))?;
-        Ok(Self { queue })
+        match started.await {
+            Ok(Ok(())) => Ok(Self { queue }),
+            Ok(Err(error)) => Err(Error::Database(sqlx::Error::Io(error))),
+            Err(_) => Err(Error::WriterStopped),
+        }
     }
 
-    async fn run(pool: AnyPool, mut writes: mpsc::UnboundedReceiver<Write>) {
+    async fn run(
+        pool: AnyPool,
+        mut writes: mpsc::UnboundedReceiver<Write>,
+        busy_timeout: Duration,
+    ) {
         while let Some(first) = writes.recv().await {
             // One connection for as long as writes keep coming; returned to
-            // the pool when the queue is empty (or after an error).
-            let mut conn = match pool.acquire().await {
-                Ok(conn) => conn,
-                Err(error) => {
-                    let _ = first.reply.send(Err(error));
-                    continue;
-                }
-            };
+            // the pool when the queue is empty, or closed after an error.
+            let mut conn = None;
             let mut next = Some(first);
             while let Some(write) = next.take() {
-                let result = sqlx::query_with(&write.sql, write.arguments)
-                    .fetch_all(&mut *conn)
-                    .await;
-                let failed = result.is_err();
-                // The caller may have given up: its write still ran.
-                let _ = write.reply.send(result);
-                if failed {
-                    break;
+                let kept = Self::one(&pool, &mut conn, write, busy_timeout).await;
+                if !kept {
+                    conn = None;
                 }
                 next = writes.try_recv().ok();
+            }
+        }
+    }
+
+    /// Runs one write on `conn` (acquired when `None`); false when the
+    /// connection should not be used again.
+    async fn one(
+        pool: &AnyPool,
+        conn: &mut Option<PoolConnection<Any>>,
+        write: Write,
+        busy_timeout: Duration,
+    ) -> bool {
+        let Write {
+            sql,
+            arguments,
+            kind,
+            queued,
+            reply,
+        } = write;
+        if kind == WriteKind::Claim && reply.is_closed() {
+            return true;
+        }
+        let waited = queued.elapsed();
+        if waited > busy_timeout {
+            let _ = reply.send(Err(Error::WriteTimedOut { waited }));
+            return true;
+        }
+        let mut held = match conn.take() {
+            Some(held) => held,
+            None => match pool.acquire().await {
+                Ok(acquired) => acquired,
+                Err(error) => {
+                    let _ = reply.send(Err(Error::Database(error)));
+                    return false;
+                }
+            },
+        };
+        // In a task of its own, so that a panic inside sqlx fails this
+        // write, not the thread.
+        let run = tokio::spawn(async move {
+            let rows = sqlx::query_with(&sql, arguments)
+                .fetch_all(&mut *held)
+                .await;
+            (held, rows)
+        });
+        match run.await {
+            Ok((held, Ok(rows))) => {
+                *conn = Some(held);
+                // The caller may have given up: its write still ran.
+                let _ = reply.send(Ok(rows));
+                true
+            }
+            Ok((_, Err(error))) => {
+                let _ = reply.send(Err(Error::Database(error)));
+                false
+            }
+            Err(_) => {
+                tracing::error!("a write panicked on the SQLite writer thread");
+                let _ = reply.send(Err(Error::Database(sqlx::Error::WorkerCrashed)));
+                false
             }
         }
     }
@@ -176,17 +261,19 @@ impl SqliteWriter {
         &self,
         sql: String,
         arguments: AnyArguments<'static>,
+        kind: WriteKind,
     ) -> Result<Vec<AnyRow>, Error> {
         let (reply, rows) = oneshot::channel();
-        let stopped = || Error::Database(sqlx::Error::WorkerCrashed);
         self.queue
             .send(Write {
                 sql,
                 arguments,
+                kind,
+                queued: Instant::now(),
                 reply,
             })
-            .map_err(|_| stopped())?;
-        Ok(rows.await.map_err(|_| stopped())??)
+            .map_err(|_| Error::WriterStopped)?;
+        rows.await.map_err(|_| Error::WriterStopped)?
     }
 }
 
@@ -257,9 +344,94 @@ mod tests {
             .count()
     }
 
+    /// Held by each test that starts a writer, so that the one counting
+    /// writer threads sees only its own.
+    #[cfg(feature = "sqlite")]
+    static ONE_WRITER_TEST: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+    /// A fresh SQLite file's URL, in a directory of its own.
+    #[cfg(feature = "sqlite")]
+    fn sqlite_file(name: &str) -> (std::path::PathBuf, String) {
+        let dir = std::env::temp_dir().join(format!("actalink-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:{}", dir.join("w.db").display());
+        (dir, url)
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_writes_give_up_after_the_busy_timeout_and_gone_claims_are_not_made() {
+        let _alone = ONE_WRITER_TEST.lock().await;
+        let (dir, url) = sqlite_file("writer-busy");
+        let busy = Duration::from_millis(300);
+        let pool = connect(&url, Backend::Sqlite, 3, busy).await.unwrap();
+        let writer = std::sync::Arc::new(SqliteWriter::start(pool.clone(), busy).await.unwrap());
+        let write = |sql: &str, kind| writer.write(sql.to_owned(), AnyArguments::default(), kind);
+        write("CREATE TABLE t (x INTEGER)", WriteKind::Change)
+            .await
+            .unwrap();
+        // Another connection (another process, say) holds the write lock.
+        let mut holder = pool.acquire().await.unwrap();
+        sqlx::Executor::execute(&mut *holder, "BEGIN IMMEDIATE")
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let mut queued = tokio::task::JoinSet::new();
+        for i in 0..4 {
+            let writer = std::sync::Arc::clone(&writer);
+            queued.spawn(async move {
+                let sql = format!("INSERT INTO t VALUES ({i})");
+                writer
+                    .write(sql, AnyArguments::default(), WriteKind::Change)
+                    .await
+            });
+        }
+        let mut timed_out = 0;
+        while let Some(done) = queued.join_next().await {
+            match done.unwrap() {
+                Err(Error::WriteTimedOut { waited }) => {
+                    assert!(waited > busy, "{waited:?}");
+                    timed_out += 1;
+                }
+                Err(Error::Database(_)) => {}
+                Err(other) => panic!("{other:?}"),
+                Ok(_) => panic!("a write went through a held lock"),
+            }
+        }
+        // The first waits out SQLite's busy timeout; the ones queued behind
+        // it give up instead of waiting as long again, each.
+        assert!(timed_out >= 2, "{timed_out}");
+        assert!(started.elapsed() < busy * 3, "{:?}", started.elapsed());
+        // Callers that gave up while the lock was held: a change is still
+        // made, a claim is not.
+        let change = write("INSERT INTO t VALUES (10)", WriteKind::Change);
+        let claim = write("INSERT INTO t VALUES (20)", WriteKind::Claim);
+        let both = async { tokio::join!(change, claim) };
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), both)
+                .await
+                .is_err()
+        );
+        sqlx::Executor::execute(&mut *holder, "COMMIT")
+            .await
+            .unwrap();
+        drop(holder);
+        write("SELECT 1", WriteKind::Change).await.unwrap();
+        let made: Vec<i64> = sqlx::query_scalar("SELECT x FROM t WHERE x >= 10 ORDER BY x")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(made, [10]);
+        drop(writer);
+        pool.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[cfg(feature = "sqlite")]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_writer_survives_a_failed_write_and_ends_with_its_handle() {
+        let _alone = ONE_WRITER_TEST.lock().await;
         let dir = std::env::temp_dir().join(format!("actalink-writer-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -267,8 +439,13 @@ mod tests {
         let pool = connect(&url, Backend::Sqlite, 2, Duration::from_secs(5))
             .await
             .unwrap();
-        let writer = std::sync::Arc::new(SqliteWriter::start(pool.clone()).unwrap());
-        let write = |sql: &str| writer.write(sql.to_owned(), AnyArguments::default());
+        let writer = std::sync::Arc::new(
+            SqliteWriter::start(pool.clone(), Duration::from_secs(5))
+                .await
+                .unwrap(),
+        );
+        let write =
+            |sql: &str| writer.write(sql.to_owned(), AnyArguments::default(), WriteKind::Change);
         assert!(write("INSERT INTO missing VALUES (1)").await.is_err());
         write("CREATE TABLE t (x INTEGER)").await.unwrap();
         // Two statements, each committing: both rows come back, in order.
@@ -282,7 +459,9 @@ mod tests {
             let writer = std::sync::Arc::clone(&writer);
             writes.spawn(async move {
                 let sql = format!("INSERT INTO t VALUES ({i})");
-                writer.write(sql, AnyArguments::default()).await
+                writer
+                    .write(sql, AnyArguments::default(), WriteKind::Change)
+                    .await
             });
         }
         while let Some(done) = writes.join_next().await {

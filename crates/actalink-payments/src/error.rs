@@ -51,6 +51,17 @@ pub enum Error {
     /// A stored value is not one this crate writes.
     #[error("the database holds a value this crate did not write: {0}")]
     Corrupt(String),
+    /// On SQLite, a write waited longer than the busy timeout for its turn
+    /// (another process held the database's write lock) and was not made.
+    #[error("the write waited {waited:?} for its turn on the SQLite file and was not made")]
+    WriteTimedOut {
+        /// How long it waited.
+        waited: std::time::Duration,
+    },
+    /// On SQLite, this handle's writer thread has stopped (it could not
+    /// start, or it panicked outside a write): open a new handle.
+    #[error("the SQLite writer thread of this handle has stopped; open a new handle")]
+    WriterStopped,
 }
 
 impl Error {
@@ -60,6 +71,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Database(e) => !matches!(e, sqlx::Error::Configuration(_)),
+            Self::WriteTimedOut { .. } => true,
             Self::Provider(e) => e.is_retryable(),
             _ => false,
         }

@@ -176,7 +176,7 @@ impl Payments {
         bind(&mut arguments, new_token())?;
         bind(&mut arguments, millis(lease))?;
         let rows = self
-            .write(
+            .claim(
                 format!(
                     "UPDATE actalink_fulfilment_jobs SET attempts = attempts + 1, lease_token = $1, \
                      lease_until_ms = {now} + $2, run_at_ms = {now} + $2 \

@@ -79,23 +79,26 @@ impl Payments {
                 confirmation: None,
             });
         };
+        // The event is stored: from here on a failure is the check's, and
+        // the call still returns Ok (the provider must not deliver again).
         let (payment, confirmation) = match prompted {
             // The open payment, read with the store: checked without reading it again.
-            Some(payment) => (
+            Ok(Some(payment)) => (
                 Some(payment.session_id.clone()),
                 Some(self.check(payment, Source::Webhook).await),
             ),
-            None => {
-                let payment = self
-                    .recorded_session(session, reference.as_deref())
-                    .await?
-                    .and_then(|id| CheckoutSessionId::new(id).ok());
-                let confirmation = match &payment {
-                    Some(id) => Some(self.confirm(id, Source::Webhook).await),
-                    None => None,
-                };
-                (payment, confirmation)
-            }
+            Ok(None) => match self.recorded_session(session, reference.as_deref()).await {
+                Ok(id) => {
+                    let payment = id.and_then(|id| CheckoutSessionId::new(id).ok());
+                    let confirmation = match &payment {
+                        Some(id) => Some(self.confirm(id, Source::Webhook).await),
+                        None => None,
+                    };
+                    (payment, confirmation)
+                }
+                Err(error) => (event.data.checkout_session_id.clone(), Some(Err(error))),
+            },
+            Err(error) => (event.data.checkout_session_id.clone(), Some(Err(error))),
         };
         if let (Some(id), Some(Err(error))) = (&payment, &confirmation) {
             tracing::warn!(event = %dedup_key, %error, "the event's payment could not be checked now; the reconciler retries");
@@ -114,17 +117,18 @@ impl Payments {
     }
 
     /// Stores the event in the inbox and, when it is new, reads the open
-    /// payment it names, in one round trip: a single statement on
-    /// PostgreSQL (data-modifying `WITH`), two in one call on SQLite.
-    /// Returns `None` for a duplicate, else the named open payment,
-    /// if there is one.
+    /// payment it names, in one round trip: one statement on PostgreSQL
+    /// (data-modifying `WITH`), two in one call to the writer on SQLite.
+    /// Returns `None` for a duplicate, else the named open payment, if there
+    /// is one, or why it could not be read (the event is stored all the
+    /// same).
     async fn store_event(
         &self,
         dedup_key: &str,
         event: &Event,
         session: Option<&str>,
         reference: Option<&str>,
-    ) -> Result<Option<Option<Payment>>, Error> {
+    ) -> Result<Option<Result<Option<Payment>, Error>>, Error> {
         let now = self.sql().now;
         let mut arguments = AnyArguments::default();
         bind(&mut arguments, dedup_key.to_owned())?;
@@ -140,11 +144,11 @@ impl Payments {
              (dedup_key, event_type, session_id, reference, body, received_at_ms) \
              VALUES ($1, $2, $3, $4, $5, {now}) ON CONFLICT (dedup_key) DO NOTHING"
         );
-        // The open payment the event names, read in the same step; no write
-        // to it here. If the check that follows cannot be made, the payment
-        // is made due at once (`prompt`); if this process dies before the
-        // check, the reconciler finds it at its next scheduled check. One
-        // column is compared, so that the read is one index lookup.
+        // The open payment the event names; no write to it here. If the
+        // check that follows cannot be made, the payment is made due at once
+        // (`prompt`); if this process dies before the check, the reconciler
+        // finds it at its next scheduled check. One column is compared, so
+        // that the read is one index lookup.
         let named = match (session, reference) {
             (Some(_), _) => "p.session_id = $3",
             (None, Some(_)) => "p.reference = $4",
@@ -173,33 +177,48 @@ impl Payments {
                 }
                 let prompted: Option<String> = row.try_get(0)?;
                 Ok(Some(match prompted {
-                    Some(_) => Some(payment_from_row(&row)?),
-                    None => None,
+                    Some(_) => payment_from_row(&row).map(Some),
+                    None => Ok(None),
                 }))
             }
             Backend::Sqlite => {
-                // Two statements in one call, each committing on its own: the
-                // read needs no transaction of its own, as whatever it finds
-                // is checked again by the conditional transition. changes()
-                // is the row count of the insert: the payment is read only
-                // when the event was stored now.
-                let rows = self
-                    .write(
-                        format!(
-                            "{store} RETURNING 1; SELECT {PAYMENT_COLUMNS} \
-                             FROM actalink_payments AS p \
-                             WHERE {named} AND p.status = 'open' AND changes() = 1;"
-                        ),
-                        arguments,
-                    )
-                    .await?;
-                let mut rows = rows.iter();
-                if rows.next().is_none() {
-                    return Ok(None);
+                // Two statements in one call, each committing on its own;
+                // changes() is the insert's row count, so the payment is
+                // read only when the event was stored now.
+                let read = format!(
+                    "SELECT {PAYMENT_COLUMNS} FROM actalink_payments AS p \
+                     WHERE {named} AND p.status = 'open' AND changes() = 1"
+                );
+                match self
+                    .write(format!("{store} RETURNING 1; {read};"), arguments)
+                    .await
+                {
+                    Ok(rows) => {
+                        let mut rows = rows.iter();
+                        if rows.next().is_none() {
+                            return Ok(None);
+                        }
+                        Ok(Some(rows.next().map(payment_from_row).transpose()))
+                    }
+                    // The insert may have committed before the read failed:
+                    // then the event is stored, and only the read failed.
+                    Err(error) => match self.in_inbox(dedup_key).await {
+                        Ok(true) => Ok(Some(Err(error))),
+                        _ => Err(error),
+                    },
                 }
-                Ok(Some(rows.next().map(payment_from_row).transpose()?))
             }
         }
+    }
+
+    /// Whether the inbox holds the event with `dedup_key`.
+    async fn in_inbox(&self, dedup_key: &str) -> Result<bool, Error> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM actalink_webhook_inbox WHERE dedup_key = $1")
+                .bind(dedup_key)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(found.is_some())
     }
 
     /// Makes an open payment due now.

@@ -254,23 +254,43 @@ impl Payments {
         self.inner.sql
     }
 
-    /// Runs a write: on SQLite through the writer's thread (see
-    /// [`db::SqliteWriter`]), on PostgreSQL as it is.
+    /// Runs a write that changes something: on SQLite through the writer's
+    /// thread (see [`db::SqliteWriter`]), on PostgreSQL as it is.
     pub(crate) async fn write(
         &self,
         sql: String,
         arguments: sqlx::any::AnyArguments<'static>,
     ) -> Result<Vec<sqlx::any::AnyRow>, Error> {
+        self.write_as(sql, arguments, db::WriteKind::Change).await
+    }
+
+    /// Runs a claim, a write that leases something to its caller: as
+    /// [`write`](Self::write), except that on SQLite it is not made when its
+    /// caller has gone before its turn.
+    pub(crate) async fn claim(
+        &self,
+        sql: String,
+        arguments: sqlx::any::AnyArguments<'static>,
+    ) -> Result<Vec<sqlx::any::AnyRow>, Error> {
+        self.write_as(sql, arguments, db::WriteKind::Claim).await
+    }
+
+    async fn write_as(
+        &self,
+        sql: String,
+        arguments: sqlx::any::AnyArguments<'static>,
+        kind: db::WriteKind,
+    ) -> Result<Vec<sqlx::any::AnyRow>, Error> {
         match &self.inner.writer {
-            Some(writer) => writer.write(sql, arguments).await,
+            Some(writer) => writer.write(sql, arguments, kind).await,
             None => Ok(sqlx::query_with(&sql, arguments)
                 .fetch_all(&self.inner.pool)
                 .await?),
         }
     }
 
-    /// Runs one `UPDATE` (without `RETURNING`) as [`write`](Self::write)
-    /// does, and returns how many rows it changed.
+    /// Runs one `UPDATE` or `INSERT` (without `RETURNING`) as
+    /// [`write`](Self::write) does, and returns how many rows it changed.
     pub(crate) async fn write_affected(
         &self,
         sql: &str,
@@ -279,7 +299,11 @@ impl Payments {
         match &self.inner.writer {
             Some(writer) => {
                 let rows = writer
-                    .write(format!("{sql} RETURNING 1"), arguments)
+                    .write(
+                        format!("{sql} RETURNING 1"),
+                        arguments,
+                        db::WriteKind::Change,
+                    )
                     .await?;
                 Ok(rows.len() as u64)
             }

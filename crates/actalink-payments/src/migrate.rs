@@ -106,61 +106,58 @@ const V2: &str = "a trigger records every status change and queues the paid one'
 /// A trigger now records each status change, and queues the one fulfilment
 /// job of a payment that becomes paid, inside the `UPDATE` that changes it:
 /// a transition is one statement, atomic without an explicit transaction,
-/// and no status can change (even by hand) without its record. The source
-/// comes from the new `status_source` column, which every status change
-/// sets. The transitions table is rebuilt without `AUTOINCREMENT` (which
-/// wrote to the `sqlite_sequence` table on every insert): ids still
-/// grow, which is all the order of a payment's history needs.
+/// and no status can change (even by hand) without its record.
+///
+/// The record's source is read from `status_source`, a column that only
+/// carries it into the trigger: every status change the crate makes sets
+/// it, and the trigger clears it, so a change that does not set it (an
+/// operator's SQL) is recorded as `operator`. The record's time is the
+/// database's clock when the change is made.
 const SQLITE_V2: &str = r"ALTER TABLE actalink_payments ADD COLUMN status_source TEXT;
-CREATE TABLE actalink_payment_transitions_v2 (
-    id INTEGER PRIMARY KEY,
-    session_id TEXT NOT NULL REFERENCES actalink_payments (session_id),
-    from_status TEXT NOT NULL,
-    to_status TEXT NOT NULL,
-    source TEXT NOT NULL,
-    reason TEXT,
-    at_ms BIGINT NOT NULL
-);
-INSERT INTO actalink_payment_transitions_v2
-    (id, session_id, from_status, to_status, source, reason, at_ms)
-    SELECT id, session_id, from_status, to_status, source, reason, at_ms
-    FROM actalink_payment_transitions;
-DROP TABLE actalink_payment_transitions;
-ALTER TABLE actalink_payment_transitions_v2 RENAME TO actalink_payment_transitions;
-CREATE INDEX actalink_payment_transitions_by_session
-    ON actalink_payment_transitions (session_id);
 CREATE TRIGGER actalink_payment_moved AFTER UPDATE OF status ON actalink_payments
     WHEN OLD.status IS NOT NEW.status
 BEGIN
     INSERT INTO actalink_payment_transitions
         (session_id, from_status, to_status, source, reason, at_ms)
         VALUES (NEW.session_id, OLD.status, NEW.status,
-            COALESCE(NEW.status_source, 'unknown'), NEW.reason, NEW.updated_at_ms);
+            COALESCE(NEW.status_source, 'operator'), NEW.reason,
+            CAST(unixepoch('subsec') * 1000 AS INTEGER));
     INSERT INTO actalink_fulfilment_jobs (session_id, reference, amount, currency,
             state, attempts, run_at_ms, created_at_ms)
-        SELECT NEW.session_id, NEW.reference, NEW.amount, NEW.currency,
-            'pending', 0, NEW.updated_at_ms, NEW.updated_at_ms
+        SELECT NEW.session_id, NEW.reference, NEW.amount, NEW.currency, 'pending', 0,
+            CAST(unixepoch('subsec') * 1000 AS INTEGER),
+            CAST(unixepoch('subsec') * 1000 AS INTEGER)
         WHERE NEW.status = 'paid'
         ON CONFLICT (session_id) DO NOTHING;
+    UPDATE actalink_payments SET status_source = NULL
+        WHERE session_id = NEW.session_id AND NEW.status_source IS NOT NULL;
 END;
 ";
 
-/// The second schema on PostgreSQL: the same trigger (a PL/pgSQL function),
-/// and the transitions keyed by `(session_id, id)`, which also serves a
-/// payment's history, instead of an `id` key and a second index.
+/// The second schema on PostgreSQL: the same trigger, as a PL/pgSQL
+/// function run `BEFORE` the row changes, so that it clears
+/// `status_source` on the row itself (`NEW`) instead of writing it again.
+/// It fires only for a row the `UPDATE` will change: PostgreSQL re-checks
+/// the `WHERE` clause on the newest version of a row another transaction
+/// changed before it fires the trigger. The transitions are keyed by
+/// `(session_id, id)`, which also serves a payment's history, instead of an
+/// `id` key and a second index.
 ///
 /// PostgreSQL rebuilds a table's `CHECK` expressions from their stored text
 /// for every statement that writes it, and checks a foreign key with a
 /// query of its own for every row: on the confirmation path the two cost
-/// about a tenth of the database's time. They are replaced by checks that
-/// cost nothing there: the transition trigger refuses an unknown status
-/// (it fires on every status change, hand-made ones included), and a
-/// payment with a history or a job cannot be deleted or re-keyed, as the
-/// foreign keys ensured. The rows they guarded are written only by the
-/// trigger, from the payment row itself, and reading a status or job state
-/// this crate does not know is an error ([`Error::Corrupt`](crate::Error)).
-/// SQLite compiles both kinds into each prepared statement once, and keeps
-/// them.
+/// about a tenth of the database's time. They give way to checks that cost
+/// nothing there: the transition trigger refuses a change to an unknown
+/// status, and a payment with a history or a job cannot be deleted,
+/// re-keyed or truncated away. The rows the foreign keys guarded are
+/// written only by the trigger, from the payment row itself, and reading a
+/// status or job state this crate does not know is an error
+/// ([`Error::Corrupt`](crate::Error)). SQLite compiles both kinds into each
+/// prepared statement once, and keeps them.
+///
+/// The functions name their tables through the `search_path` in force when
+/// the migration ran (`SET search_path FROM CURRENT`), so that a session
+/// with another path (an operator's `psql`) writes to the same tables.
 const POSTGRES_V2: &str = r"ALTER TABLE actalink_payments ADD COLUMN status_source TEXT;
 ALTER TABLE actalink_payment_transitions DROP CONSTRAINT actalink_payment_transitions_pkey;
 DROP INDEX actalink_payment_transitions_by_session;
@@ -169,7 +166,10 @@ ALTER TABLE actalink_payment_transitions DROP CONSTRAINT actalink_payment_transi
 ALTER TABLE actalink_fulfilment_jobs DROP CONSTRAINT actalink_fulfilment_jobs_session_id_fkey;
 ALTER TABLE actalink_payments DROP CONSTRAINT actalink_payments_status_check;
 ALTER TABLE actalink_fulfilment_jobs DROP CONSTRAINT actalink_fulfilment_jobs_state_check;
-CREATE FUNCTION actalink_payment_moved() RETURNS trigger LANGUAGE plpgsql AS $body$
+CREATE FUNCTION actalink_payment_moved() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $body$
+DECLARE
+    at_ms BIGINT := CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT);
 BEGIN
     IF NEW.status NOT IN ('open', 'paid', 'failed', 'expired', 'flagged') THEN
         RAISE EXCEPTION 'actalink_payments: % is no payment status', NEW.status
@@ -178,24 +178,35 @@ BEGIN
     INSERT INTO actalink_payment_transitions
         (session_id, from_status, to_status, source, reason, at_ms)
         VALUES (NEW.session_id, OLD.status, NEW.status,
-            COALESCE(NEW.status_source, 'unknown'), NEW.reason, NEW.updated_at_ms);
+            COALESCE(NEW.status_source, 'operator'), NEW.reason, at_ms);
     IF NEW.status = 'paid' THEN
         INSERT INTO actalink_fulfilment_jobs (session_id, reference, amount, currency,
                 state, attempts, run_at_ms, created_at_ms)
             VALUES (NEW.session_id, NEW.reference, NEW.amount, NEW.currency,
-                'pending', 0, NEW.updated_at_ms, NEW.updated_at_ms)
+                'pending', 0, at_ms, at_ms)
             ON CONFLICT (session_id) DO NOTHING;
     END IF;
-    RETURN NULL;
+    NEW.status_source := NULL;
+    RETURN NEW;
 END
 $body$;
-CREATE TRIGGER actalink_payment_moved AFTER UPDATE OF status ON actalink_payments
+CREATE TRIGGER actalink_payment_moved BEFORE UPDATE OF status ON actalink_payments
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION actalink_payment_moved();
-CREATE FUNCTION actalink_payment_kept() RETURNS trigger LANGUAGE plpgsql AS $body$
+CREATE FUNCTION actalink_payment_kept() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $body$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.session_id = OLD.session_id THEN
         RETURN NEW;
+    END IF;
+    IF TG_OP = 'TRUNCATE' THEN
+        IF EXISTS (SELECT 1 FROM actalink_payment_transitions)
+            OR EXISTS (SELECT 1 FROM actalink_fulfilment_jobs)
+        THEN
+            RAISE EXCEPTION 'actalink_payments: payments with a history or a fulfilment job are kept'
+                USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        RETURN NULL;
     END IF;
     IF EXISTS (SELECT 1 FROM actalink_payment_transitions WHERE session_id = OLD.session_id)
         OR EXISTS (SELECT 1 FROM actalink_fulfilment_jobs WHERE session_id = OLD.session_id)
@@ -211,6 +222,8 @@ END
 $body$;
 CREATE TRIGGER actalink_payment_kept BEFORE DELETE OR UPDATE OF session_id
     ON actalink_payments FOR EACH ROW EXECUTE FUNCTION actalink_payment_kept();
+CREATE TRIGGER actalink_payment_kept_whole BEFORE TRUNCATE
+    ON actalink_payments FOR EACH STATEMENT EXECUTE FUNCTION actalink_payment_kept();
 ";
 
 /// This crate's migrations on SQLite.
@@ -405,15 +418,26 @@ mod tests {
         .fetch_all(&pool)
         .await
         .unwrap();
-        let shown: Vec<_> = rows.iter().map(|r| (&*r.1, &*r.2, &*r.3, r.4)).collect();
+        let shown: Vec<_> = rows.iter().map(|r| (&*r.1, &*r.2, &*r.3)).collect();
         assert_eq!(
             shown,
             [
-                ("checkout_a", "paid", "webhook", 5),
-                ("checkout_b", "expired", "reconciler", 9)
+                ("checkout_a", "paid", "webhook"),
+                ("checkout_b", "expired", "reconciler")
             ]
         );
         assert!(rows[0].0 < rows[1].0, "{rows:?}");
+        // The old record keeps its time; the new one has the database's.
+        assert_eq!(rows[0].4, 5);
+        assert!(rows[1].4 > 1_600_000_000_000, "{rows:?}");
+        // The source only passed through.
+        let left: Option<String> = sqlx::query_scalar(
+            "SELECT status_source FROM actalink_payments WHERE session_id = 'checkout_b'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(left, None);
         let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM actalink_fulfilment_jobs")
             .fetch_one(&pool)
             .await

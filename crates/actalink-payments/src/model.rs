@@ -101,8 +101,9 @@ impl Source {
         match name {
             "webhook" => Self::Webhook,
             "return_page" => Self::ReturnPage,
-            "operator" => Self::Operator,
-            _ => Self::Reconciler,
+            "reconciler" => Self::Reconciler,
+            // Set by hand (an operator's SQL), or by a later version.
+            _ => Self::Operator,
         }
     }
 }

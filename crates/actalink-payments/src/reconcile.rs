@@ -138,7 +138,7 @@ impl Payments {
         bind(&mut arguments, millis(settings.claim_lease))?;
         bind(&mut arguments, i64::from(settings.batch))?;
         let rows = self
-            .write(
+            .claim(
                 format!(
                     "UPDATE actalink_payments SET next_check_at_ms = {now} + $1, \
                      check_attempts = check_attempts + 1 \

@@ -88,7 +88,9 @@ impl PaymentsBuilder {
         )
         .await?;
         let writer = match backend {
-            Backend::Sqlite => Some(db::SqliteWriter::start(pool.clone())?),
+            Backend::Sqlite => {
+                Some(db::SqliteWriter::start(pool.clone(), self.busy_timeout).await?)
+            }
             Backend::Postgres => None,
         };
         Ok(Payments {

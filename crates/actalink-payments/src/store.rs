@@ -16,6 +16,15 @@ pub(crate) const PAYMENT_COLUMNS: &str = "session_id, reference, paylink_id, amo
 /// How many columns [`PAYMENT_COLUMNS`] names.
 pub(crate) const PAYMENT_COLUMN_COUNT: usize = 14;
 
+/// What a refused insert names: the session and the reference.
+fn recorded(new: &NewPayment) -> String {
+    format!(
+        "session {} or reference {:?}",
+        new.session_id.as_str(),
+        new.reference
+    )
+}
+
 pub(crate) fn payment_from_row(row: &AnyRow) -> Result<Payment, Error> {
     let session_id: String = row.try_get(0)?;
     let amount: String = row.try_get(3)?;
@@ -51,8 +60,11 @@ impl Payments {
     /// [`Error::AlreadyRecorded`] when the session or the reference is
     /// recorded already; [`Error::Database`] otherwise. Nothing is written.
     pub async fn record(&self, new: &NewPayment) -> Result<(), Error> {
-        let mut conn = self.pool().acquire().await?;
-        self.record_in(&mut conn, new).await
+        let (sql, arguments) = self.record_statement(new)?;
+        match self.write_affected(&sql, arguments).await {
+            Err(Error::Database(error)) => Err(Error::from_insert(error, &recorded(new))),
+            other => other.map(|_| ()),
+        }
     }
 
     /// As [`record`](Self::record), on your connection or inside your
@@ -64,35 +76,38 @@ impl Payments {
     /// As [`record`](Self::record). Inside a PostgreSQL transaction, a
     /// refused insert aborts the transaction: roll it back.
     pub async fn record_in(&self, conn: &mut AnyConnection, new: &NewPayment) -> Result<(), Error> {
+        let (sql, arguments) = self.record_statement(new)?;
+        sqlx::query_with(&sql, arguments)
+            .execute(conn)
+            .await
+            .map_err(|e| Error::from_insert(e, &recorded(new)))?;
+        Ok(())
+    }
+
+    /// The insert of a new open payment, first checked by the reconciler
+    /// after `first_check_after`.
+    fn record_statement(&self, new: &NewPayment) -> Result<(String, AnyArguments<'static>), Error> {
         let metadata = serde_json::to_string(&new.expected_metadata)
             .map_err(|e| Error::InvalidInput(format!("metadata: {e}")))?;
         let now = self.sql().now;
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO actalink_payments (session_id, reference, paylink_id, amount, currency, \
              expected_metadata, status, expires_at_ms, created_at_ms, updated_at_ms, next_check_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, {now}, {now}, {now} + $8)"
-        ))
-        .bind(new.session_id.as_str())
-        .bind(new.reference.as_str())
-        .bind(new.paylink_id.as_str())
-        .bind(new.amount.normalize().to_string())
-        .bind(new.currency.as_str())
-        .bind(metadata)
-        .bind(new.expires_at_ms)
-        .bind(millis(self.inner.reconcile.first_check_after))
-        .execute(conn)
-        .await
-        .map_err(|e| {
-            Error::from_insert(
-                e,
-                &format!(
-                    "session {} or reference {:?}",
-                    new.session_id.as_str(),
-                    new.reference
-                ),
-            )
-        })?;
-        Ok(())
+        );
+        let mut arguments = AnyArguments::default();
+        bind(&mut arguments, new.session_id.as_str().to_owned())?;
+        bind(&mut arguments, new.reference.clone())?;
+        bind(&mut arguments, new.paylink_id.clone())?;
+        bind(&mut arguments, new.amount.normalize().to_string())?;
+        bind(&mut arguments, new.currency.clone())?;
+        bind(&mut arguments, metadata)?;
+        bind(&mut arguments, new.expires_at_ms)?;
+        bind(
+            &mut arguments,
+            millis(self.inner.reconcile.first_check_after),
+        )?;
+        Ok((sql, arguments))
     }
 
     /// The payment of a checkout session.

@@ -85,15 +85,37 @@ async fn a_status_changed_by_hand_is_recorded_and_a_paid_one_gets_its_job() {
         assert_eq!(history.len(), 1, "{history:?}");
         let change = &history[0];
         assert_eq!(
-            (change.from, change.to, change.source, change.at_ms),
-            (
-                PaymentStatus::Open,
-                PaymentStatus::Paid,
-                Source::Operator,
-                42
-            )
+            (change.from, change.to, change.source),
+            (PaymentStatus::Open, PaymentStatus::Paid, Source::Operator)
         );
         assert_eq!(change.reason.as_deref(), Some("paid by bank transfer"));
+        // The database's clock, whatever the statement said of the time.
+        assert!(change.at_ms > 1_600_000_000_000, "{change:?}");
+        // A source only passes through: a later change that names none (a
+        // webhook's transition first, then an operator's bare UPDATE) is not
+        // recorded under the earlier one's.
+        let third = open_payment(&payments, &server, "ORD-HAND-3").await;
+        server.set_status(third.as_str(), "failure");
+        payments.confirm(&third, Source::Webhook).await.unwrap();
+        sqlx::query("UPDATE actalink_payments SET status = 'flagged' WHERE session_id = $1")
+            .bind(third.as_str())
+            .execute(payments.pool())
+            .await
+            .unwrap();
+        let sources: Vec<_> = payments
+            .transitions(&third)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| (t.to, t.source))
+            .collect();
+        assert_eq!(
+            sources,
+            [
+                (PaymentStatus::Failed, Source::Webhook),
+                (PaymentStatus::Flagged, Source::Operator)
+            ]
+        );
         assert_eq!(
             payments.job_state(&id).await.unwrap(),
             Some((JobState::Pending, 0))
@@ -115,6 +137,17 @@ async fn a_status_changed_by_hand_is_recorded_and_a_paid_one_gets_its_job() {
         };
         let kept = delete(id.as_str()).await;
         assert!(kept.is_err(), "{kept:?}");
+        assert!(payments.payment(&id).await.unwrap().is_some());
+        let all = sqlx::query("DELETE FROM actalink_payments")
+            .execute(payments.pool())
+            .await;
+        assert!(all.is_err(), "{all:?}");
+        if payments.backend() == actalink_payments::Backend::Postgres {
+            let truncated = sqlx::query("TRUNCATE actalink_payments")
+                .execute(payments.pool())
+                .await;
+            assert!(truncated.is_err(), "{truncated:?}");
+        }
         assert!(payments.payment(&id).await.unwrap().is_some());
         // One without either may go.
         assert_eq!(delete(other.as_str()).await.unwrap().rows_affected(), 1);

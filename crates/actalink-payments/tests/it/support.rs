@@ -148,10 +148,10 @@ pub fn session_json(id: &str, remote: &Remote) -> serde_json::Value {
     }})
 }
 
-/// Fast settings for tests: checks due at once, short waits.
 /// How many migrations of its own the crate records in `actalink_schema`.
 pub const OWN_MIGRATIONS: i64 = 2;
 
+/// Fast settings for tests: checks due at once, short waits.
 pub fn reconcile_settings() -> ReconcileSettings {
     ReconcileSettings::default()
         .with_first_check_after(Duration::ZERO)
