@@ -206,3 +206,40 @@ async fn handlers_cut_off_midway_leave_no_transaction_open() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_event_is_acknowledged_even_when_its_payment_cannot_be_read() {
+    on_each_backend("event_unreadable", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        let id = open_payment(&payments, &server, "ORD-UNREADABLE").await;
+        server.set_status(id.as_str(), "success");
+        // A row this crate cannot read (an amount written by hand).
+        sqlx::query("UPDATE actalink_payments SET amount = 'sixteen cents' WHERE session_id = $1")
+            .bind(id.as_str())
+            .execute(payments.pool())
+            .await
+            .unwrap();
+        let outcome = payments
+            .handle_event(&event("evt_unreadable", id.as_str()))
+            .await
+            .expect("a stored event is acknowledged");
+        assert!(!outcome.duplicate);
+        assert!(
+            matches!(
+                outcome.confirmation,
+                Some(Err(actalink_payments::Error::Corrupt(_)))
+            ),
+            "{outcome:?}"
+        );
+        assert_eq!(payments.inbox_len().await.unwrap(), 1);
+        // Delivered again, it is a duplicate: stored once.
+        let again = payments
+            .handle_event(&event("evt_unreadable", id.as_str()))
+            .await
+            .unwrap();
+        assert!(again.duplicate);
+        assert_eq!(payments.inbox_len().await.unwrap(), 1);
+    })
+    .await;
+}
