@@ -54,7 +54,7 @@
 //! recorded and fulfilled.
 //!
 //! On SQLite, a handle runs the writes it makes on its own connections on a
-//! thread of its own (named `actalink-sqlite-writer`), one after another, so
+//! thread of its own (`actalink-sqlite-writer`, shown as `actalink-sqlite` by `ps`), one after another, so
 //! that they never wait on one another in SQLite's busy handler; the thread
 //! ends when the last clone of the handle is dropped.
 //!
