@@ -54,9 +54,10 @@
 //! recorded and fulfilled.
 //!
 //! On SQLite, a handle runs the writes it makes on its own connections on a
-//! thread of its own (`actalink-sqlite-writer`, shown as `actalink-sqlite` by `ps`), one after another, so
-//! that they never wait on one another in SQLite's busy handler; the thread
-//! ends when the last clone of the handle is dropped.
+//! thread of its own (`actalink-sqlite-writer`; `ps` shows the first 15
+//! characters), one after another, so that they never wait on one another
+//! in SQLite's busy handler; the thread ends when the last clone of the
+//! handle is dropped.
 //!
 //! ```no_run
 //! use actalink_checkout::types::Decimal;
