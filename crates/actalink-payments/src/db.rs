@@ -432,10 +432,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_writer_survives_a_failed_write_and_ends_with_its_handle() {
         let _alone = ONE_WRITER_TEST.lock().await;
-        let dir = std::env::temp_dir().join(format!("actalink-writer-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite:{}", dir.join("w.db").display());
+        let (dir, url) = sqlite_file("writer");
         let pool = connect(&url, Backend::Sqlite, 2, Duration::from_secs(5))
             .await
             .unwrap();

@@ -159,11 +159,10 @@ impl Payments {
             Backend::Postgres => {
                 // One row: the payment's columns (NULL when none is read)
                 // and how many events were stored (0 for a duplicate).
-                let columns = PAYMENT_COLUMNS.replace(", ", ", p.");
                 let row = sqlx::query_with(
                     &format!(
                         "WITH stored AS ({store} RETURNING 1) \
-                         SELECT p.{columns}, s.n FROM (SELECT COUNT(*) AS n FROM stored) AS s \
+                         SELECT {PAYMENT_COLUMNS}, s.n FROM (SELECT COUNT(*) AS n FROM stored) AS s \
                          LEFT JOIN actalink_payments AS p \
                          ON s.n = 1 AND {named} AND p.status = 'open'"
                     ),

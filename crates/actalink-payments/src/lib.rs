@@ -297,22 +297,8 @@ impl Payments {
         sql: &str,
         arguments: sqlx::any::AnyArguments<'static>,
     ) -> Result<u64, Error> {
-        match &self.inner.writer {
-            Some(writer) => {
-                let rows = writer
-                    .write(
-                        format!("{sql} RETURNING 1"),
-                        arguments,
-                        db::WriteKind::Change,
-                    )
-                    .await?;
-                Ok(rows.len() as u64)
-            }
-            None => Ok(sqlx::query_with(sql, arguments)
-                .execute(&self.inner.pool)
-                .await?
-                .rows_affected()),
-        }
+        let rows = self.write(format!("{sql} RETURNING 1"), arguments).await?;
+        Ok(rows.len() as u64)
     }
 }
 

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use actalink_payments::{Error, JobState, RetryDecision};
 
-use crate::support::{StatusServer, connect, on_each_backend, paid_payment, shop_table};
+use crate::support::{
+    StatusServer, connect, count, on_each_backend, paid_payment, ship, shipments_table,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_taken_over_refuses_the_old_workers_completion() {
@@ -63,12 +65,7 @@ async fn a_job_completed_in_the_merchants_transaction_is_exactly_once() {
     on_each_backend("complete_in", |url| async move {
         let server = StatusServer::start().await;
         let payments = connect(&url, &server).await;
-        shop_table(
-            &payments,
-            "shipments",
-            "CREATE TABLE shipments (reference TEXT PRIMARY KEY)",
-        )
-        .await;
+        shipments_table(&payments).await;
         paid_payment(&payments, &server, "ORD-TX").await;
         let stale = payments
             .claim_job(Duration::from_millis(50))
@@ -82,23 +79,12 @@ async fn a_job_completed_in_the_merchants_transaction_is_exactly_once() {
             .unwrap()
             .unwrap();
         for job in [&stale, &fresh] {
-            let mut tx = payments.begin().await.unwrap();
-            sqlx::query("INSERT INTO shipments (reference) VALUES ($1) ON CONFLICT DO NOTHING")
-                .bind(job.reference())
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            match payments.complete_job_in(&mut tx, job).await {
-                Ok(()) => tx.commit().await.unwrap(),
-                Err(Error::LeaseLost) => tx.rollback().await.unwrap(),
+            match ship(&payments, job).await {
+                Ok(()) | Err(Error::LeaseLost) => {}
                 Err(other) => panic!("{other:?}"),
             }
         }
-        let shipped: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shipments")
-            .fetch_one(payments.pool())
-            .await
-            .unwrap();
-        assert_eq!(shipped, 1);
+        assert_eq!(count(&payments, "shipments").await, 1);
     })
     .await;
 }
@@ -181,12 +167,7 @@ async fn a_handler_may_complete_its_job_in_its_own_transaction() {
     on_each_backend("handler_completes", |url| async move {
         let server = StatusServer::start().await;
         let payments = connect(&url, &server).await;
-        shop_table(
-            &payments,
-            "shipments",
-            "CREATE TABLE shipments (reference TEXT PRIMARY KEY)",
-        )
-        .await;
+        shipments_table(&payments).await;
         let id = paid_payment(&payments, &server, "ORD-OWN-TX").await;
 
         // The same lease completing twice is accepted; another lease is refused.
@@ -210,16 +191,7 @@ async fn a_handler_may_complete_its_job_in_its_own_transaction() {
         let worker = payments
             .fulfilment_worker(move |job| {
                 let payments = handle.clone();
-                async move {
-                    let mut tx = payments.begin().await?;
-                    sqlx::query("INSERT INTO shipments (reference) VALUES ($1)")
-                        .bind(job.reference())
-                        .execute(&mut *tx)
-                        .await?;
-                    payments.complete_job_in(&mut tx, &job).await?;
-                    tx.commit().await?;
-                    Ok::<(), Error>(())
-                }
+                async move { ship(&payments, &job).await }
             })
             .spawn();
         for _ in 0..200 {
@@ -234,11 +206,7 @@ async fn a_handler_may_complete_its_job_in_its_own_transaction() {
             Some((JobState::Done, 1)),
             "completed once, by its first run"
         );
-        let shipped: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shipments")
-            .fetch_one(payments.pool())
-            .await
-            .unwrap();
-        assert_eq!(shipped, 1);
+        assert_eq!(count(&payments, "shipments").await, 1);
     })
     .await;
 }

@@ -12,8 +12,8 @@ use actalink_checkout::CheckoutSessionId;
 use actalink_payments::{JobState, PaymentStatus, Source};
 
 use crate::support::{
-    OWN_MIGRATIONS, StatusServer, connect, event, on_each_backend, open_payment, paid_payment,
-    shop_table,
+    OWN_MIGRATIONS, StatusServer, connect, count, event, on_each_backend, open_payment,
+    paid_payment, ship, shipments_table,
 };
 
 const ROLE: &str = "PAYMENTS_TEST_ROLE";
@@ -69,11 +69,11 @@ async fn three_processes_on_an_empty_database_migrate_once() {
             assert_eq!(results(child), ["migrated"]);
         }
         let payments = connect(&url, &server).await;
-        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM actalink_schema")
-            .fetch_one(payments.pool())
-            .await
-            .unwrap();
-        assert_eq!(rows, OWN_MIGRATIONS, "each migration recorded once");
+        assert_eq!(
+            count(&payments, "actalink_schema").await,
+            OWN_MIGRATIONS,
+            "each migration recorded once"
+        );
     })
     .await;
 }
@@ -131,11 +131,7 @@ async fn webhook_return_page_and_reconciler_in_three_processes_make_one_transiti
                 Some((JobState::Pending, 0))
             );
         }
-        let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM actalink_fulfilment_jobs")
-            .fetch_one(payments.pool())
-            .await
-            .unwrap();
-        assert_eq!(jobs, 20);
+        assert_eq!(count(&payments, "actalink_fulfilment_jobs").await, 20);
     })
     .await;
 }
@@ -147,7 +143,7 @@ async fn a_worker_paused_past_its_lease_cannot_complete_the_job() {
         let server = StatusServer::start().await;
         let payments = connect(&url, &server).await;
         let id = paid_payment(&payments, &server, "ORD-PAUSE").await;
-        shop_table(&payments, "shipments", SHIPMENTS).await;
+        shipments_table(&payments).await;
 
         // The child claims the job with a 1 s lease, says so, and 300 ms later
         // ships the order and completes the job in one transaction.
@@ -202,35 +198,9 @@ async fn a_worker_paused_past_its_lease_cannot_complete_the_job() {
         );
         // The effect made in the completing transaction happened once: the
         // paused worker's shipment was rolled back with its refused completion.
-        let shipped: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shipments")
-            .fetch_one(payments.pool())
-            .await
-            .unwrap();
-        assert_eq!(shipped, 1);
+        assert_eq!(count(&payments, "shipments").await, 1);
     })
     .await;
-}
-
-const SHIPMENTS: &str = "CREATE TABLE shipments (reference TEXT NOT NULL)";
-
-/// Ships the job's order and completes the job in one transaction, rolled
-/// back when the lease was lost.
-async fn ship(
-    payments: &actalink_payments::Payments,
-    job: &actalink_payments::ClaimedJob,
-) -> Result<(), actalink_payments::Error> {
-    let mut tx = payments.begin().await?;
-    sqlx::query("INSERT INTO shipments (reference) VALUES ($1)")
-        .bind(job.reference())
-        .execute(&mut *tx)
-        .await?;
-    match payments.complete_job_in(&mut tx, job).await {
-        Ok(()) => Ok(tx.commit().await?),
-        Err(error) => {
-            tx.rollback().await?;
-            Err(error)
-        }
-    }
 }
 
 /// Starts a child in `role` whose clock is `offset_secs` away from this

@@ -252,6 +252,44 @@ pub async fn shop_table(payments: &Payments, name: &'static str, sql: &'static s
         .unwrap();
 }
 
+/// The merchant's table of the tests' database effect: a row per shipment.
+pub async fn shipments_table(payments: &Payments) {
+    shop_table(
+        payments,
+        "shipments",
+        "CREATE TABLE shipments (reference TEXT NOT NULL)",
+    )
+    .await;
+}
+
+/// Ships `job` and completes it in one transaction: the shipment is kept
+/// only when the completion is.
+pub async fn ship(
+    payments: &Payments,
+    job: &actalink_payments::ClaimedJob,
+) -> Result<(), actalink_payments::Error> {
+    let mut tx = payments.begin().await?;
+    sqlx::query("INSERT INTO shipments (reference) VALUES ($1)")
+        .bind(job.reference())
+        .execute(&mut *tx)
+        .await?;
+    match payments.complete_job_in(&mut tx, job).await {
+        Ok(()) => Ok(tx.commit().await?),
+        Err(error) => {
+            tx.rollback().await?;
+            Err(error)
+        }
+    }
+}
+
+/// How many rows `table` holds.
+pub async fn count(payments: &Payments, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(payments.pool())
+        .await
+        .unwrap()
+}
+
 /// A webhook event naming `session_id`, with event id `event_id`.
 pub fn event(event_id: &str, session_id: &str) -> Event {
     let body = serde_json::json!({
