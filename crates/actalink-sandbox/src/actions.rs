@@ -43,12 +43,7 @@ pub(crate) fn act(
 /// How each endpoint of `event` has fared so far: one entry per endpoint,
 /// with no attempt yet as `attempts: 0`.
 fn so_far(state: &State, event: &SentEvent) -> Vec<EndpointDelivery> {
-    let records: Vec<_> = state
-        .store
-        .deliveries()
-        .into_iter()
-        .filter(|d| d.event_id == event.id)
-        .collect();
+    let records = state.store.deliveries_of(&event.id);
     let summaries = Delivery::summarise(&records);
     event
         .endpoints

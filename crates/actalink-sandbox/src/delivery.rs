@@ -322,9 +322,9 @@ pub(crate) async fn resend(
         let attempts = Attempts::new(state, event, endpoint);
         let before = state
             .store
-            .deliveries()
+            .deliveries_of(&event.id)
             .iter()
-            .filter(|d| d.event_id == event.id && d.url == attempts.shown_url)
+            .filter(|d| d.url == attempts.shown_url)
             .count();
         let number = u32::try_from(before).unwrap_or(u32::MAX).saturating_add(1);
         let (_, status, error) = attempts.attempt(endpoint, number, number).await;

@@ -267,6 +267,18 @@ impl MemoryStore {
             .collect()
     }
 
+    /// The attempts at delivering one event, oldest first: filtered under
+    /// the lock, so that a caller waiting on one event copies only its own.
+    pub(crate) fn deliveries_of(&self, event_id: &str) -> Vec<DeliveryRecord> {
+        self.deliveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|d| d.event_id == event_id)
+            .cloned()
+            .collect()
+    }
+
     /// Keeps an event sent, evicting the oldest beyond
     /// [`MAX_EVENTS`](crate::limits::MAX_EVENTS) events or
     /// [`MAX_EVENT_BYTES`](crate::limits::MAX_EVENT_BYTES) of bodies.
