@@ -43,15 +43,7 @@ macro_rules! errln {
 /// Writes to stdout and flushes; a reader that has gone ends the command
 /// (see the module's documentation).
 pub(crate) fn out(text: fmt::Arguments<'_>) {
-    let mut stdout = io::stdout().lock();
-    if let Err(e) = stdout.write_fmt(text).and_then(|()| stdout.flush()) {
-        drop(stdout);
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            end_of_pipe();
-        }
-        let _ = writeln!(io::stderr(), "error: could not write to stdout: {e}");
-        std::process::exit(1);
-    }
+    write_stdout(|stdout| stdout.write_fmt(text));
 }
 
 /// Writes to stderr; a reader that has gone ends the command. Any other
@@ -68,8 +60,14 @@ pub(crate) fn err(text: fmt::Arguments<'_>) {
 
 /// Writes `bytes` (generated text, a completion script) to stdout, as [`out`].
 pub(crate) fn out_bytes(bytes: &[u8]) {
+    write_stdout(|stdout| stdout.write_all(bytes));
+}
+
+/// Runs `write` on stdout and flushes; a reader that has gone ends the
+/// command, any other failure exits 1.
+fn write_stdout(write: impl FnOnce(&mut io::StdoutLock<'static>) -> io::Result<()>) {
     let mut stdout = io::stdout().lock();
-    if let Err(e) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+    if let Err(e) = write(&mut stdout).and_then(|()| stdout.flush()) {
         drop(stdout);
         if e.kind() == io::ErrorKind::BrokenPipe {
             end_of_pipe();
