@@ -1,6 +1,6 @@
 //! The customer's pages: the shop, the checkout and the order (return) page.
 
-use actalink_checkout::CreateCheckoutSession;
+use actalink_checkout::{CheckoutSessionId, CreateCheckoutSession};
 use actalink_payments::{NewPayment, PaymentStatus, Source};
 use axum::Form;
 use axum::Router;
@@ -127,31 +127,25 @@ async fn order_page(
         .await?
         .ok_or(AppError::OrderNotFound)?;
     let session = &order.checkout_session_id;
-    let mut payment = state
-        .payments
-        .payment(session)
-        .await?
-        .ok_or_else(|| AppError::Internal(format!("order {id} has no payment record")))?;
-    if payment.status == PaymentStatus::Open {
+    let mut status = payment_status(&state, session, &id).await?;
+    if status == PaymentStatus::Open {
         let check = state.payments.confirm(session, Source::ReturnPage);
         match tokio::time::timeout(CHECK_BUDGET, check).await {
             Ok(Ok(outcome)) => {
                 tracing::debug!(order = %order.id, outcome = outcome.label(), "checked on the return page");
+                status = outcome.status().unwrap_or(status);
             }
             Ok(Err(error)) => {
                 tracing::warn!(order = %order.id, error = %crate::error::chain(&error), "could not confirm the payment; the reconciler will");
+                status = payment_status(&state, session, &id).await?;
             }
             Err(_) => {
                 tracing::warn!(order = %order.id, "the check took longer than {} s; the reconciler will finish it", CHECK_BUDGET.as_secs());
+                status = payment_status(&state, session, &id).await?;
             }
         }
-        payment = state
-            .payments
-            .payment(session)
-            .await?
-            .ok_or_else(|| AppError::Internal(format!("order {id} has no payment record")))?;
     }
-    let note = match payment.status {
+    let note = match status {
         PaymentStatus::Flagged => {
             "We could not match your payment to this order automatically; \
              we are looking into it and will be in touch."
@@ -173,7 +167,7 @@ async fn order_page(
         }
         PaymentStatus::Paid => "Thank you! Your order is being prepared.",
     };
-    let (class, words) = shown(payment.status);
+    let (class, words) = shown(status);
     Ok(page(
         "Your order",
         &format!(
@@ -186,6 +180,20 @@ async fn order_page(
             currency = escape(&order.currency),
         ),
     ))
+}
+
+/// The status of the payment recorded for order `id`.
+async fn payment_status(
+    state: &AppState,
+    session: &CheckoutSessionId,
+    id: &str,
+) -> Result<PaymentStatus, AppError> {
+    state
+        .payments
+        .payment(session)
+        .await?
+        .map(|payment| payment.status)
+        .ok_or_else(|| AppError::Internal(format!("order {id} has no payment record")))
 }
 
 #[cfg(test)]
