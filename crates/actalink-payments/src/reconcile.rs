@@ -10,7 +10,7 @@
 //! checked payment is then rescheduled with its own doubling backoff, or
 //! leaves the index when it reaches a final status.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actalink_checkout::CheckoutSessionId;
 use sqlx::any::AnyArguments;
@@ -31,6 +31,10 @@ pub struct ReconcileReport {
     pub changed: usize,
     /// Of those, the ones whose check failed (to be retried with backoff).
     pub errors: usize,
+    /// Payments claimed but not checked (or not to the end) before the
+    /// claim's lease ran out: another instance may claim them now, so this
+    /// scan leaves them to whichever scan claims them next.
+    pub unfinished: usize,
 }
 
 /// The reconciler's task. [`shutdown`](Self::shutdown) stops it after the
@@ -70,7 +74,7 @@ async fn run(payments: Payments, mut stopped: watch::Receiver<bool>) {
     tracing::info!(?settings, "reconciler started");
     while !*stopped.borrow() {
         let nothing_due = match payments.reconcile_due().await {
-            Ok(report) => report.checked == 0,
+            Ok(report) => report.checked == 0 && report.unfinished == 0,
             Err(error) => {
                 tracing::warn!(%error, "reconciler scan failed; trying again");
                 true
@@ -101,15 +105,30 @@ impl Payments {
     /// When the claim itself failed; a failed check of one payment is
     /// counted in the report and rescheduled instead.
     pub async fn reconcile_due(&self) -> Result<ReconcileReport, Error> {
+        // Taken before the claim, so that it ends no later than the lease
+        // the database gives: no check of this scan runs past it, and so no
+        // record is checked by two instances at once, however long the
+        // checks of a batch take together.
+        let lease_ends = Instant::now() + self.inner.reconcile.claim_lease;
         let claimed = self.claim_due().await?;
-        let mut report = ReconcileReport {
-            checked: claimed.len(),
-            ..ReconcileReport::default()
-        };
+        let mut report = ReconcileReport::default();
         for payment in claimed {
+            let left = lease_ends.saturating_duration_since(Instant::now());
             let (id, attempts) = (payment.session_id.clone(), payment.check_attempts);
             // The claim returned the whole row: checked without reading it again.
-            match self.check(payment, Source::Reconciler).await {
+            let checked = if left.is_zero() {
+                None
+            } else {
+                tokio::time::timeout(left, self.check(payment, Source::Reconciler))
+                    .await
+                    .ok()
+            };
+            let Some(checked) = checked else {
+                report.unfinished += 1;
+                continue;
+            };
+            report.checked += 1;
+            match checked {
                 Ok(outcome) if outcome.changed() => report.changed += 1,
                 Ok(Outcome::NotYet { reason }) => {
                     self.reschedule(&id, attempts, Some(&reason)).await?;

@@ -119,8 +119,10 @@ pub struct ReconcileSettings {
     /// The longest wait between two checks of one payment (default 5 min).
     pub max_interval: Duration,
     /// How long a claimed payment is held by one instance's check before
-    /// another may check it (default 60 s). Keep it above the client's total
-    /// timeout.
+    /// another may check it (default 60 s). A scan checks its batch only
+    /// until the lease ends and leaves the rest (and a check still running
+    /// then) to a later scan; keep it above the client's total timeout, so
+    /// that one check can finish inside it.
     pub claim_lease: Duration,
     /// How long past its `expiresAt` an open session is given before the
     /// payment expires (default 10 min): the provider may still settle it.

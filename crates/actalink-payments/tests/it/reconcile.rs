@@ -58,3 +58,45 @@ async fn the_reconciler_backs_off_and_claims_each_record_once() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_checks_its_batch_only_while_the_claim_lasts() {
+    on_each_backend("reconcile_lease", |url| async move {
+        let server = StatusServer::start().await;
+        let lease = Duration::from_millis(400);
+        let payments = actalink_payments::Payments::builder(url.as_str(), server.client())
+            .reconcile(
+                crate::support::reconcile_settings()
+                    .with_claim_lease(lease)
+                    // A checked record is not due again during this test.
+                    .with_min_interval(Duration::from_secs(10))
+                    .with_max_interval(Duration::from_secs(10)),
+            )
+            .connect()
+            .await
+            .unwrap();
+        for n in 0..4 {
+            open_payment(&payments, &server, &format!("ORD-L{n}")).await;
+        }
+        // Four checks of 300 ms each would outlast the 400 ms lease, after
+        // which another instance may claim the same records.
+        server.set_delay(Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        let report = payments.reconcile_due().await.unwrap();
+        assert_eq!(report.checked + report.unfinished, 4, "{report:?}");
+        assert_eq!(report.checked, 1, "{report:?}");
+        assert!(
+            started.elapsed() < lease + Duration::from_millis(250),
+            "{:?}",
+            started.elapsed()
+        );
+        // At most two status calls began, both inside the lease.
+        assert!(server.calls() <= 2, "{}", server.calls());
+        // The rest are claimed again once the lease has ended.
+        tokio::time::sleep(lease).await;
+        server.set_delay(Duration::ZERO);
+        let again = payments.reconcile_due().await.unwrap();
+        assert_eq!(again.checked, 3, "{again:?}");
+    })
+    .await;
+}
