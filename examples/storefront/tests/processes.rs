@@ -325,6 +325,27 @@ async fn two_instances_on_one_database_pay_and_fulfil_an_order_once() {
             Some((JobState::Done, 2)),
             "refused once, then done"
         );
+        // The one event went to both instances, each answering 2xx; the
+        // shared inbox holds it once.
+        for _ in 0..200 {
+            let delivered = sandbox
+                .deliveries()
+                .iter()
+                .filter(|d| d.session_id == id && d.delivered)
+                .count();
+            if delivered >= 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let delivered: Vec<_> = sandbox
+            .deliveries()
+            .into_iter()
+            .filter(|d| d.session_id == id && d.delivered)
+            .collect();
+        assert_eq!(delivered.len(), 2, "{delivered:?}");
+        assert_ne!(delivered[0].url, delivered[1].url);
+        assert_eq!(payments.inbox_len().await.unwrap(), 1);
         assert!(fulfilled_at(&payments, &order_id).await.is_some());
         payments.pool().close().await;
         tokio::join!(a.stop(), b.stop());
