@@ -20,8 +20,10 @@ pub enum Error {
         /// `"sqlite"` or `"postgres"`.
         backend: &'static str,
     },
-    /// A query or the connection failed. Nothing this call meant to change
-    /// was half-written: every change runs in one transaction.
+    /// A query or the connection failed. No statement is half-applied (a
+    /// transition, its history row and its job are one statement), but a
+    /// call that fails midway may already have committed an earlier one,
+    /// such as a stored event or a refreshed expiry.
     #[error("the database failed")]
     Database(#[from] sqlx::Error),
     /// A migration failed; its transaction was rolled back.

@@ -19,9 +19,10 @@
 //!   [`Source`] and the database's time. The return page calls it too;
 //! - the [`Reconciler`] checks open records when they are due (found through
 //!   an index, each with its own backoff), expires them, and never checks one
-//!   record from two instances at once;
-//! - every payment that becomes paid gets exactly one fulfilment job, in the
-//!   same transaction. A [`FulfilmentWorker`] claims a job with a lease
+//!   record from two instances at once (a scan checks its claimed batch only
+//!   while the claim's lease lasts);
+//! - every payment that becomes paid gets exactly one fulfilment job, queued
+//!   by a trigger inside the `UPDATE` that makes it paid. A [`FulfilmentWorker`] claims a job with a lease
 //!   ([`ClaimedJob`], `FOR UPDATE SKIP LOCKED` on PostgreSQL), runs your
 //!   handler and completes it; a job whose worker died is taken over when its
 //!   lease ends, and the old worker's completion is then refused by the

@@ -6,7 +6,8 @@
 //! that are due, not with all the open ones. A scan claims a batch of due
 //! payments in one statement that moves their due time past a lease
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's single writer makes the
-//! statement atomic), so no two instances check one payment at once. Each
+//! statement atomic), and checks them only while that lease lasts, so no two
+//! instances check one payment at once. Each
 //! checked payment is then rescheduled with its own doubling backoff, or
 //! leaves the index when it reaches a final status.
 

@@ -310,16 +310,17 @@ impl Config {
 
         let retry =
             seconds(&lookup, "STOREFRONT_FULFIL_RETRY_SECS")?.unwrap_or(Duration::from_secs(5));
-        let mut fulfil = FulfilSettings::default()
+        let fulfil = FulfilSettings::default()
             .with_retry_after(retry)
             .with_lease(
                 seconds(&lookup, "STOREFRONT_FULFIL_LEASE_SECS")?
                     .unwrap_or(Duration::from_secs(30)),
             )
-            .with_idle_poll(retry.min(Duration::from_secs(1)));
-        if let Some(attempts) = count(&lookup, "STOREFRONT_FULFIL_MAX_ATTEMPTS")? {
-            fulfil = fulfil.with_max_attempts(attempts);
-        }
+            .with_idle_poll(retry.min(Duration::from_secs(1)))
+            // The contract: retried until a 2xx, unless a limit is set.
+            .with_max_attempts(
+                count(&lookup, "STOREFRONT_FULFIL_MAX_ATTEMPTS")?.unwrap_or(u32::MAX),
+            );
 
         let config = Self {
             api_key: lookup("ACTALINK_API_KEY").map(|k| Secret::new(k.trim())),

@@ -8,9 +8,10 @@
 //!    with the header `Idempotency-Key` (the same for every run of the
 //!    order's job). Anything but a 2xx, or no answer within
 //!    [`Config::fulfil_timeout`](crate::Config::fulfil_timeout), fails the
-//!    run; the crate runs it again after a doubling wait, and after
-//!    `max_attempts` failures leaves it dead for an operator
-//!    (`storefront dead-jobs`, `storefront retry-job`);
+//!    run; the crate runs it again after a doubling wait until a 2xx, or,
+//!    when `STOREFRONT_FULFIL_MAX_ATTEMPTS` is set, after that many failures
+//!    leaves it dead for an operator (`storefront dead-jobs`,
+//!    `storefront retry-job`);
 //! 2. it then marks the order fulfilled and completes the job in **one**
 //!    transaction: the order's `fulfilled_at_ms` is set exactly once.
 //!
