@@ -21,7 +21,9 @@
 
 use std::sync::Arc;
 
+use actalink_checkout::transport::{self, Request, ReqwestTransport, Transport};
 use actalink_payments::{ClaimedJob, Payments};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 
 use crate::{AppError, Config, orders};
 
@@ -31,10 +33,10 @@ use crate::{AppError, Config, orders};
 pub enum FulfilError {
     /// The fulfilment URL could not be reached, or did not answer in time.
     #[error("the fulfilment request failed")]
-    Request(#[source] reqwest::Error),
+    Request(#[source] transport::Error),
     /// The fulfilment URL answered, but not with a 2xx.
     #[error("the fulfilment URL answered {0}")]
-    Refused(reqwest::StatusCode),
+    Refused(StatusCode),
     /// The database failed (or another instance took the job over).
     #[error("could not record the fulfilment")]
     Records(#[source] AppError),
@@ -64,8 +66,8 @@ impl From<actalink_payments::sqlx::Error> for FulfilError {
 /// Where paid orders are sent, when a URL is set.
 #[derive(Debug, Clone)]
 struct Target {
-    http: reqwest::Client,
-    url: reqwest::Url,
+    http: ReqwestTransport,
+    url: String,
 }
 
 /// Runs one fulfilment job; cheap to clone.
@@ -87,7 +89,7 @@ impl Fulfiller {
             None => None,
             Some(url) => Some(Arc::new(Target {
                 http: http_client(config)?,
-                url: reqwest::Url::parse(url)?,
+                url: url::Url::parse(url)?.into(),
             })),
         };
         Ok(Self { payments, target })
@@ -139,15 +141,27 @@ impl Target {
             "paylinkId": order.paylink_id,
             "product": order.product,
         });
+        let key = HeaderValue::try_from(job.idempotency_key()).map_err(|e| {
+            FulfilError::Request(transport::Error::new(
+                transport::ErrorKind::Config,
+                "the idempotency key is no header value",
+                Some(e.into()),
+            ))
+        })?;
+        let request = Request::new(Method::POST, self.url.clone())
+            .with_header(HeaderName::from_static("idempotency-key"), key)
+            .with_header(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )
+            .with_body(body.to_string());
+        // The transport's errors never carry the URL (it may hold a token).
         let response = self
             .http
-            .post(self.url.clone())
-            .header("Idempotency-Key", job.idempotency_key())
-            .json(&body)
-            .send()
+            .send(request)
             .await
-            .map_err(|e| FulfilError::Request(e.without_url()))?;
-        let status = response.status();
+            .map_err(FulfilError::Request)?;
+        let status = response.status;
         // The crate logs a failed run, with this error, and schedules the retry.
         if status.is_success() {
             Ok(())
@@ -157,22 +171,13 @@ impl Target {
     }
 }
 
-/// The HTTP client of the fulfilment requests: rustls with the ring
-/// provider and the platform's verifier (as the SDK's own transport), no
-/// redirects, a timeout well inside the job's lease.
-fn http_client(config: &Config) -> anyhow::Result<reqwest::Client> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = rustls_platform_verifier::Verifier::new(provider.clone())?;
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    Ok(reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
+/// The HTTP client of the fulfilment requests: the SDK's own transport
+/// (rustls with the platform's verifier, no redirects), with a timeout well
+/// inside the job's lease.
+fn http_client(config: &Config) -> anyhow::Result<ReqwestTransport> {
+    Ok(ReqwestTransport::builder()
         .connect_timeout(config.fulfil_timeout())
         .timeout(config.fulfil_timeout())
-        .redirect(reqwest::redirect::Policy::none())
         .user_agent("storefront-example/fulfilment")
         .build()?)
 }
