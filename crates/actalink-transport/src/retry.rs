@@ -185,7 +185,10 @@ impl RetryPolicy {
                 "attempt",
                 attempt,
                 method = %this_attempt.method,
-                path = this_attempt.path(),
+                // Found only if the span is recorded: with tracing's `log`
+                // feature (which sqlx turns on) a span's fields are visited
+                // even when nothing listens.
+                path = %PathOf(&this_attempt),
                 status = tracing::field::Empty,
             );
             // A disabled span would only add an enter and an exit to every poll.
@@ -244,6 +247,16 @@ fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+
+/// A request's path, written only when it is displayed.
+struct PathOf<'a>(&'a Request);
+
+impl std::fmt::Display for PathOf<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.path())
+    }
 }
 
 #[cfg(test)]
