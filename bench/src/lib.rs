@@ -1,12 +1,11 @@
 //! Shared set-up for the benchmarks: a server holding one session (the
 //! sandbox, or a minimal keep-alive responder that costs next to nothing),
 //! and the two ways to fetch it (the SDK, and bare reqwest with serde_json,
-//! given the same timeouts and decoding into the same type). The
-//! [`payments`] module holds the set-up of the payments benchmarks.
+//! given the same timeouts and decoding into the same type). The payments
+//! benchmarks are in a package of their own, `bench/payments`, so that sqlx
+//! stays out of this one's build.
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
-
-pub mod payments;
 
 use actalink_checkout::{CheckoutSession, CheckoutSessionId, Client, CreateCheckoutSession};
 use actalink_sandbox::{DEFAULT_API_KEY, Sandbox};

@@ -186,12 +186,12 @@ pub(crate) fn bench(build_cost: bool, build_cost_only: bool, payments_only: bool
     Ok(())
 }
 
-/// The payments benchmarks (`bench/benches/payments.rs`) on SQLite and, when
+/// The payments benchmarks (`bench/payments/benches/payments.rs`) on SQLite and, when
 /// `ACTALINK_TEST_POSTGRES_URL` is set, PostgreSQL, printed as ratios.
 fn payments() -> Result<()> {
     let _ = std::fs::remove_dir_all(target_dir().join("criterion").join("payments"));
     let mut bench = cargo();
-    bench.args(["bench", "-p", "actalink-bench", "--bench", "payments"]);
+    bench.args(["bench", "-p", PAYMENTS_BENCH, "--bench", "payments"]);
     step(
         "criterion: payments (SQLite, and PostgreSQL when ACTALINK_TEST_POSTGRES_URL is set)",
         bench,
@@ -207,7 +207,11 @@ fn payments() -> Result<()> {
     // Side by side: criterion measures one side for seconds, then the other,
     // so noise from the shared machine can fall on one side only. The paired
     // run alternates one batch of each, swapping the order every round.
-    build_probe("payments_cpu", "the paired confirmation benchmark")?;
+    build_probe_in(
+        PAYMENTS_BENCH,
+        "payments_cpu",
+        "the paired confirmation benchmark",
+    )?;
     let mut paired = Vec::new();
     for backend in &backends {
         paired.push(paired_confirms(backend)?);
@@ -353,18 +357,20 @@ fn paired_confirms(backend: &str) -> Result<Paired> {
     })
 }
 
+/// The package of the payments benchmarks: apart from `actalink-bench`, so
+/// that sqlx (and the tracing `log` feature it turns on) stays out of the
+/// client-overhead probes.
+const PAYMENTS_BENCH: &str = "actalink-bench-payments";
+
 /// Builds the `actalink-bench` binary `bin` in release mode.
 fn build_probe(bin: &str, name: &str) -> Result<()> {
+    build_probe_in("actalink-bench", bin, name)
+}
+
+/// Builds the binary `bin` of `package` in release mode.
+fn build_probe_in(package: &str, bin: &str, name: &str) -> Result<()> {
     let mut build = cargo();
-    build.args([
-        "build",
-        "--quiet",
-        "--release",
-        "-p",
-        "actalink-bench",
-        "--bin",
-        bin,
-    ]);
+    build.args(["build", "--quiet", "--release", "-p", package, "--bin", bin]);
     step(&format!("build {name}"), build)
 }
 

@@ -19,7 +19,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use actalink_bench::payments::{
+use actalink_bench_payments::{
     Database, StatusServer, analyze, connect, crate_confirms, create_floor_tables, delivery,
     floor_confirms, floor_open, make_due, record, seed_jobs, seed_open, verifier,
 };

@@ -1,4 +1,5 @@
-//! Set-up for the payments benchmarks (`benches/payments.rs`): a minimal
+//! Set-up for the payments benchmarks of `actalink-payments`
+//! (`benches/payments.rs`, `src/bin/payments_cpu.rs`): a minimal
 //! keep-alive status server that answers for any session, databases on both
 //! backends, bulk seeding, signed webhook deliveries, and the hand-written
 //! floor that `Payments::handle_event` is measured against.

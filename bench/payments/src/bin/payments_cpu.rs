@@ -5,7 +5,7 @@
 //! median of the rounds' ratios, and the CPU time this process and the
 //! PostgreSQL server processes spent per event (from `/proc`, Linux only).
 //!
-//! `cargo run --release -p actalink-bench --bin payments_cpu -- sqlite|postgres [BATCHES]`
+//! `cargo run --release -p actalink-bench-payments --bin payments_cpu -- sqlite|postgres [BATCHES]`
 //! (PostgreSQL: a fresh database on the server named by
 //! `ACTALINK_TEST_POSTGRES_URL`). On a machine where the server shares the
 //! client's cores, wall time follows the CPU both sides spend.
@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use actalink_bench::payments::{
+use actalink_bench_payments::{
     Database, Delivery, StatusServer, connect, crate_confirms, create_floor_tables, delivery,
     floor_confirms, floor_open, record, verifier,
 };
