@@ -249,7 +249,6 @@ fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-
 /// A request's path, written only when it is displayed.
 struct PathOf<'a>(&'a Request);
 
