@@ -65,6 +65,16 @@ impl Failure {
         Self::new(1, kind, message)
     }
 
+    /// A request that got no answer: kind `timeout` or `transport`.
+    pub(crate) fn unreached(error: &actalink_transport::Error, message: impl Into<String>) -> Self {
+        let kind = if error.is_timeout() {
+            "timeout"
+        } else {
+            "transport"
+        };
+        Self::failed(kind, message)
+    }
+
     fn new(exit: u8, kind: &'static str, message: impl Into<String>) -> Self {
         Self {
             exit,

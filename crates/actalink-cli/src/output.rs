@@ -17,6 +17,17 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::Failure;
 
+/// The HTTP transport of the commands that call a URL the user gave (the
+/// sandbox's control API, a webhook handler): 5 s to connect, 30 s in all.
+pub(crate) fn http_transport() -> Result<actalink_transport::ReqwestTransport, Failure> {
+    actalink_transport::ReqwestTransport::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .user_agent("actalink-cli")
+        .build()
+        .map_err(|e| Failure::failed("transport", e.to_string()))
+}
+
 /// True for what a terminal may interpret rather than show: C0 and C1
 /// controls, DEL, and the Unicode bidirectional formatting characters
 /// (which can make text read differently from what it is).

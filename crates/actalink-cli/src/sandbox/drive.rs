@@ -78,11 +78,7 @@ impl Control {
         })?;
         let root = sandbox_root(base)?;
         let target = output::origin(&root);
-        let transport = ReqwestTransport::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| Failure::failed("transport", e.to_string()))?;
+        let transport = output::http_transport()?;
         Ok(Self {
             root,
             target,
@@ -111,13 +107,8 @@ impl Control {
                 .with_body(body);
         }
         let response = self.transport.send(request).await.map_err(|e| {
-            let kind = if e.is_timeout() {
-                "timeout"
-            } else {
-                "transport"
-            };
             let at = output::host_port(&self.root).unwrap_or_else(|| target.clone());
-            Failure::failed(kind, format!("could not reach the sandbox at {at}: {e}"))
+            Failure::unreached(&e, format!("could not reach the sandbox at {at}: {e}"))
         })?;
         let status = response.status.as_u16();
         if !response.status.is_success() {

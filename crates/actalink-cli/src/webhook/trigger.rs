@@ -1,10 +1,8 @@
 //! `actalink webhook trigger`: a realistic event, signed and sent to a handler.
 
-use std::time::Duration;
-
 use actalink_checkout::CheckoutSessionId;
 use actalink_sandbox::PaymentEvent;
-use actalink_transport::{Request, ReqwestTransport, Transport};
+use actalink_transport::{Request, Transport};
 use actalink_types::Metadata;
 use actalink_webhooks::{EventType, sign};
 use http::{HeaderValue, Method, header};
@@ -138,20 +136,10 @@ pub(super) async fn trigger(
     }
     let shown = output::redact_url(to);
     let at = output::host_port(to).unwrap_or_else(|| shown.clone());
-    let transport = ReqwestTransport::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .user_agent("actalink-cli")
-        .build()
-        .map_err(|e| Failure::failed("transport", e.to_string()))?;
-    let response = transport.send(request).await.map_err(|e| {
-        let kind = if e.is_timeout() {
-            "timeout"
-        } else {
-            "transport"
-        };
-        Failure::failed(kind, format!("could not deliver the event to {at}: {e}"))
-    })?;
+    let response = output::http_transport()?
+        .send(request)
+        .await
+        .map_err(|e| Failure::unreached(&e, format!("could not deliver the event to {at}: {e}")))?;
     let status = response.status;
     let answer = String::from_utf8_lossy(&response.body).into_owned();
     if globals.json {
