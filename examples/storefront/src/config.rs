@@ -490,6 +490,12 @@ mod tests {
     }
 
     #[test]
+    fn the_development_key_is_the_sandboxs_own() {
+        // A copy, because the sandbox is only a dev-dependency here.
+        assert_eq!(SANDBOX_API_KEY, actalink_sandbox::DEFAULT_API_KEY);
+    }
+
+    #[test]
     fn defaults_work_against_a_local_sandbox_only() {
         let config = Config::from_lookup(env(&[])).unwrap();
         assert_eq!(config.base_url, DEFAULT_BASE_URL);
