@@ -316,7 +316,7 @@ fn run_probe(bin: &str, name: &str) -> Result<String> {
 }
 
 /// Rounds of the paired confirmation benchmark.
-const PAIRED_ROUNDS: u32 = 31;
+const PAIRED_ROUNDS: u32 = 101;
 
 /// What `payments_cpu` measured for one backend.
 struct Paired {

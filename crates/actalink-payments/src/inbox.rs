@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyArguments;
 
 use crate::db::Backend;
-use crate::store::{PAYMENT_COLUMN_COUNT, PAYMENT_COLUMNS, bind, payment_from_row};
+use crate::store::{PAYMENT_COLUMNS, bind, payment_from_row};
 use crate::{Error, Outcome, Payment, Payments, Source};
 
 /// What [`Payments::handle_event`] did with an event. Whatever it says, the
@@ -157,23 +157,21 @@ impl Payments {
         };
         match self.backend() {
             Backend::Postgres => {
-                // One row: the payment's columns (NULL when none is read)
-                // and how many events were stored (0 for a duplicate).
+                // No row for a duplicate; else one row, the payment's
+                // columns (NULL when no open payment is named).
                 let row = sqlx::query_with(
                     &format!(
                         "WITH stored AS ({store} RETURNING 1) \
-                         SELECT {PAYMENT_COLUMNS}, s.n FROM (SELECT COUNT(*) AS n FROM stored) AS s \
-                         LEFT JOIN actalink_payments AS p \
-                         ON s.n = 1 AND {named} AND p.status = 'open'"
+                         SELECT {PAYMENT_COLUMNS} FROM stored \
+                         LEFT JOIN actalink_payments AS p ON {named} AND p.status = 'open'"
                     ),
                     arguments,
                 )
-                .fetch_one(self.pool())
+                .fetch_optional(self.pool())
                 .await?;
-                let stored: i64 = row.try_get(PAYMENT_COLUMN_COUNT)?;
-                if stored == 0 {
+                let Some(row) = row else {
                     return Ok(None);
-                }
+                };
                 let prompted: Option<String> = row.try_get(0)?;
                 Ok(Some(match prompted {
                     Some(_) => payment_from_row(&row).map(Some),

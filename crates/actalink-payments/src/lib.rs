@@ -22,7 +22,7 @@
 //!   record from two instances at once (a scan checks its claimed batch only
 //!   while the claim's lease lasts);
 //! - every payment that becomes paid gets exactly one fulfilment job, queued
-//!   by a trigger inside the `UPDATE` that makes it paid. A [`FulfilmentWorker`] claims a job with a lease
+//!   inside the statement that makes it paid. A [`FulfilmentWorker`] claims a job with a lease
 //!   ([`ClaimedJob`], `FOR UPDATE SKIP LOCKED` on PostgreSQL), runs your
 //!   handler and completes it; a job whose worker died is taken over when its
 //!   lease ends, and the old worker's completion is then refused by the
@@ -49,10 +49,11 @@
 //! Every lease and due time is computed by the database's clock, so
 //! instances whose clocks disagree neither take over early nor leave records
 //! stuck. Migrations are embedded and run once, under a lock, however many
-//! instances start at once on an empty database. A trigger in the schema
-//! records every status change and queues the job of a paid payment inside
-//! the `UPDATE` that makes it, so even a status changed by hand in SQL is
-//! recorded and fulfilled.
+//! instances start at once on an empty database. Every status change is
+//! recorded, and a paid payment's job queued, inside the statement that
+//! makes it: the crate's own statement does it on PostgreSQL, a trigger in
+//! the schema on SQLite, and on both a trigger does it for a status changed
+//! by hand in SQL, so that change too is recorded and fulfilled.
 //!
 //! On SQLite, a handle runs the writes it makes on its own connections on a
 //! thread of its own (`actalink-sqlite-writer`; `ps` shows the first 15

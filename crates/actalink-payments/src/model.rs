@@ -276,7 +276,7 @@ pub(crate) fn unix_ms(at: OffsetDateTime) -> i64 {
 #[non_exhaustive]
 pub enum Outcome {
     /// This call moved the payment to `to` (and, for `Paid`, queued its one
-    /// fulfilment job, by the trigger, in the same statement).
+    /// fulfilment job, in the same statement).
     Changed {
         /// The new status.
         to: PaymentStatus,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use actalink_payments::{PaymentStatus, Source};
 use actalink_webhooks::Event;
 
-use crate::support::{StatusServer, connect, event, on_each_backend, open_payment};
+use crate::support::{Remote, StatusServer, connect, event, on_each_backend, open_payment};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_four_deliveries_of_one_event_make_one_transition() {
@@ -240,6 +240,74 @@ async fn a_stored_event_is_acknowledged_even_when_its_payment_cannot_be_read() {
             .unwrap();
         assert!(again.duplicate);
         assert_eq!(payments.inbox_len().await.unwrap(), 1);
+    })
+    .await;
+}
+
+/// A webhook's check judges the session it fetches in full: an equal amount
+/// written differently, or a metadata entry the payment did not expect, still
+/// pays; a short amount is flagged; a failure fails. One transition each,
+/// from the webhook, and a job only for the paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_check_judges_the_whole_session() {
+    on_each_backend("inbox_terms", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        type Change = fn(&mut Remote);
+        let cases: [(&str, Change, PaymentStatus); 5] = [
+            ("exact", |r| r.status = "success", PaymentStatus::Paid),
+            (
+                "padded",
+                |r| {
+                    r.status = "success";
+                    r.price_hex = "0x302e313630"; // "0.160"
+                },
+                PaymentStatus::Paid,
+            ),
+            (
+                "extra-key",
+                |r| {
+                    r.status = "success";
+                    r.extra_metadata = Some(("campaign", "winter"));
+                },
+                PaymentStatus::Paid,
+            ),
+            (
+                "underpaid",
+                |r| {
+                    r.status = "success";
+                    r.price_hex = "0x302e3135"; // "0.15"
+                },
+                PaymentStatus::Flagged,
+            ),
+            ("failed", |r| r.status = "failure", PaymentStatus::Failed),
+        ];
+        for (name, change, expected) in cases {
+            let id = open_payment(&payments, &server, &format!("ORD-T-{name}")).await;
+            server.update(id.as_str(), change);
+            let outcome = payments
+                .handle_event(&event(&format!("evt_{name}"), id.as_str()))
+                .await
+                .unwrap();
+            assert_eq!(
+                outcome.confirmation.unwrap().unwrap().status(),
+                Some(expected),
+                "{name}"
+            );
+            let history = payments.transitions(&id).await.unwrap();
+            assert_eq!(history.len(), 1, "{name}: {history:?}");
+            assert_eq!(
+                (history[0].from, history[0].to, history[0].source),
+                (PaymentStatus::Open, expected, Source::Webhook),
+                "{name}"
+            );
+            let job = payments.job_state(&id).await.unwrap();
+            assert_eq!(
+                job.is_some(),
+                expected == PaymentStatus::Paid,
+                "{name}: {job:?}"
+            );
+        }
     })
     .await;
 }

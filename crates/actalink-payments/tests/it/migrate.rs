@@ -2,7 +2,7 @@
 
 use actalink_payments::{Error, Migration};
 
-use crate::support::{OWN_MIGRATIONS, StatusServer, connect, on_each_backend};
+use crate::support::{StatusServer, connect, on_each_backend, own_migrations};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_run_once_and_a_failed_one_leaves_nothing() {
@@ -17,7 +17,7 @@ async fn migrations_run_once_and_a_failed_one_leaves_nothing() {
         .fetch_one(payments.pool())
         .await
         .unwrap();
-        assert_eq!(own, OWN_MIGRATIONS);
+        assert_eq!(own, own_migrations(&url));
         let shop = [
             Migration::new(1, "orders", "CREATE TABLE orders (id TEXT PRIMARY KEY)"),
             Migration::new(2, "order notes", "ALTER TABLE orders ADD COLUMN note TEXT"),

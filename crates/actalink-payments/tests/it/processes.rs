@@ -12,7 +12,7 @@ use actalink_checkout::CheckoutSessionId;
 use actalink_payments::{JobState, PaymentStatus, Source};
 
 use crate::support::{
-    OWN_MIGRATIONS, StatusServer, connect, count, event, on_each_backend, open_payment,
+    StatusServer, connect, count, event, on_each_backend, open_payment, own_migrations,
     paid_payment, ship, shipments_table,
 };
 
@@ -71,7 +71,7 @@ async fn three_processes_on_an_empty_database_migrate_once() {
         let payments = connect(&url, &server).await;
         assert_eq!(
             count(&payments, "actalink_schema").await,
-            OWN_MIGRATIONS,
+            own_migrations(&url),
             "each migration recorded once"
         );
     })

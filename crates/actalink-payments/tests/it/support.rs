@@ -26,6 +26,8 @@ pub struct Remote {
     pub currency: &'static str,
     pub reference: String,
     pub expires_at: &'static str,
+    /// A metadata entry the provider sends beside the reference.
+    pub extra_metadata: Option<(&'static str, &'static str)>,
 }
 
 impl Remote {
@@ -36,6 +38,7 @@ impl Remote {
             currency: "USDC",
             reference: reference.to_owned(),
             expires_at: "2099-01-01T00:00:00.000Z",
+            extra_metadata: None,
         }
     }
 }
@@ -139,17 +142,24 @@ async fn status(
 }
 
 pub fn session_json(id: &str, remote: &Remote) -> serde_json::Value {
+    let mut metadata = serde_json::json!({"internal_order_id": remote.reference});
+    if let Some((key, value)) = remote.extra_metadata {
+        metadata[key] = value.into();
+    }
     serde_json::json!({"data": {
         "id": id,
         "status": remote.status,
         "expiresAt": remote.expires_at,
-        "metadata": {"internal_order_id": remote.reference},
+        "metadata": metadata,
         "products": [{"id": "prod_1", "priceDetails": {"price": remote.price_hex, "currency": remote.currency}}]
     }})
 }
 
-/// How many migrations of its own the crate records in `actalink_schema`.
-pub const OWN_MIGRATIONS: i64 = 2;
+/// How many migrations of its own the crate records in `actalink_schema` on
+/// the database at `url`: PostgreSQL has a third, SQLite needs none.
+pub fn own_migrations(url: &str) -> i64 {
+    if url.starts_with("postgres") { 3 } else { 2 }
+}
 
 /// Fast settings for tests: checks due at once, short waits.
 pub fn reconcile_settings() -> ReconcileSettings {
