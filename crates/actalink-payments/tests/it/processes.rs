@@ -1,6 +1,6 @@
 //! The guarantees that only separate processes can show: migrations run
 //! once, racing checks make one transition, a paused worker's lease is
-//! fenced. Each test starts copies of this test binary in a child role
+//! fenced, a process killed inside a check loses nothing. Each test starts copies of this test binary in a child role
 //! (`child`, ignored in normal runs) against one database: a SQLite file
 //! shared by the processes, and a PostgreSQL database when one is available.
 
@@ -362,6 +362,71 @@ async fn an_event_stored_while_the_provider_is_down_is_confirmed_by_another_proc
     .await;
 }
 
+/// A process killed (SIGKILL) after it stored an event and before its check
+/// finished loses nothing: the event is in the inbox, the payment still
+/// open; the provider's redelivery of the event it never acknowledged is a
+/// duplicate, and another process's reconciler confirms the payment once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_between_storing_an_event_and_its_check_loses_nothing() {
+    on_each_backend("processes_killed", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        let id = open_payment(&payments, &server, "ORD-KILLED").await;
+        server.set_status(id.as_str(), "success");
+        // The child's status call hangs: it is killed inside its check.
+        server.set_delay(Duration::from_secs(30));
+        let mut child = spawn(
+            "webhook_hangs",
+            &url,
+            &server.url,
+            &[("PAYMENTS_TEST_SESSIONS", id.as_str().to_owned())],
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while server.calls() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the child never called the provider"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        child.kill().unwrap();
+        assert!(!child.wait().unwrap().success());
+        server.set_delay(Duration::ZERO);
+        assert_eq!(
+            payments.inbox_len().await.unwrap(),
+            1,
+            "stored before the check"
+        );
+        assert_eq!(
+            payments.payment(&id).await.unwrap().unwrap().status,
+            PaymentStatus::Open
+        );
+        assert!(payments.transitions(&id).await.unwrap().is_empty());
+        let again = payments
+            .handle_event(&event("evt_killed", id.as_str()))
+            .await
+            .unwrap();
+        assert!(again.duplicate, "{again:?}");
+        let said = results(spawn(
+            "reconciler",
+            &url,
+            &server.url,
+            &[
+                ("PAYMENTS_TEST_START", now_ms().to_string()),
+                ("PAYMENTS_TEST_SESSIONS", id.as_str().to_owned()),
+            ],
+        ));
+        assert_eq!(said, ["changed"]);
+        let history = payments.transitions(&id).await.unwrap();
+        assert_eq!((history.len(), history[0].source), (1, Source::Reconciler));
+        assert_eq!(
+            payments.job_state(&id).await.unwrap(),
+            Some((JobState::Pending, 0))
+        );
+    })
+    .await;
+}
+
 /// The child side of the tests above; does nothing unless started by them.
 #[test]
 #[ignore = "run by the process tests in a child process"]
@@ -421,6 +486,12 @@ fn child() {
                         "not confirmed"
                     }
                 );
+            }
+            "webhook_hangs" => {
+                // Killed by the test while its status call hangs.
+                let session = std::env::var("PAYMENTS_TEST_SESSIONS").unwrap();
+                let outcome = payments.handle_event(&event("evt_killed", &session)).await;
+                panic!("the check should have hung, not returned {outcome:?}");
             }
             "hold_job" => {
                 let job = payments
