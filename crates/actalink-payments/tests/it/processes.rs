@@ -1,6 +1,6 @@
 //! The guarantees that only separate processes can show: migrations run
 //! once, racing checks make one transition, a paused worker's lease is
-//! fenced, a process killed inside a check loses nothing. Each test starts copies of this test binary in a child role
+//! fenced, a process killed inside a check or a job loses nothing. Each test starts copies of this test binary in a child role
 //! (`child`, ignored in normal runs) against one database: a SQLite file
 //! shared by the processes, and a PostgreSQL database when one is available.
 
@@ -427,6 +427,87 @@ async fn a_process_killed_between_storing_an_event_and_its_check_loses_nothing()
     .await;
 }
 
+/// A worker killed (SIGKILL) in the middle of a run of jobs, inside the
+/// transaction that ships an order and completes its job, loses nothing
+/// and repeats nothing: its open transaction is rolled back, the survivor
+/// takes its jobs over when their leases end, every job ends done and every
+/// order is shipped exactly once; a SQLite file shared with the killed
+/// process passes its integrity check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_run_leaves_every_job_done_once() {
+    const JOBS: i64 = 40;
+    on_each_backend("processes_worker_killed", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        shipments_table(&payments).await;
+        for n in 0..JOBS {
+            paid_payment(&payments, &server, &format!("ORD-W{n}")).await;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut child = spawn("slow_worker", &url, &server.url, &[]);
+        // The child says which order it holds inside an open transaction;
+        // the fifth one it holds for good.
+        let stdout = child.stdout.take().unwrap();
+        let held = tokio::task::spawn_blocking(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|l| l.strip_prefix("=> holding ").map(str::to_owned))
+                .nth(4)
+        })
+        .await
+        .unwrap()
+        .expect("the child held five jobs");
+        child.kill().unwrap();
+        assert!(!child.wait().unwrap().success());
+        let shipped: Vec<String> = sqlx::query_scalar("SELECT reference FROM shipments")
+            .fetch_all(payments.pool())
+            .await
+            .unwrap();
+        assert_eq!(shipped.len(), 4, "{shipped:?}");
+        assert!(
+            !shipped.contains(&held),
+            "the open transaction was rolled back"
+        );
+        // The survivor: the dead worker's jobs come due when their 1 s
+        // leases end.
+        loop {
+            match payments.claim_job(Duration::from_secs(30)).await.unwrap() {
+                Some(job) => ship(&payments, &job).await.unwrap(),
+                None if count(&payments, "shipments").await == JOBS => break,
+                None => {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "jobs left undone: {} shipped",
+                        count(&payments, "shipments").await
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        let distinct: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT reference) FROM shipments")
+            .fetch_one(payments.pool())
+            .await
+            .unwrap();
+        assert_eq!(distinct, JOBS, "every order shipped once");
+        let done: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM actalink_fulfilment_jobs WHERE state = 'done'",
+        )
+        .fetch_one(payments.pool())
+        .await
+        .unwrap();
+        assert_eq!(done, JOBS);
+        if payments.backend() == actalink_payments::Backend::Sqlite {
+            let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_one(payments.pool())
+                .await
+                .unwrap();
+            assert_eq!(check, "ok");
+        }
+    })
+    .await;
+}
+
 /// The child side of the tests above; does nothing unless started by them.
 #[test]
 #[ignore = "run by the process tests in a child process"]
@@ -492,6 +573,26 @@ fn child() {
                 let session = std::env::var("PAYMENTS_TEST_SESSIONS").unwrap();
                 let outcome = payments.handle_event(&event("evt_killed", &session)).await;
                 panic!("the check should have hung, not returned {outcome:?}");
+            }
+            "slow_worker" => {
+                // Ships and completes each job in one transaction that stays
+                // open 10 ms, the fifth for a minute: the test kills it there.
+                let mut held = 0;
+                while let Some(job) = payments.claim_job(Duration::from_secs(1)).await.unwrap() {
+                    let mut tx = payments.begin().await.unwrap();
+                    sqlx::query("INSERT INTO shipments (reference) VALUES ($1)")
+                        .bind(job.reference())
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    held += 1;
+                    println!("=> holding {}", job.reference());
+                    let open = if held == 5 { 60_000 } else { 10 };
+                    tokio::time::sleep(Duration::from_millis(open)).await;
+                    payments.complete_job_in(&mut tx, &job).await.unwrap();
+                    tx.commit().await.unwrap();
+                }
+                panic!("the worker should have been killed before it ran out of jobs");
             }
             "hold_job" => {
                 let job = payments
