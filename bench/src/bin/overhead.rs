@@ -3,7 +3,8 @@
 //! server, so that machine noise hits both sides alike. Two servers: the
 //! sandbox, and a minimal keep-alive responder (the tightest floor). Prints the
 //! median per-round ratio and each side's median rate, sequential and at 64
-//! concurrent, for each server.
+//! concurrent, for each server, on a multi-threaded runtime; then sequential
+//! against the minimal server on a single-threaded one.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
@@ -37,24 +38,43 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-#[tokio::main]
-async fn main() {
-    for (server, setup) in [
-        ("sandbox", Setup::start().await),
-        ("minimal", Setup::start_minimal().await),
-    ] {
-        measure(server, Arc::new(setup)).await;
-    }
+fn main() {
+    // The multi-threaded runtime most servers run: both servers, both modes.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        for (server, setup) in [
+            ("sandbox", Setup::start().await),
+            ("minimal", Setup::start_minimal().await),
+        ] {
+            measure(server, Arc::new(setup), &MODES).await;
+        }
+    });
+    // One thread, on which the client and the minimal server take turns. On
+    // the multi-threaded runtime a sequential call waits for wake-ups from
+    // another thread, which move its ratio by up to ±5 % even between two
+    // identical sides; here nothing waits for another thread, and what is
+    // left of the difference is the SDK's own work.
+    let one_thread = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    one_thread.block_on(async {
+        let setup = Arc::new(Setup::start_minimal().await);
+        measure("minimal-one-thread", setup, &MODES[..1]).await;
+    });
 }
 
-async fn measure(server: &str, setup: Arc<Setup>) {
+/// The modes measured, with the calls each round makes per side.
+const MODES: [(&str, usize); 2] = [
+    ("sequential", SEQUENTIAL_CALLS),
+    ("concurrent64", BATCHES * 64),
+];
+
+async fn measure(server: &str, setup: Arc<Setup>, modes: &[(&str, usize)]) {
     // Warm both connection pools.
     sequential(&setup, true).await;
     sequential(&setup, false).await;
-    for (name, calls) in [
-        ("sequential", SEQUENTIAL_CALLS),
-        ("concurrent64", BATCHES * 64),
-    ] {
+    for &(name, calls) in modes {
         let (mut ratios, mut sdk_rates, mut bare_rates) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..ROUNDS {
             let time = |sdk: bool| {
