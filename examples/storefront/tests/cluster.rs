@@ -1,5 +1,6 @@
-//! Three storefront processes on one PostgreSQL database, the sandbox
-//! delivering every event to all three, return pages opened on other
+//! Three storefront processes on one PostgreSQL database (and, killed
+//! halfway, on one SQLite file), the sandbox delivering every event to all
+//! three, return pages opened on other
 //! instances, a fulfilment receiver that refuses some first requests, and
 //! halfway either one instance killed with SIGKILL or the PostgreSQL server
 //! restarted.
@@ -439,6 +440,20 @@ async fn three_instances_one_killed_every_paid_order_fulfilled_once() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(30);
     run(&db.url, orders, Fault::KillAnInstance, None).await;
+}
+
+/// The same on one SQLite file shared by the three processes: the killed
+/// one may hold SQLite's write lock or an open transaction, which its death
+/// must release and roll back for the other two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_on_one_sqlite_file_one_killed_every_paid_order_fulfilled_once() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let dir = std::env::temp_dir().join(format!("storefront-cluster-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite:{}", dir.join("shop.sqlite").display());
+    run(&url, 30, Fault::KillAnInstance, None).await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
