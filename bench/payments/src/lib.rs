@@ -11,7 +11,6 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actalink_checkout::types::Decimal;
@@ -131,8 +130,6 @@ fn session_in(head: &[u8]) -> &str {
         .map_or("", |(_, rest)| rest.split([' ', '&']).next().unwrap_or(""))
 }
 
-static DATABASES: AtomicUsize = AtomicUsize::new(0);
-
 /// A database for one benchmark.
 #[derive(Debug)]
 pub struct Database {
@@ -147,17 +144,11 @@ impl Database {
     /// A new SQLite file in the system's temp dir (removed on drop).
     #[must_use]
     pub fn sqlite(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "actalink-bench-payments-{}-{}-{name}",
-            std::process::id(),
-            DATABASES.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let db = actalink_testkit::fresh_sqlite(&format!("bench-payments-{name}"));
         Self {
             backend: "sqlite",
-            url: format!("sqlite:{}", dir.join("payments.db").display()),
-            dir: Some(dir),
+            url: db.url,
+            dir: Some(db.dir),
         }
     }
 

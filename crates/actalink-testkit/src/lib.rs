@@ -18,6 +18,8 @@
 //!   `ACTALINK_TEST_POSTGRES_URL` (`.ci/postgres` starts one).
 //! - [`bodies`] builds large bodies (`repeat_to`, `short_key`) for the
 //!   webhook verifier's bounded-work tests and its `hostile_memory` example.
+//! - [`fresh_sqlite`] makes a new directory for a SQLite file per test or
+//!   benchmark.
 //! - [`skip`] lets a test skip for want of a tool or server, except under CI
 //!   ([`is_ci`]), where every test must run.
 //!
@@ -34,6 +36,7 @@ pub mod load;
 #[cfg(feature = "postgres")]
 mod pg;
 mod skip;
+mod sqlite;
 mod stub;
 
 pub use capture::LogCapture;
@@ -42,6 +45,7 @@ pub use control::{Action, ControlError, SandboxControl, Stats};
 #[cfg(feature = "postgres")]
 pub use pg::{FreshDatabase, POSTGRES_URL_VAR, fresh_postgres, fresh_postgres_blocking};
 pub use skip::{is_ci, skip};
+pub use sqlite::{FreshSqlite, fresh_sqlite};
 pub use stub::{StubReply, StubRequest, StubServer};
 
 /// This process's resident set size in KiB, from `/proc/self/status` (0 where

@@ -448,12 +448,9 @@ async fn three_instances_one_killed_every_paid_order_fulfilled_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_on_one_sqlite_file_one_killed_every_paid_order_fulfilled_once() {
     let _serial = ONE_AT_A_TIME.lock().await;
-    let dir = std::env::temp_dir().join(format!("storefront-cluster-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite:{}", dir.join("shop.sqlite").display());
-    run(&url, 30, Fault::KillAnInstance, None).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    let db = actalink_testkit::fresh_sqlite("storefront-cluster");
+    run(&db.url, 30, Fault::KillAnInstance, None).await;
+    let _ = std::fs::remove_dir_all(&db.dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

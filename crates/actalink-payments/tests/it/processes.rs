@@ -322,6 +322,28 @@ async fn final_states_never_move_when_another_process_checks_them() {
     .await;
 }
 
+/// Runs one reconciler scan in another process and checks that it made the
+/// payment `id` paid: its one transition, from the reconciler.
+async fn confirmed_by_another_reconciler(
+    payments: &actalink_payments::Payments,
+    url: &str,
+    server: &StatusServer,
+    id: &CheckoutSessionId,
+) {
+    let said = results(spawn(
+        "reconciler",
+        url,
+        &server.url,
+        &[
+            ("PAYMENTS_TEST_START", now_ms().to_string()),
+            ("PAYMENTS_TEST_SESSIONS", id.as_str().to_owned()),
+        ],
+    ));
+    assert_eq!(said, ["changed"]);
+    let history = payments.transitions(id).await.unwrap();
+    assert_eq!((history.len(), history[0].source), (1, Source::Reconciler));
+}
+
 /// A process whose provider is down still stores (and so acknowledges) the
 /// event, and marks nothing paid; another process's reconciler confirms it
 /// once the provider is back.
@@ -346,18 +368,7 @@ async fn an_event_stored_while_the_provider_is_down_is_confirmed_by_another_proc
             PaymentStatus::Open
         );
         server.set_down(false);
-        let said = results(spawn(
-            "reconciler",
-            &url,
-            &server.url,
-            &[
-                ("PAYMENTS_TEST_START", now_ms().to_string()),
-                ("PAYMENTS_TEST_SESSIONS", id.as_str().to_owned()),
-            ],
-        ));
-        assert_eq!(said, ["changed"]);
-        let history = payments.transitions(&id).await.unwrap();
-        assert_eq!((history.len(), history[0].source), (1, Source::Reconciler));
+        confirmed_by_another_reconciler(&payments, &url, &server, &id).await;
     })
     .await;
 }
@@ -407,18 +418,7 @@ async fn a_process_killed_between_storing_an_event_and_its_check_loses_nothing()
             .await
             .unwrap();
         assert!(again.duplicate, "{again:?}");
-        let said = results(spawn(
-            "reconciler",
-            &url,
-            &server.url,
-            &[
-                ("PAYMENTS_TEST_START", now_ms().to_string()),
-                ("PAYMENTS_TEST_SESSIONS", id.as_str().to_owned()),
-            ],
-        ));
-        assert_eq!(said, ["changed"]);
-        let history = payments.transitions(&id).await.unwrap();
-        assert_eq!((history.len(), history[0].source), (1, Source::Reconciler));
+        confirmed_by_another_reconciler(&payments, &url, &server, &id).await;
         assert_eq!(
             payments.job_state(&id).await.unwrap(),
             Some((JobState::Pending, 0))

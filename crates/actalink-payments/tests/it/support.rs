@@ -178,20 +178,6 @@ pub fn fulfil_settings() -> FulfilSettings {
         .with_idle_poll(Duration::from_millis(20))
 }
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A fresh SQLite file URL in the system's temp dir.
-pub fn sqlite_url(test: &str) -> String {
-    let dir = std::env::temp_dir().join(format!(
-        "actalink-payments-{}-{}-{test}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    format!("sqlite:{}", dir.join("payments.db").display())
-}
-
 /// Runs `body` with a fresh database URL on SQLite, then on PostgreSQL when
 /// a server is available (under CI one must be).
 pub async fn on_each_backend<F, Fut>(test: &str, body: F)
@@ -199,7 +185,7 @@ where
     F: Fn(String) -> Fut,
     Fut: Future<Output = ()>,
 {
-    body(sqlite_url(test)).await;
+    body(actalink_testkit::fresh_sqlite(test).url).await;
     if let Some(db) = actalink_testkit::fresh_postgres(test).await {
         body(db.url).await;
     }

@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actalink_checkout::CheckoutSessionId;
@@ -73,18 +72,9 @@ impl Shop {
     }
 }
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
 /// A new SQLite file URL under the system's temp dir.
 pub(crate) fn sqlite_url(test: &str) -> String {
-    let dir = std::env::temp_dir().join(format!(
-        "storefront-{}-{}-{test}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    format!("sqlite:{}", dir.join("shop.sqlite").display())
+    actalink_testkit::fresh_sqlite(&format!("storefront-{test}")).url
 }
 
 pub(crate) async fn sandbox(session_ttl: Option<Duration>) -> Sandbox {
