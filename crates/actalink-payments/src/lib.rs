@@ -226,8 +226,8 @@ impl Payments {
     /// # Errors
     ///
     /// [`Error::InvalidInput`] when the versions do not increase;
-    /// [`Error::Migration`] when one fails (it is rolled back, and the ones
-    /// before it stay applied).
+    /// [`Error::Migration`] when one fails: every migration this call applied
+    /// is rolled back; those applied by earlier calls stay.
     pub async fn migrate(&self, component: &str, migrations: &[Migration]) -> Result<usize, Error> {
         migrate::run(
             &self.inner.pool,

@@ -150,7 +150,8 @@ END;
 /// nothing there: the transition trigger refuses a change to an unknown
 /// status, and a payment with a history or a job cannot be deleted,
 /// re-keyed or truncated away. The rows the foreign keys guarded are
-/// written only by the trigger, from the payment row itself, and reading a
+/// written only from the payment row itself (by the crate's transition
+/// statement since migration 3, or by the trigger for a change made by hand), and reading a
 /// status or job state this crate does not know is an error
 /// ([`Error::Corrupt`](crate::Error)). SQLite compiles both kinds into each
 /// prepared statement once, and keeps them.
