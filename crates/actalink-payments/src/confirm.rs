@@ -21,7 +21,7 @@ impl Payments {
     ///
     /// - `success`, matching the amount, currency, session and metadata:
     ///   open becomes paid and its fulfilment job is queued in the same
-    ///   transaction. A success for a failed or expired record flags it:
+    ///   statement. A success for a failed or expired record flags it:
     ///   money arrived for a closed order.
     /// - `success` that does not match: flagged, never paid.
     /// - `failure` or `timeout`: open becomes failed.
@@ -92,22 +92,21 @@ impl Payments {
                 self.apply(session_id, &[Open], Failed, source, Some(reason))
                     .await
             }
-            Verdict::Open(reason) => {
-                if self.past_expiry(session_id).await? {
+            Verdict::Open(reason) => match self.standing(session_id).await? {
+                Some((Open, true)) => {
                     let why = "the session stayed open past its expiry".to_owned();
-                    return self
-                        .apply(session_id, &[Open], Expired, source, Some(why))
-                        .await;
+                    self.apply(session_id, &[Open], Expired, source, Some(why))
+                        .await
                 }
-                self.still_open(session_id, reason).await
-            }
-            Verdict::Unknown(reason) => {
-                if self.past_expiry(session_id).await? {
+                standing => Ok(not_yet(standing, reason)),
+            },
+            Verdict::Unknown(reason) => match self.standing(session_id).await? {
+                Some((Open, true)) => {
                     let why = format!("{reason}, past the session's expiry");
-                    return self.flag(session_id, &[Open], source, &why).await;
+                    self.flag(session_id, &[Open], source, &why).await
                 }
-                self.still_open(session_id, reason).await
-            }
+                standing => Ok(not_yet(standing, reason)),
+            },
         }
     }
 
@@ -153,39 +152,38 @@ impl Payments {
 
     /// The outcome when another caller changed the payment first.
     async fn unchanged(&self, session_id: &CheckoutSessionId) -> Result<Outcome, Error> {
-        Ok(match self.payment(session_id).await? {
-            Some(payment) if payment.status == Open => Outcome::NotYet {
-                reason: "the payment changed during the check".into(),
-            },
-            Some(payment) => Outcome::Unchanged(payment.status),
-            None => Outcome::UnknownPayment,
-        })
+        let reason = "the payment changed during the check".to_owned();
+        Ok(not_yet(self.standing(session_id).await?, reason))
     }
 
-    async fn still_open(
+    /// Where the payment stands now, in one read: its status, and whether its
+    /// session expired more than the grace ago by the database's clock
+    /// (never without a known expiry). `None` when none is recorded.
+    async fn standing(
         &self,
         session_id: &CheckoutSessionId,
-        reason: String,
-    ) -> Result<Outcome, Error> {
-        match self.payment(session_id).await? {
-            Some(payment) if payment.status != Open => Ok(Outcome::Unchanged(payment.status)),
-            Some(_) => Ok(Outcome::NotYet { reason }),
-            None => Ok(Outcome::UnknownPayment),
-        }
-    }
-
-    /// Whether the payment's session expired more than the grace ago, by the
-    /// database's clock. Without a known expiry, never.
-    async fn past_expiry(&self, session_id: &CheckoutSessionId) -> Result<bool, Error> {
+    ) -> Result<Option<(PaymentStatus, bool)>, Error> {
         let now = self.sql().now;
-        let past: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT 1 FROM actalink_payments WHERE session_id = $1 \
-             AND expires_at_ms IS NOT NULL AND expires_at_ms + $2 <= {now}"
+        let row: Option<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT status, CAST(CASE WHEN expires_at_ms IS NOT NULL \
+             AND expires_at_ms + $2 <= {now} THEN 1 ELSE 0 END AS BIGINT) \
+             FROM actalink_payments WHERE session_id = $1"
         ))
         .bind(session_id.as_str())
         .bind(millis(self.inner.reconcile.expiry_grace))
         .fetch_optional(self.pool())
         .await?;
-        Ok(past.is_some())
+        row.map(|(status, past)| Ok((PaymentStatus::parse(&status)?, past == 1)))
+            .transpose()
+    }
+}
+
+/// The outcome of a check that leaves the payment as it stands: not yet
+/// final while open, else the status another caller gave it.
+fn not_yet(standing: Option<(PaymentStatus, bool)>, reason: String) -> Outcome {
+    match standing {
+        None => Outcome::UnknownPayment,
+        Some((Open, _)) => Outcome::NotYet { reason },
+        Some((status, _)) => Outcome::Unchanged(status),
     }
 }

@@ -82,22 +82,13 @@ impl Payments {
         // The event is stored: from here on a failure is the check's, and
         // the call still returns Ok (the provider must not deliver again).
         let (payment, confirmation) = match prompted {
-            // The open payment, read with the store: checked without reading it again.
+            // The payment, read with the store: checked without reading it
+            // again (a paid or flagged one is not fetched at all).
             Ok(Some(payment)) => (
                 Some(payment.session_id.clone()),
                 Some(self.check(payment, Source::Webhook).await),
             ),
-            Ok(None) => match self.recorded_session(session, reference.as_deref()).await {
-                Ok(id) => {
-                    let payment = id.and_then(|id| CheckoutSessionId::new(id).ok());
-                    let confirmation = match &payment {
-                        Some(id) => Some(self.confirm(id, Source::Webhook).await),
-                        None => None,
-                    };
-                    (payment, confirmation)
-                }
-                Err(error) => (event.data.checkout_session_id.clone(), Some(Err(error))),
-            },
+            Ok(None) => (None, None),
             Err(error) => (event.data.checkout_session_id.clone(), Some(Err(error))),
         };
         if let (Some(id), Some(Err(error))) = (&payment, &confirmation) {
@@ -116,12 +107,12 @@ impl Payments {
         })
     }
 
-    /// Stores the event in the inbox and, when it is new, reads the open
-    /// payment it names, in one round trip: one statement on PostgreSQL
-    /// (data-modifying `WITH`), two in one call to the writer on SQLite.
-    /// Returns `None` for a duplicate, else the named open payment, if there
-    /// is one, or why it could not be read (the event is stored all the
-    /// same).
+    /// Stores the event in the inbox and, when it is new, reads the payment
+    /// it names (in any status), in one round trip: one statement on
+    /// PostgreSQL (data-modifying `WITH`), two in one call to the writer on
+    /// SQLite. Returns `None` for a duplicate, else the named payment, if
+    /// there is one, or why it could not be read (the event is stored all
+    /// the same).
     async fn store_event(
         &self,
         dedup_key: &str,
@@ -144,7 +135,7 @@ impl Payments {
              (dedup_key, event_type, session_id, reference, body, received_at_ms) \
              VALUES ($1, $2, $3, $4, $5, {now}) ON CONFLICT (dedup_key) DO NOTHING"
         );
-        // The open payment the event names; no write to it here. If the
+        // The payment the event names; no write to it here. If the
         // check that follows cannot be made, the payment is made due at once
         // (`prompt`); if this process dies before the check, the reconciler
         // finds it at its next scheduled check. One column is compared, so
@@ -158,12 +149,12 @@ impl Payments {
         match self.backend() {
             Backend::Postgres => {
                 // No row for a duplicate; else one row, the payment's
-                // columns (NULL when no open payment is named).
+                // columns (NULL when no payment is named).
                 let row = sqlx::query_with(
                     &format!(
                         "WITH stored AS ({store} RETURNING 1) \
                          SELECT {PAYMENT_COLUMNS} FROM stored \
-                         LEFT JOIN actalink_payments AS p ON {named} AND p.status = 'open'"
+                         LEFT JOIN actalink_payments AS p ON {named}"
                     ),
                     arguments,
                 )
@@ -184,7 +175,7 @@ impl Payments {
                 // read only when the event was stored now.
                 let read = format!(
                     "SELECT {PAYMENT_COLUMNS} FROM actalink_payments AS p \
-                     WHERE {named} AND p.status = 'open' AND changes() = 1"
+                     WHERE {named} AND changes() = 1"
                 );
                 match self
                     .write(format!("{store} RETURNING 1; {read};"), arguments)
@@ -255,22 +246,6 @@ impl Payments {
             query = query.bind(value);
         }
         Ok(query.fetch_optional(self.pool()).await?)
-    }
-
-    /// The session of a recorded payment (in any status) named by `session`
-    /// or `reference`.
-    async fn recorded_session(
-        &self,
-        session: Option<&str>,
-        reference: Option<&str>,
-    ) -> Result<Option<String>, Error> {
-        Ok(sqlx::query_scalar(
-            "SELECT session_id FROM actalink_payments WHERE session_id = $1 OR reference = $2",
-        )
-        .bind(session)
-        .bind(reference)
-        .fetch_optional(self.pool())
-        .await?)
     }
 
     /// How many events the inbox holds.
