@@ -328,17 +328,9 @@ struct Paired {
 /// Runs `payments_cpu` on `backend` (built already) and reads its medians.
 fn paired_confirms(backend: &str) -> Result<Paired> {
     println!("==> paired confirmations on {backend}: {PAIRED_ROUNDS} rounds of one batch per side");
-    let output = Command::new(target_dir().join("release").join("payments_cpu"))
-        .args([backend, &PAIRED_ROUNDS.to_string()])
-        .output()
-        .context("could not run payments_cpu")?;
-    let stdout = String::from_utf8(output.stdout)?;
-    if !output.status.success() {
-        bail!(
-            "payments_cpu {backend} failed:\n{stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    let mut command = Command::new(target_dir().join("release").join("payments_cpu"));
+    command.args([backend, &PAIRED_ROUNDS.to_string()]);
+    let stdout = output_of(&format!("payments_cpu {backend}"), command)?;
     print!("{stdout}");
     // "<backend> crate: 197 µs/event wall …", "<backend> ratio: 1.02x …"
     let number = |label: &str, unit: &str| -> Result<f64> {

@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actalink_bench_payments::{
-    Database, StatusServer, analyze, connect, crate_confirms, create_floor_tables, delivery,
-    floor_confirms, floor_open, make_due, record, seed_jobs, seed_open, verifier,
+    Database, StatusServer, analyze, confirm_batch, connect, create_floor_tables, deliveries,
+    make_due, seed_jobs, seed_open, verifier,
 };
 use actalink_payments::ReconcileSettings;
 use criterion::measurement::WallTime;
@@ -45,7 +45,12 @@ const LANES: usize = 4;
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
 fn next() -> u64 {
-    NEXT.fetch_add(1, Ordering::Relaxed)
+    next_block(1)
+}
+
+/// The first of `count` numbers no other caller gets.
+fn next_block(count: u64) -> u64 {
+    NEXT.fetch_add(count, Ordering::Relaxed)
 }
 
 /// Runs `iters` iterations of `setup` (untimed) then `timed`; the time the
@@ -78,67 +83,19 @@ fn confirm(
     let payments = runtime.block_on(connect(&db.url, server, ReconcileSettings::default()));
     runtime.block_on(create_floor_tables(&payments));
     let verifier = verifier();
-    let client = payments.client().clone();
     group.throughput(Throughput::Elements(DELIVERIES));
-    group.bench_function(BenchmarkId::new("confirm_crate", db.backend), |b| {
-        b.iter_custom(|iters| {
-            time_each(
-                runtime,
-                iters,
-                || async {
-                    let mut deliveries = Vec::new();
-                    for _ in 0..DELIVERIES {
-                        let n = next();
-                        let id = record(&payments, &format!("c{n:08}")).await;
-                        deliveries.push(delivery(id.as_str(), &format!("evt_c{n}")));
-                    }
-                    deliveries
-                },
-                |deliveries| async {
-                    let mut set = JoinSet::new();
-                    for delivery in deliveries {
-                        let (payments, verifier) = (payments.clone(), verifier.clone());
-                        set.spawn(
-                            async move { crate_confirms(&payments, &verifier, &delivery).await },
-                        );
-                    }
-                    while let Some(done) = set.join_next().await {
-                        done.unwrap();
-                    }
-                },
-            )
+    for (floor, name) in [(false, "confirm_crate"), (true, "confirm_floor")] {
+        group.bench_function(BenchmarkId::new(name, db.backend), |b| {
+            b.iter_custom(|iters| {
+                time_each(
+                    runtime,
+                    iters,
+                    || deliveries(&payments, floor, next_block(DELIVERIES), DELIVERIES),
+                    |batch| confirm_batch(&payments, &verifier, batch, floor),
+                )
+            });
         });
-    });
-    group.bench_function(BenchmarkId::new("confirm_floor", db.backend), |b| {
-        b.iter_custom(|iters| {
-            time_each(
-                runtime,
-                iters,
-                || async {
-                    let references: Vec<String> =
-                        (0..DELIVERIES).map(|_| format!("f{:08}", next())).collect();
-                    floor_open(payments.pool(), &references).await;
-                    references
-                        .iter()
-                        .map(|r| delivery(&format!("checkout_{r}"), &format!("evt_{r}")))
-                        .collect::<Vec<_>>()
-                },
-                |deliveries| async {
-                    let mut set = JoinSet::new();
-                    for delivery in deliveries {
-                        let (pool, client, verifier) =
-                            (payments.pool().clone(), client.clone(), verifier.clone());
-                        set.spawn(async move {
-                            floor_confirms(&pool, &client, &verifier, &delivery).await;
-                        });
-                    }
-                    while let Some(done) = set.join_next().await {
-                        done.unwrap();
-                    }
-                },
-            )
-        });
-    });
+    }
 }
 
 fn reconcile(

@@ -78,12 +78,6 @@ impl StatusServer {
         Self { url }
     }
 
-    /// The server's base URL.
-    #[must_use]
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// A client of this server with the SDK's defaults.
     #[must_use]
     pub fn client(&self) -> Client {
@@ -226,8 +220,9 @@ pub async fn seed_open(payments: &Payments, prefix: &str, from: u64, to: u64, du
 }
 
 /// Inserts paid payments `<prefix>_000001` … (`1..=count`), each with a
-/// pending fulfilment job due now: one `UPDATE` to paid, whose trigger
-/// queues the jobs (and records the transitions) as for any payment.
+/// pending fulfilment job due now: one `UPDATE` to paid, written as a
+/// change by hand, whose trigger queues the jobs (and records the
+/// transitions).
 pub async fn seed_jobs(payments: &Payments, prefix: &str, count: u64) {
     seed_open(payments, prefix, 1, count, 0).await;
     let now = payments.database_now_ms().await.unwrap();
@@ -273,8 +268,6 @@ pub async fn analyze(payments: &Payments) {
 /// A signed webhook delivery: the body and its two header values.
 #[derive(Debug, Clone)]
 pub struct Delivery {
-    /// The session the event names.
-    pub session_id: CheckoutSessionId,
     /// The raw body.
     pub body: Vec<u8>,
     /// `x-actalink-timestamp`.
@@ -289,13 +282,7 @@ pub fn delivery(session_id: &str, event_id: &str) -> Delivery {
     let body = format!(
         r#"{{"id":"{event_id}","eventType":"onetime.executed","eventData":{{"data":{{"id":"txn_{event_id}","checkoutSessionId":"{session_id}"}}}}}}"#
     );
-    let now_ms = i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap();
+    let now_ms = now_ms();
     let signed = actalink_webhooks::sign(
         body.as_bytes(),
         &WebhookSecret::from(WEBHOOK_SECRET),
@@ -303,7 +290,6 @@ pub fn delivery(session_id: &str, event_id: &str) -> Delivery {
     )
     .unwrap();
     Delivery {
-        session_id: CheckoutSessionId::new(session_id).unwrap(),
         body: body.into_bytes(),
         timestamp: signed.timestamp,
         signature: signed.signature,
@@ -406,13 +392,7 @@ pub async fn floor_confirms(
         .verify_parts(&delivery.body, &delivery.timestamp, &delivery.signature)
         .unwrap();
     let session_id = event.data.checkout_session_id.as_ref().unwrap();
-    let received_at_ms = i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap();
+    let received_at_ms = now_ms();
     sqlx::query(
         "INSERT INTO floor_inbox (dedup_key, event_type, session_id, body, received_at_ms) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dedup_key) DO NOTHING",
@@ -437,4 +417,60 @@ pub async fn floor_confirms(
             .unwrap()
             .rows_affected();
     assert_eq!(paid, 1);
+}
+
+/// This machine's clock, in Unix milliseconds.
+fn now_ms() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// A batch of deliveries for `count` new open payments, references
+/// `c<n>` (the crate's, recorded through `Payments::record`) or `f<n>`
+/// (the floor's, one bulk insert) for `n` from `first`: the set-up of one
+/// confirmation batch, the same for criterion and the side-by-side run.
+pub async fn deliveries(payments: &Payments, floor: bool, first: u64, count: u64) -> Vec<Delivery> {
+    let references: Vec<String> = (first..first + count)
+        .map(|n| format!("{}{n:08}", if floor { 'f' } else { 'c' }))
+        .collect();
+    if floor {
+        floor_open(payments.pool(), &references).await;
+    } else {
+        for reference in &references {
+            record(payments, reference).await;
+        }
+    }
+    references
+        .iter()
+        .map(|r| delivery(&session_id_for(r), &format!("evt_{r}")))
+        .collect()
+}
+
+/// Confirms `deliveries` all at once, one task each, through the crate or
+/// the floor, and waits for every one.
+pub async fn confirm_batch(
+    payments: &Payments,
+    verifier: &Verifier,
+    deliveries: Vec<Delivery>,
+    floor: bool,
+) {
+    let mut set = tokio::task::JoinSet::new();
+    for delivery in deliveries {
+        let (payments, verifier) = (payments.clone(), verifier.clone());
+        set.spawn(async move {
+            if floor {
+                floor_confirms(payments.pool(), payments.client(), &verifier, &delivery).await;
+            } else {
+                crate_confirms(&payments, &verifier, &delivery).await;
+            }
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        done.unwrap();
+    }
 }

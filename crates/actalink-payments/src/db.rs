@@ -183,27 +183,24 @@ impl SqliteWriter {
     ) {
         while let Some(first) = writes.recv().await {
             // One connection for as long as writes keep coming; returned to
-            // the pool when the queue is empty, or closed after an error.
+            // the pool when the queue is empty, or dropped after an error.
             let mut conn = None;
             let mut next = Some(first);
             while let Some(write) = next.take() {
-                let kept = Self::one(&pool, &mut conn, write, busy_timeout).await;
-                if !kept {
-                    conn = None;
-                }
+                Self::one(&pool, &mut conn, write, busy_timeout).await;
                 next = writes.try_recv().ok();
             }
         }
     }
 
-    /// Runs one write on `conn` (acquired when `None`); false when the
-    /// connection should not be used again.
+    /// Runs one write on `conn` (acquired when `None`), leaving `conn` empty
+    /// when the connection should not be used again.
     async fn one(
         pool: &AnyPool,
         conn: &mut Option<PoolConnection<Any>>,
         write: Write,
         busy_timeout: Duration,
-    ) -> bool {
+    ) {
         let Write {
             sql,
             arguments,
@@ -212,12 +209,12 @@ impl SqliteWriter {
             reply,
         } = write;
         if kind == WriteKind::Claim && reply.is_closed() {
-            return true;
+            return;
         }
         let waited = queued.elapsed();
         if waited > busy_timeout {
             let _ = reply.send(Err(Error::WriteTimedOut { waited }));
-            return true;
+            return;
         }
         let mut held = match conn.take() {
             Some(held) => held,
@@ -225,7 +222,7 @@ impl SqliteWriter {
                 Ok(acquired) => acquired,
                 Err(error) => {
                     let _ = reply.send(Err(Error::Database(error)));
-                    return false;
+                    return;
                 }
             },
         };
@@ -242,16 +239,13 @@ impl SqliteWriter {
                 *conn = Some(held);
                 // The caller may have given up: its write still ran.
                 let _ = reply.send(Ok(rows));
-                true
             }
             Ok((_, Err(error))) => {
                 let _ = reply.send(Err(Error::Database(error)));
-                false
             }
             Err(_) => {
                 tracing::error!("a write panicked on the SQLite writer thread");
                 let _ = reply.send(Err(Error::Database(sqlx::Error::WorkerCrashed)));
-                false
             }
         }
     }
@@ -349,21 +343,12 @@ mod tests {
     #[cfg(feature = "sqlite")]
     static ONE_WRITER_TEST: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-    /// A fresh SQLite file's URL, in a directory of its own.
-    #[cfg(feature = "sqlite")]
-    fn sqlite_file(name: &str) -> (std::path::PathBuf, String) {
-        let dir = std::env::temp_dir().join(format!("actalink-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite:{}", dir.join("w.db").display());
-        (dir, url)
-    }
-
     #[cfg(feature = "sqlite")]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn queued_writes_give_up_after_the_busy_timeout_and_gone_claims_are_not_made() {
         let _alone = ONE_WRITER_TEST.lock().await;
-        let (dir, url) = sqlite_file("writer-busy");
+        let actalink_testkit::FreshSqlite { url, dir } =
+            actalink_testkit::fresh_sqlite("writer-busy");
         let busy = Duration::from_millis(300);
         let pool = connect(&url, Backend::Sqlite, 3, busy).await.unwrap();
         let writer = std::sync::Arc::new(SqliteWriter::start(pool.clone(), busy).await.unwrap());
@@ -432,7 +417,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_writer_survives_a_failed_write_and_ends_with_its_handle() {
         let _alone = ONE_WRITER_TEST.lock().await;
-        let (dir, url) = sqlite_file("writer");
+        let actalink_testkit::FreshSqlite { url, dir } = actalink_testkit::fresh_sqlite("writer");
         let pool = connect(&url, Backend::Sqlite, 2, Duration::from_secs(5))
             .await
             .unwrap();

@@ -386,8 +386,9 @@ mod tests {
     use crate::db::{self, Sql};
 
     /// A database made by the first migration, with a paid payment and its
-    /// transition, upgraded by the second: the history stays, new ids
-    /// follow it, and status changes are recorded by the trigger.
+    /// transition, upgraded by the later ones: the history stays, new ids
+    /// follow it, and a status change written as the previous version wrote
+    /// it (its source in `status_source`) is recorded by the trigger.
     async fn upgrade_keeps_the_history(url: &str, backend: Backend) {
         let pool = db::connect(url, backend, 2, std::time::Duration::from_secs(5))
             .await
@@ -469,15 +470,11 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_second_migration_keeps_the_history() {
+    async fn later_migrations_keep_the_history() {
         if cfg!(feature = "sqlite") {
-            let dir = std::env::temp_dir()
-                .join(format!("actalink-payments-upgrade-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            let url = format!("sqlite:{}", dir.join("payments.db").display());
-            upgrade_keeps_the_history(&url, Backend::Sqlite).await;
-            let _ = std::fs::remove_dir_all(&dir);
+            let db = actalink_testkit::fresh_sqlite("payments-upgrade");
+            upgrade_keeps_the_history(&db.url, Backend::Sqlite).await;
+            let _ = std::fs::remove_dir_all(&db.dir);
         }
         if cfg!(feature = "postgres")
             && let Some(db) = actalink_testkit::fresh_postgres("migrate_upgrade").await

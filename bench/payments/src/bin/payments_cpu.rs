@@ -15,11 +15,9 @@
 use std::time::Instant;
 
 use actalink_bench_payments::{
-    Database, Delivery, StatusServer, connect, crate_confirms, create_floor_tables, delivery,
-    floor_confirms, floor_open, record, verifier,
+    Database, StatusServer, confirm_batch, connect, create_floor_tables, deliveries, verifier,
 };
-use actalink_payments::{Payments, ReconcileSettings};
-use tokio::task::JoinSet;
+use actalink_payments::ReconcileSettings;
 
 /// User and system CPU ticks (1/100 s on Linux) of the processes whose
 /// `comm` is `name`, or of this process.
@@ -44,26 +42,6 @@ fn cpu_ticks(name: Option<&str>) -> u64 {
         .sum()
 }
 
-/// 64 deliveries, set up untimed, for the crate or the floor.
-async fn deliveries(payments: &Payments, floor: bool, next: &mut u64) -> Vec<Delivery> {
-    let mut references = Vec::new();
-    for _ in 0..64 {
-        *next += 1;
-        references.push(format!("{}{:08}", if floor { 'f' } else { 'c' }, next));
-    }
-    if floor {
-        floor_open(payments.pool(), &references).await;
-    } else {
-        for reference in &references {
-            record(payments, reference).await;
-        }
-    }
-    references
-        .iter()
-        .map(|r| delivery(&format!("checkout_{r}"), &format!("evt_{r}")))
-        .collect()
-}
-
 #[tokio::main]
 async fn main() {
     let backend = std::env::args().nth(1).unwrap_or_else(|| "sqlite".into());
@@ -79,8 +57,15 @@ async fn main() {
     let payments = connect(&db.url, &server, ReconcileSettings::default()).await;
     create_floor_tables(&payments).await;
     let verifier = verifier();
-    let client = payments.client().clone();
-    let mut next = 0;
+    let mut next = 1;
+    // The database server's CPU: PostgreSQL's processes; SQLite runs in this one.
+    let server_ticks = || {
+        if backend == "postgres" {
+            cpu_ticks(Some("postgres"))
+        } else {
+            0
+        }
+    };
     // Per side: wall seconds of each round's batch, and the CPU ticks of
     // this process and of the server over all rounds.
     let mut walls: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
@@ -96,40 +81,35 @@ async fn main() {
         };
         for floor in order {
             let side = usize::from(floor);
-            let batch = deliveries(&payments, floor, &mut next).await;
-            let (own, server) = (cpu_ticks(None), cpu_ticks(Some("postgres")));
+            let batch = deliveries(&payments, floor, next, 64).await;
+            next += 64;
+            let (own, server) = (cpu_ticks(None), server_ticks());
             let start = Instant::now();
-            let mut set = JoinSet::new();
-            for delivery in batch {
-                let (payments, verifier, client) =
-                    (payments.clone(), verifier.clone(), client.clone());
-                set.spawn(async move {
-                    if floor {
-                        floor_confirms(payments.pool(), &client, &verifier, &delivery).await;
-                    } else {
-                        crate_confirms(&payments, &verifier, &delivery).await;
-                    }
-                });
-            }
-            while let Some(done) = set.join_next().await {
-                done.unwrap();
-            }
+            confirm_batch(&payments, &verifier, batch, floor).await;
             if round >= 2 {
                 walls[side].push(start.elapsed().as_secs_f64());
                 ticks[side].0 += cpu_ticks(None) - own;
-                ticks[side].1 += cpu_ticks(Some("postgres")) - server;
+                ticks[side].1 += server_ticks() - server;
             }
         }
     }
     let events = f64::from(batches) * 64.0;
     let mut ratios: Vec<f64> = walls[0].iter().zip(&walls[1]).map(|(c, f)| c / f).collect();
     for ((walls, (own, server)), side) in walls.iter().zip(ticks).zip(["crate", "floor"]) {
+        // On SQLite the database runs in this process: no server line.
+        let server = if backend == "postgres" {
+            format!(
+                ", {:.0} µs/event CPU in postgres",
+                server as f64 * 1e4 / events
+            )
+        } else {
+            String::new()
+        };
         println!(
             "{backend} {side}: {:.0} µs/event wall (median of {batches} batches of 64), \
-             {:.0} µs/event CPU in this process, {:.0} µs/event CPU in postgres",
+             {:.0} µs/event CPU in this process{server}",
             median(&mut walls.clone()) * 1e6 / 64.0,
             own as f64 * 1e4 / events,
-            server as f64 * 1e4 / events,
         );
     }
     println!(
