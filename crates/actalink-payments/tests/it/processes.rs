@@ -20,7 +20,21 @@ const ROLE: &str = "PAYMENTS_TEST_ROLE";
 
 /// Starts this test binary as a child in `role`, on `url`, asking `status_url`.
 fn spawn(role: &str, url: &str, status_url: &str, extra: &[(&str, String)]) -> Child {
-    let mut command = Command::new(std::env::current_exe().unwrap());
+    let mut command = child_command(
+        Command::new(std::env::current_exe().unwrap()),
+        role,
+        url,
+        status_url,
+    );
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    command.spawn().unwrap()
+}
+
+/// `command`, which runs this test binary, made to run it as a child in
+/// `role` on `url`, asking `status_url`, its results on a pipe.
+fn child_command(mut command: Command, role: &str, url: &str, status_url: &str) -> Command {
     command
         .args([
             "--exact",
@@ -35,10 +49,7 @@ fn spawn(role: &str, url: &str, status_url: &str, extra: &[(&str, String)]) -> C
         .env("PAYMENTS_TEST_STATUS_URL", status_url)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    for (key, value) in extra {
-        command.env(key, value);
-    }
-    command.spawn().unwrap()
+    command
 }
 
 /// The lines a child printed that start with `=> `, after it exits successfully.
@@ -206,25 +217,14 @@ async fn a_worker_paused_past_its_lease_cannot_complete_the_job() {
 /// Starts a child in `role` whose clock is `offset_secs` away from this
 /// machine's (libfaketime; the monotonic clock is left alone for tokio).
 fn spawn_shifted(role: &str, url: &str, status_url: &str, offset_secs: i64) -> Child {
-    let mut command = Command::new("faketime");
-    command
+    let mut faketime = Command::new("faketime");
+    faketime
         .args(["-f", &format!("{offset_secs:+}")])
         .arg(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "processes::child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-            "-q",
-        ])
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-        .env(ROLE, role)
-        .env("PAYMENTS_TEST_URL", url)
-        .env("PAYMENTS_TEST_STATUS_URL", status_url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    command.spawn().unwrap()
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    child_command(faketime, role, url, status_url)
+        .spawn()
+        .unwrap()
 }
 
 /// Instances whose clocks are ten minutes ahead or behind neither take a
@@ -334,10 +334,7 @@ async fn confirmed_by_another_reconciler(
         "reconciler",
         url,
         &server.url,
-        &[
-            ("PAYMENTS_TEST_START", now_ms().to_string()),
-            ("PAYMENTS_TEST_SESSIONS", id.as_str().to_owned()),
-        ],
+        &[("PAYMENTS_TEST_START", now_ms().to_string())],
     ));
     assert_eq!(said, ["changed"]);
     let history = payments.transitions(id).await.unwrap();
@@ -613,7 +610,6 @@ fn child() {
                     .unwrap()
                     .parse()
                     .unwrap();
-                let sessions = std::env::var("PAYMENTS_TEST_SESSIONS").unwrap();
                 let wait = start.saturating_sub(now_ms());
                 tokio::time::sleep(Duration::from_millis(wait as u64)).await;
                 if racer == "reconciler" {
@@ -624,6 +620,7 @@ fn child() {
                     }
                     return;
                 }
+                let sessions = std::env::var("PAYMENTS_TEST_SESSIONS").unwrap();
                 let mut tasks = Vec::new();
                 for (n, session) in sessions.split(',').enumerate() {
                     let (payments, id) =
