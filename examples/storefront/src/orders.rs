@@ -97,7 +97,7 @@ pub(crate) async fn insert_in(
     product: &Product,
     session: &CheckoutSessionId,
 ) -> Result<(), AppError> {
-    sqlx::query(
+    let placed = sqlx::query(
         "INSERT INTO orders (id, user_id, paylink_id, product, amount, currency, \
          checkout_session_id, created_at_ms) \
          SELECT $1, $2, $3, $4, $5, $6, session_id, created_at_ms \
@@ -111,7 +111,16 @@ pub(crate) async fn insert_in(
     .bind(product.currency.as_str())
     .bind(session.as_str())
     .execute(conn)
-    .await?;
+    .await?
+    .rows_affected();
+    // The payment record was written just before, in the same transaction:
+    // without it the order would silently not be placed.
+    if placed != 1 {
+        return Err(AppError::Internal(format!(
+            "no payment record for session {} to place order {id} on",
+            session.as_str()
+        )));
+    }
     Ok(())
 }
 
