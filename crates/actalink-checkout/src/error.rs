@@ -133,7 +133,9 @@ pub enum Error {
         session_id: CheckoutSessionId,
         /// The last status seen, if any poll succeeded.
         last_status: Option<SessionStatus>,
-        /// The error of the last poll, when it failed (a 5xx, a timeout).
+        /// The error of the last poll, when it failed (a 5xx, a timeout). A
+        /// last poll cut short by the wait's deadline, after an earlier one
+        /// failed, leaves that earlier failure here: it says more.
         last_error: Option<Box<Error>>,
     },
 }

@@ -128,12 +128,10 @@ impl Client {
         let mut deadline: Option<Option<Instant>> =
             options.timeout.map(|t| deadline_after(start, t));
         let mut last_status: Option<SessionStatus> = None;
-        let mut last_error: Option<Box<Error>>;
+        let mut last_error: Option<Box<Error>> = None;
         loop {
-            match self
-                .get_session_before(id, deadline.unwrap_or(until_known))
-                .await
-            {
+            let poll_deadline = deadline.unwrap_or(until_known);
+            match self.get_session_before(id, poll_deadline).await {
                 Ok(session) => {
                     on_poll(Poll::Session(&session));
                     if session.is_terminal() {
@@ -159,7 +157,14 @@ impl Client {
                 Err(error) if error.is_retryable() => {
                     tracing::warn!(error = %error, "polling the session failed; polling on");
                     on_poll(Poll::Failed(&error));
-                    last_error = Some(Box::new(error));
+                    // A poll cut short by the wait's own deadline says only
+                    // that time ran out: a failure the server or the network
+                    // gave before it says more, and is kept.
+                    let cut_short =
+                        error.is_timeout() && poll_deadline.is_some_and(|at| Instant::now() >= at);
+                    if !(cut_short && last_error.is_some()) {
+                        last_error = Some(Box::new(error));
+                    }
                 }
                 Err(error) => return Err(error),
             }

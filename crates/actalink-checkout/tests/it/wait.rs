@@ -197,6 +197,32 @@ async fn a_wait_that_ends_in_errors_carries_the_last_one() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_last_poll_cut_at_the_deadline_keeps_the_failure_before_it() {
+    // Polls that get 503 (each with its retries), then one the server is
+    // too slow to answer before the deadline.
+    let t = repeating(6, || status(503, r#"{"message":"maintenance"}"#))
+        .respond_after(Duration::from_secs(25), paid());
+    let e = client(&t)
+        .wait_for_completion(
+            &id(),
+            WaitOptions::new()
+                .with_interval(Duration::from_secs(1))
+                .with_timeout(Duration::from_secs(5)),
+        )
+        .await
+        .unwrap_err();
+    let Error::WaitTimedOut { last_error, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        matches!(last_error.as_deref(), Some(Error::Server(_))),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("maintenance"), "{e}");
+    assert_eq!(t.requests().len(), 7, "the slow poll was made");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_timeout_beyond_the_clock_does_not_panic() {
     let t = ReplayTransport::new().respond(paid());
     let session = client(&t)
