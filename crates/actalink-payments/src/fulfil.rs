@@ -1,5 +1,6 @@
-//! The fulfilment outbox: one job per paid payment, claimed with a lease,
-//! completed under a fencing token.
+//! The fulfilment outbox: one job per paid payment, kept on the payment's
+//! own row (its `job_` columns, queued in the statement that makes it
+//! paid), claimed with a lease, completed under a fencing token.
 //!
 //! A job is `pending` until completed (`done`) or until it has failed
 //! `max_attempts` times (`dead`). A claim moves the job's due time to the
@@ -130,8 +131,9 @@ pub struct DeadJob {
     pub last_error: Option<String>,
 }
 
+/// A claimed job's columns, on its payment's row.
 const JOB_COLUMNS: &str =
-    "session_id, reference, amount, currency, attempts, lease_token, lease_until_ms";
+    "session_id, reference, amount, currency, job_attempts, job_lease_token, job_lease_until_ms";
 
 fn job_from_row(row: &AnyRow) -> Result<ClaimedJob, Error> {
     let session_id: String = row.try_get(0)?;
@@ -178,12 +180,13 @@ impl Payments {
         let rows = self
             .claim(
                 format!(
-                    "UPDATE actalink_fulfilment_jobs SET attempts = attempts + 1, lease_token = $1, \
-                     lease_until_ms = {now} + $2, run_at_ms = {now} + $2 \
-                     WHERE session_id = (SELECT session_id FROM actalink_fulfilment_jobs \
-                         WHERE state = 'pending' AND run_at_ms <= {now} ORDER BY run_at_ms \
-                         LIMIT 1 {skip}) \
-                     AND state = 'pending' \
+                    "UPDATE actalink_payments SET job_attempts = job_attempts + 1, \
+                     job_lease_token = $1, job_lease_until_ms = {now} + $2, \
+                     job_run_at_ms = {now} + $2 \
+                     WHERE session_id = (SELECT session_id FROM actalink_payments \
+                         WHERE job_state = 'pending' AND job_run_at_ms <= {now} \
+                         ORDER BY job_run_at_ms LIMIT 1 {skip}) \
+                     AND job_state = 'pending' \
                      RETURNING {JOB_COLUMNS}",
                     skip = sql.skip_locked,
                 ),
@@ -244,9 +247,9 @@ impl Payments {
     fn complete_sql(&self) -> String {
         let now = self.sql().now;
         format!(
-            "UPDATE actalink_fulfilment_jobs SET state = 'done', completed_at_ms = {now}, \
-             lease_until_ms = NULL, last_error = NULL \
-             WHERE session_id = $1 AND lease_token = $2 AND state = 'pending'"
+            "UPDATE actalink_payments SET job_state = 'done', job_completed_at_ms = {now}, \
+             job_lease_until_ms = NULL, job_last_error = NULL \
+             WHERE session_id = $1 AND job_lease_token = $2 AND job_state = 'pending'"
         )
     }
 
@@ -254,8 +257,8 @@ impl Payments {
     /// completed the job already, else [`Error::LeaseLost`].
     async fn completed_by(&self, conn: &mut AnyConnection, job: &ClaimedJob) -> Result<(), Error> {
         let already: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM actalink_fulfilment_jobs \
-             WHERE session_id = $1 AND lease_token = $2 AND state = 'done'",
+            "SELECT 1 FROM actalink_payments \
+             WHERE session_id = $1 AND job_lease_token = $2 AND job_state = 'done'",
         )
         .bind(job.session_id.as_str())
         .bind(job.lease_token.as_str())
@@ -289,9 +292,9 @@ impl Payments {
         let changed = self
             .write_affected(
                 &format!(
-                    "UPDATE actalink_fulfilment_jobs SET state = $1, run_at_ms = {now} + $2, \
-                     last_error = $3, lease_token = NULL, lease_until_ms = NULL \
-                     WHERE session_id = $4 AND lease_token = $5 AND state = 'pending'"
+                    "UPDATE actalink_payments SET job_state = $1, job_run_at_ms = {now} + $2, \
+                     job_last_error = $3, job_lease_token = NULL, job_lease_until_ms = NULL \
+                     WHERE session_id = $4 AND job_lease_token = $5 AND job_state = 'pending'"
                 ),
                 arguments,
             )
@@ -313,8 +316,8 @@ impl Payments {
     /// On a database failure.
     pub async fn dead_jobs(&self, limit: u32) -> Result<Vec<DeadJob>, Error> {
         let rows = sqlx::query(
-            "SELECT session_id, reference, attempts, last_error FROM actalink_fulfilment_jobs \
-             WHERE state = 'dead' ORDER BY created_at_ms, session_id LIMIT $1",
+            "SELECT session_id, reference, job_attempts, job_last_error FROM actalink_payments \
+             WHERE job_state = 'dead' ORDER BY job_created_at_ms, session_id LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(self.pool())
@@ -344,8 +347,8 @@ impl Payments {
         let changed = self
             .write_affected(
                 &format!(
-                    "UPDATE actalink_fulfilment_jobs SET state = 'pending', attempts = 0, \
-                     run_at_ms = {now} WHERE session_id = $1 AND state = 'dead'"
+                    "UPDATE actalink_payments SET job_state = 'pending', job_attempts = 0, \
+                     job_run_at_ms = {now} WHERE session_id = $1 AND job_state = 'dead'"
                 ),
                 arguments,
             )
@@ -363,7 +366,8 @@ impl Payments {
         session_id: &CheckoutSessionId,
     ) -> Result<Option<(JobState, i64)>, Error> {
         let row = sqlx::query(
-            "SELECT state, attempts FROM actalink_fulfilment_jobs WHERE session_id = $1",
+            "SELECT job_state, job_attempts FROM actalink_payments \
+             WHERE session_id = $1 AND job_state IS NOT NULL",
         )
         .bind(session_id.as_str())
         .fetch_optional(self.pool())

@@ -247,10 +247,176 @@ CREATE TRIGGER actalink_payment_moved BEFORE UPDATE OF status ON actalink_paymen
     EXECUTE FUNCTION actalink_payment_moved();
 ";
 
+/// What the fourth migration on PostgreSQL, and the third on SQLite, does.
+const JOBS_ON_PAYMENTS: &str = "each paid payment's fulfilment job is kept on its payment row";
+
+/// The job's columns on the payment row, added by [`SQLITE_V3`] and
+/// [`POSTGRES_V4`]: `job_state` is `NULL` until the payment is paid, then
+/// `pending`, `done` or `dead`.
+macro_rules! job_columns {
+    ($first:literal, $add:literal, $sep:literal) => {
+        concat!(
+            $first,
+            " job_state TEXT",
+            $sep,
+            $add,
+            " job_attempts BIGINT NOT NULL DEFAULT 0",
+            $sep,
+            $add,
+            " job_run_at_ms BIGINT",
+            $sep,
+            $add,
+            " job_lease_token TEXT",
+            $sep,
+            $add,
+            " job_lease_until_ms BIGINT",
+            $sep,
+            $add,
+            " job_last_error TEXT",
+            $sep,
+            $add,
+            " job_created_at_ms BIGINT",
+            $sep,
+            $add,
+            " job_completed_at_ms BIGINT;\n"
+        )
+    };
+}
+
+/// The copy of each job into its payment row, the old table dropped, and
+/// the index through which due jobs are claimed: the part of the move that
+/// reads the same on both backends (`UPDATE … FROM` needs SQLite 3.33; the
+/// bundled one is newer).
+macro_rules! jobs_moved {
+    () => {
+        r"UPDATE actalink_payments SET job_state = j.state,
+    job_attempts = j.attempts, job_run_at_ms = j.run_at_ms, job_lease_token = j.lease_token,
+    job_lease_until_ms = j.lease_until_ms, job_last_error = j.last_error,
+    job_created_at_ms = j.created_at_ms, job_completed_at_ms = j.completed_at_ms
+    FROM actalink_fulfilment_jobs AS j WHERE j.session_id = actalink_payments.session_id;
+DROP TABLE actalink_fulfilment_jobs;
+CREATE INDEX actalink_payments_job_due ON actalink_payments (job_run_at_ms)
+    WHERE job_state = 'pending';
+"
+    };
+}
+/// The third schema on SQLite: the job moves onto the payment row (see
+/// [`POSTGRES_V4`] for why), and the trigger queues it there, in the
+/// `UPDATE` that already clears `status_source`, instead of inserting a
+/// row. A status change made by the crate itself passes through the same
+/// trigger. A payment with a job is kept by a trigger, as the dropped
+/// table's foreign key kept it.
+const SQLITE_V3: &str = concat!(
+    job_columns!(
+        "ALTER TABLE actalink_payments ADD COLUMN",
+        "ALTER TABLE actalink_payments ADD COLUMN",
+        ";\n"
+    ),
+    "DROP TRIGGER actalink_payment_moved;\n",
+    jobs_moved!(),
+    r"CREATE TRIGGER actalink_payment_kept BEFORE DELETE ON actalink_payments
+    WHEN OLD.job_state IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'actalink_payments: a payment with a fulfilment job is kept');
+END;
+CREATE TRIGGER actalink_payment_moved AFTER UPDATE OF status ON actalink_payments
+    WHEN OLD.status IS NOT NEW.status
+BEGIN
+    INSERT INTO actalink_payment_transitions
+        (session_id, from_status, to_status, source, reason, at_ms)
+        VALUES (NEW.session_id, OLD.status, NEW.status,
+            COALESCE(NEW.status_source, 'operator'), NEW.reason,
+            CAST(unixepoch('subsec') * 1000 AS INTEGER));
+    UPDATE actalink_payments SET status_source = NULL,
+        job_state = CASE WHEN NEW.status = 'paid' THEN COALESCE(job_state, 'pending')
+            ELSE job_state END,
+        job_run_at_ms = CASE WHEN NEW.status = 'paid' AND job_state IS NULL
+            THEN CAST(unixepoch('subsec') * 1000 AS INTEGER) ELSE job_run_at_ms END,
+        job_created_at_ms = CASE WHEN NEW.status = 'paid' AND job_state IS NULL
+            THEN CAST(unixepoch('subsec') * 1000 AS INTEGER) ELSE job_created_at_ms END
+        WHERE session_id = NEW.session_id
+            AND (NEW.status_source IS NOT NULL OR (NEW.status = 'paid' AND NEW.job_state IS NULL));
+END;
+"
+);
+
+/// PostgreSQL: each paid payment's fulfilment job moves from a table of its
+/// own onto the payment row (the `job_` columns), with a partial index of
+/// the pending ones by due time. A payment becoming paid then writes one
+/// row fewer and two index entries fewer (a heap row and its primary key
+/// entry, against one entry in the new index): on the confirmation path
+/// that was about a twentieth of the time per event (`docs/src/benchmarks.md`).
+/// The crate's status `UPDATE` queues the job in its own `SET`; the trigger
+/// (for changes by hand) sets the same columns on `NEW`; a payment with a
+/// job is kept as one with a history is.
+///
+/// An instance of an earlier version writes its jobs to the dropped table
+/// and fails: stop every earlier instance before the first new one starts.
+const POSTGRES_V4: &str = concat!(
+    job_columns!(
+        "ALTER TABLE actalink_payments ADD COLUMN",
+        "ADD COLUMN",
+        ",\n   "
+    ),
+    jobs_moved!(),
+    r"CREATE OR REPLACE FUNCTION actalink_payment_moved() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $body$
+DECLARE
+    at_ms BIGINT := CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT);
+BEGIN
+    IF NEW.status NOT IN ('open', 'paid', 'failed', 'expired', 'flagged') THEN
+        RAISE EXCEPTION 'actalink_payments: % is no payment status', NEW.status
+            USING ERRCODE = 'check_violation';
+    END IF;
+    INSERT INTO actalink_payment_transitions
+        (session_id, from_status, to_status, source, reason, at_ms)
+        VALUES (NEW.session_id, OLD.status, NEW.status,
+            COALESCE(NEW.status_source, 'operator'), NEW.reason, at_ms);
+    IF NEW.status = 'paid' AND NEW.job_state IS NULL THEN
+        NEW.job_state := 'pending';
+        NEW.job_attempts := 0;
+        NEW.job_run_at_ms := at_ms;
+        NEW.job_created_at_ms := at_ms;
+    END IF;
+    NEW.status_source := NULL;
+    RETURN NEW;
+END
+$body$;
+CREATE OR REPLACE FUNCTION actalink_payment_kept() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $body$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.session_id = OLD.session_id THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'TRUNCATE' THEN
+        IF EXISTS (SELECT 1 FROM actalink_payment_transitions)
+            OR EXISTS (SELECT 1 FROM actalink_payments WHERE job_state IS NOT NULL)
+        THEN
+            RAISE EXCEPTION 'actalink_payments: payments with a history or a fulfilment job are kept'
+                USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF OLD.job_state IS NOT NULL
+        OR EXISTS (SELECT 1 FROM actalink_payment_transitions WHERE session_id = OLD.session_id)
+    THEN
+        RAISE EXCEPTION 'actalink_payments: payment % has a history or a fulfilment job; it is kept',
+            OLD.session_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        RETURN NEW;
+    END IF;
+    RETURN OLD;
+END
+$body$;
+"
+);
+
 /// This crate's migrations on SQLite.
 const SQLITE: &[Migration] = &[
     Migration::new(1, V1, schema_v1!("id INTEGER PRIMARY KEY AUTOINCREMENT")),
     Migration::new(2, V2, SQLITE_V2),
+    Migration::new(3, JOBS_ON_PAYMENTS, SQLITE_V3),
 ];
 
 /// This crate's migrations on PostgreSQL: the same tables, with an identity
@@ -263,6 +429,7 @@ const POSTGRES: &[Migration] = &[
     ),
     Migration::new(2, V2, POSTGRES_V2),
     Migration::new(3, V3, POSTGRES_V3),
+    Migration::new(4, JOBS_ON_PAYMENTS, POSTGRES_V4),
 ];
 
 /// This crate's own migrations for `backend`.
@@ -421,6 +588,14 @@ mod tests {
         .execute(&pool)
         .await
         .unwrap();
+        sqlx::query(
+            "INSERT INTO actalink_fulfilment_jobs (session_id, reference, amount, currency, \
+             state, attempts, run_at_ms, last_error, created_at_ms) \
+             VALUES ('checkout_a', 'checkout_a', '0.16', 'USDC', 'dead', 3, 7, 'refused', 6)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
         assert_eq!(
             run(&pool, backend, now, COMPONENT, migrations)
                 .await
@@ -461,11 +636,25 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(left, None);
-        let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM actalink_fulfilment_jobs")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(jobs, 0, "expiry queues no job");
+        // The job moved onto its payment's row, whole; expiry queued none.
+        let jobs: Vec<(String, String, i64, i64, Option<String>, i64)> = sqlx::query_as(
+            "SELECT session_id, job_state, job_attempts, job_run_at_ms, job_last_error, \
+             job_created_at_ms FROM actalink_payments WHERE job_state IS NOT NULL",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            jobs,
+            [(
+                "checkout_a".to_owned(),
+                "dead".to_owned(),
+                3,
+                7,
+                Some("refused".to_owned()),
+                6
+            )]
+        );
         pool.close().await;
     }
 

@@ -252,13 +252,14 @@ impl Payments {
 
     /// One conditional transition from `from`, in one statement, so that
     /// the change, its record and (for paid) the payment's one fulfilment
-    /// job commit together or not at all. On SQLite the
-    /// `actalink_payment_moved` trigger writes the record and the job inside
-    /// the `UPDATE`. On PostgreSQL the statement writes them itself, in a
+    /// job (the `job_` columns of its own row) commit together or not at
+    /// all. On SQLite the `actalink_payment_moved` trigger writes the record
+    /// and queues the job inside the `UPDATE`. On PostgreSQL the statement
+    /// queues the job in its own `SET` and writes the record in a
     /// data-modifying `WITH`, and bumps `status_version` so that the trigger
     /// (kept for changes made by hand) stays out of it: a PL/pgSQL call per
-    /// transition cost more than the two inserts it makes. Returns whether
-    /// the payment moved.
+    /// transition cost more than the work it does. Returns whether the
+    /// payment moved.
     async fn transition_from(
         &self,
         session_id: &CheckoutSessionId,
@@ -276,16 +277,18 @@ impl Payments {
             ),
             Backend::Postgres => format!(
                 "WITH moved AS (UPDATE actalink_payments SET status = $1, reason = $2, \
-                 status_version = status_version + 1, next_check_at_ms = NULL, updated_at_ms = {now} \
+                 status_version = status_version + 1, next_check_at_ms = NULL, updated_at_ms = {now}, \
+                 job_state = CASE WHEN $1 = 'paid' THEN COALESCE(job_state, 'pending') \
+                 ELSE job_state END, \
+                 job_run_at_ms = CASE WHEN $1 = 'paid' AND job_state IS NULL THEN {now} \
+                 ELSE job_run_at_ms END, \
+                 job_created_at_ms = CASE WHEN $1 = 'paid' AND job_state IS NULL THEN {now} \
+                 ELSE job_created_at_ms END \
                  WHERE session_id = $4 AND status = $5 \
-                 RETURNING session_id, reference, amount, currency, reason, updated_at_ms), \
+                 RETURNING session_id, reason, updated_at_ms), \
                  recorded AS (INSERT INTO actalink_payment_transitions \
                  (session_id, from_status, to_status, source, reason, at_ms) \
-                 SELECT session_id, $5, $1, $3, reason, updated_at_ms FROM moved), \
-                 queued AS (INSERT INTO actalink_fulfilment_jobs (session_id, reference, amount, \
-                 currency, state, attempts, run_at_ms, created_at_ms) \
-                 SELECT session_id, reference, amount, currency, 'pending', 0, updated_at_ms, \
-                 updated_at_ms FROM moved WHERE $1 = 'paid' ON CONFLICT (session_id) DO NOTHING) \
+                 SELECT session_id, $5, $1, $3, reason, updated_at_ms FROM moved) \
                  SELECT 1 FROM moved"
             ),
         };

@@ -393,7 +393,7 @@ async fn run(url: &str, orders: usize, fault: Fault, postgres_dir: Option<&str>)
     .await
     .unwrap();
     let done: i64 = actalink_payments::sqlx::query_scalar(
-        "SELECT COUNT(*) FROM actalink_fulfilment_jobs WHERE state = 'done'",
+        "SELECT COUNT(*) FROM actalink_payments WHERE job_state = 'done'",
     )
     .fetch_one(&pool)
     .await

@@ -122,6 +122,24 @@ async fn a_status_changed_by_hand_is_recorded_and_a_paid_one_gets_its_job() {
         );
         assert!(payments.transitions(&other).await.unwrap().is_empty());
         assert_eq!(payments.job_state(&other).await.unwrap(), None);
+        // One job per payment, ever: paid again by hand after its job was
+        // done (reopened first), it is recorded and its job stays done.
+        for sql in [
+            "UPDATE actalink_payments SET job_state = 'done' WHERE session_id = $1",
+            "UPDATE actalink_payments SET status = 'open' WHERE session_id = $1",
+            "UPDATE actalink_payments SET status = 'paid' WHERE session_id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(id.as_str())
+                .execute(payments.pool())
+                .await
+                .unwrap();
+        }
+        assert_eq!(payments.transitions(&id).await.unwrap().len(), 3);
+        assert_eq!(
+            payments.job_state(&id).await.unwrap(),
+            Some((JobState::Done, 0))
+        );
         // What the schema refuses, on both backends: a status the crate does
         // not know, and deleting a payment that has a history or a job.
         let bogus =
@@ -149,6 +167,18 @@ async fn a_status_changed_by_hand_is_recorded_and_a_paid_one_gets_its_job() {
             assert!(truncated.is_err(), "{truncated:?}");
         }
         assert!(payments.payment(&id).await.unwrap().is_some());
+        // A job alone keeps a payment too (one given by hand here: the crate
+        // queues a job only with the paid transition).
+        let set_job = |state: Option<&'static str>| {
+            sqlx::query("UPDATE actalink_payments SET job_state = $1 WHERE session_id = $2")
+                .bind(state)
+                .bind(other.as_str())
+                .execute(payments.pool())
+        };
+        set_job(Some("done")).await.unwrap();
+        let kept = delete(other.as_str()).await;
+        assert!(kept.is_err(), "{kept:?}");
+        set_job(None).await.unwrap();
         // One without either may go.
         assert_eq!(delete(other.as_str()).await.unwrap().rows_affected(), 1);
     })

@@ -142,7 +142,10 @@ async fn webhook_return_page_and_reconciler_in_three_processes_make_one_transiti
                 Some((JobState::Pending, 0))
             );
         }
-        assert_eq!(count(&payments, "actalink_fulfilment_jobs").await, 20);
+        assert_eq!(
+            count(&payments, "actalink_payments WHERE job_state IS NOT NULL").await,
+            20
+        );
     })
     .await;
 }
@@ -487,12 +490,11 @@ async fn a_worker_killed_mid_run_leaves_every_job_done_once() {
             .await
             .unwrap();
         assert_eq!(distinct, JOBS, "every order shipped once");
-        let done: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM actalink_fulfilment_jobs WHERE state = 'done'",
-        )
-        .fetch_one(payments.pool())
-        .await
-        .unwrap();
+        let done: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM actalink_payments WHERE job_state = 'done'")
+                .fetch_one(payments.pool())
+                .await
+                .unwrap();
         assert_eq!(done, JOBS);
         if payments.backend() == actalink_payments::Backend::Sqlite {
             let check: String = sqlx::query_scalar("PRAGMA integrity_check")
