@@ -6,9 +6,9 @@ use sqlx::any::AnyArguments;
 
 use crate::db::millis;
 use crate::model::unix_ms;
-use crate::store::bind;
+use crate::store::{Checked, bind};
 use crate::verdict::{Verdict, evaluate};
-use crate::{Error, Outcome, Payment, PaymentStatus, Payments, Source};
+use crate::{Error, Outcome, PaymentStatus, Payments, Source};
 
 use PaymentStatus::{Expired, Failed, Flagged, Open, Paid};
 
@@ -40,14 +40,14 @@ impl Payments {
         session_id: &CheckoutSessionId,
         source: Source,
     ) -> Result<Outcome, Error> {
-        let Some(payment) = self.payment(session_id).await? else {
+        let Some(payment) = self.checked(session_id).await? else {
             return Ok(Outcome::UnknownPayment);
         };
         self.check(payment, source).await
     }
 
     /// [`confirm`](Self::confirm) for a payment just read.
-    pub(crate) async fn check(&self, payment: Payment, source: Source) -> Result<Outcome, Error> {
+    pub(crate) async fn check(&self, payment: Checked, source: Source) -> Result<Outcome, Error> {
         if matches!(payment.status, Paid | Flagged) {
             return Ok(Outcome::Unchanged(payment.status));
         }

@@ -7,8 +7,8 @@ use sqlx::Row;
 use sqlx::any::AnyArguments;
 
 use crate::db::Backend;
-use crate::store::{PAYMENT_COLUMNS, bind, payment_from_row};
-use crate::{Error, Outcome, Payment, Payments, Source};
+use crate::store::{CHECK_COLUMNS, Checked, bind, checked_from_row};
+use crate::{Error, Outcome, Payments, Source};
 
 /// What [`Payments::handle_event`] did with an event. Whatever it says, the
 /// event is stored: answer the provider 2xx.
@@ -119,7 +119,7 @@ impl Payments {
         event: &Event,
         session: Option<&str>,
         reference: Option<&str>,
-    ) -> Result<Option<Result<Option<Payment>, Error>>, Error> {
+    ) -> Result<Option<Result<Option<Checked>, Error>>, Error> {
         let now = self.sql().now;
         let mut arguments = AnyArguments::default();
         bind(&mut arguments, dedup_key.to_owned())?;
@@ -153,7 +153,7 @@ impl Payments {
                 let row = sqlx::query_with(
                     &format!(
                         "WITH stored AS ({store} RETURNING 1) \
-                         SELECT {PAYMENT_COLUMNS} FROM stored \
+                         SELECT {CHECK_COLUMNS} FROM stored \
                          LEFT JOIN actalink_payments AS p ON {named}"
                     ),
                     arguments,
@@ -165,7 +165,7 @@ impl Payments {
                 };
                 let prompted: Option<String> = row.try_get(0)?;
                 Ok(Some(match prompted {
-                    Some(_) => payment_from_row(&row).map(Some),
+                    Some(_) => checked_from_row(&row).map(Some),
                     None => Ok(None),
                 }))
             }
@@ -174,7 +174,7 @@ impl Payments {
                 // changes() is the insert's row count, so the payment is
                 // read only when the event was stored now.
                 let read = format!(
-                    "SELECT {PAYMENT_COLUMNS} FROM actalink_payments AS p \
+                    "SELECT {CHECK_COLUMNS} FROM actalink_payments AS p \
                      WHERE {named} AND changes() = 1"
                 );
                 match self
@@ -186,7 +186,7 @@ impl Payments {
                         if rows.next().is_none() {
                             return Ok(None);
                         }
-                        Ok(Some(rows.next().map(payment_from_row).transpose()))
+                        Ok(Some(rows.next().map(checked_from_row).transpose()))
                     }
                     // The insert may have committed before the read failed:
                     // then the event is stored, and only the read failed.

@@ -293,14 +293,32 @@ impl Payments {
     }
 
     /// Runs one `UPDATE` or `INSERT` (without `RETURNING`) as
-    /// [`write`](Self::write) does, and returns how many rows it changed.
+    /// [`write`](Self::write) does, and returns how many rows it changed
+    /// (on PostgreSQL, of a statement with a data-modifying `WITH`: how many
+    /// its last part changed). On SQLite the writer's thread counts the
+    /// rows of a `RETURNING 1` added here; on PostgreSQL the statement's
+    /// own count is read, and no row is sent.
     pub(crate) async fn write_affected(
         &self,
         sql: &str,
         arguments: sqlx::any::AnyArguments<'static>,
     ) -> Result<u64, Error> {
-        let rows = self.write(format!("{sql} RETURNING 1"), arguments).await?;
-        Ok(rows.len() as u64)
+        match &self.inner.writer {
+            Some(writer) => {
+                let rows = writer
+                    .write(
+                        format!("{sql} RETURNING 1"),
+                        arguments,
+                        db::WriteKind::Change,
+                    )
+                    .await?;
+                Ok(rows.len() as u64)
+            }
+            None => Ok(sqlx::query_with(sql, arguments)
+                .execute(&self.inner.pool)
+                .await?
+                .rows_affected()),
+        }
     }
 }
 

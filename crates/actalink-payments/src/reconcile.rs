@@ -18,9 +18,9 @@ use sqlx::any::AnyArguments;
 use tokio::sync::watch;
 
 use crate::db::millis;
-use crate::store::{PAYMENT_COLUMNS, bind, payment_from_row};
+use crate::store::{CHECK_COLUMNS, Checked, bind, checked_from_row};
 use crate::task::{Background, idle};
-use crate::{Error, Outcome, Payment, Payments, Source};
+use crate::{Error, Outcome, Payments, Source};
 
 /// What one scan did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -116,7 +116,7 @@ impl Payments {
         for payment in claimed {
             let left = lease_ends.saturating_duration_since(Instant::now());
             let (id, attempts) = (payment.session_id.clone(), payment.check_attempts);
-            // The claim returned the whole row: checked without reading it again.
+            // The claim returned what a check needs: checked without reading it again.
             let checked = if left.is_zero() {
                 None
             } else {
@@ -150,7 +150,7 @@ impl Payments {
     /// time past the claim lease, counts the attempt and returns the rows.
     /// A row this crate cannot read is skipped with a warning (it stays
     /// claimed until its lease ends), so that it cannot stop the others.
-    async fn claim_due(&self) -> Result<Vec<Payment>, Error> {
+    async fn claim_due(&self) -> Result<Vec<Checked>, Error> {
         let sql = self.sql();
         let now = sql.now;
         let settings = &self.inner.reconcile;
@@ -165,7 +165,7 @@ impl Payments {
                      WHERE session_id IN (SELECT session_id FROM actalink_payments \
                          WHERE next_check_at_ms IS NOT NULL AND next_check_at_ms <= {now} \
                          AND status = 'open' ORDER BY next_check_at_ms LIMIT $2 {skip}) \
-                     RETURNING {PAYMENT_COLUMNS}",
+                     RETURNING {CHECK_COLUMNS}",
                     skip = sql.skip_locked,
                 ),
                 arguments,
@@ -173,7 +173,7 @@ impl Payments {
             .await?;
         Ok(rows
             .iter()
-            .filter_map(|row| match payment_from_row(row) {
+            .filter_map(|row| match checked_from_row(row) {
                 Ok(payment) => Some(payment),
                 Err(error) => {
                     tracing::warn!(%error, "the reconciler skips a payment row it cannot read");

@@ -23,21 +23,66 @@ fn recorded(new: &NewPayment) -> String {
     )
 }
 
+/// What a check needs of a payment, read in [`CHECK_COLUMNS`] order: less
+/// than a whole [`Payment`], as every webhook, return page and reconciler
+/// scan reads it.
+#[derive(Debug, Clone)]
+pub(crate) struct Checked {
+    pub(crate) session_id: CheckoutSessionId,
+    pub(crate) amount: Decimal,
+    pub(crate) currency: String,
+    pub(crate) expected_metadata: BTreeMap<String, String>,
+    pub(crate) status: PaymentStatus,
+    pub(crate) expires_at_ms: Option<i64>,
+    pub(crate) check_attempts: i64,
+}
+
+/// The columns of a [`Checked`].
+pub(crate) const CHECK_COLUMNS: &str =
+    "session_id, amount, currency, expected_metadata, status, expires_at_ms, check_attempts";
+
+pub(crate) fn checked_from_row(row: &AnyRow) -> Result<Checked, Error> {
+    let session_id: String = row.try_get(0)?;
+    let amount: String = row.try_get(1)?;
+    let metadata: String = row.try_get(3)?;
+    let status: String = row.try_get(4)?;
+    Ok(Checked {
+        session_id: session_id_from(&session_id)?,
+        amount: amount_from(&amount)?,
+        currency: row.try_get(2)?,
+        expected_metadata: metadata_from(&metadata)?,
+        status: PaymentStatus::parse(&status)?,
+        expires_at_ms: row.try_get(5)?,
+        check_attempts: row.try_get(6)?,
+    })
+}
+
+fn session_id_from(session_id: &str) -> Result<CheckoutSessionId, Error> {
+    CheckoutSessionId::new(session_id)
+        .map_err(|e| Error::Corrupt(format!("session id {session_id:?}: {e}")))
+}
+
+fn amount_from(amount: &str) -> Result<Decimal, Error> {
+    Decimal::from_str_exact(amount).map_err(|e| Error::Corrupt(format!("amount {amount:?}: {e}")))
+}
+
+fn metadata_from(metadata: &str) -> Result<BTreeMap<String, String>, Error> {
+    serde_json::from_str::<BTreeMap<String, String>>(metadata)
+        .map_err(|e| Error::Corrupt(format!("expected metadata: {e}")))
+}
+
 pub(crate) fn payment_from_row(row: &AnyRow) -> Result<Payment, Error> {
     let session_id: String = row.try_get(0)?;
     let amount: String = row.try_get(3)?;
     let metadata: String = row.try_get(5)?;
     let status: String = row.try_get(6)?;
     Ok(Payment {
-        session_id: CheckoutSessionId::new(session_id.as_str())
-            .map_err(|e| Error::Corrupt(format!("session id {session_id:?}: {e}")))?,
+        session_id: session_id_from(&session_id)?,
         reference: row.try_get(1)?,
         paylink_id: row.try_get(2)?,
-        amount: Decimal::from_str_exact(&amount)
-            .map_err(|e| Error::Corrupt(format!("amount {amount:?}: {e}")))?,
+        amount: amount_from(&amount)?,
         currency: row.try_get(4)?,
-        expected_metadata: serde_json::from_str::<BTreeMap<String, String>>(&metadata)
-            .map_err(|e| Error::Corrupt(format!("expected metadata: {e}")))?,
+        expected_metadata: metadata_from(&metadata)?,
         status: PaymentStatus::parse(&status)?,
         reason: row.try_get(7)?,
         expires_at_ms: row.try_get(8)?,
@@ -124,6 +169,20 @@ impl Payments {
     /// On a database failure.
     pub async fn payment_by_reference(&self, reference: &str) -> Result<Option<Payment>, Error> {
         self.payment_where("reference", reference).await
+    }
+
+    /// What a check needs of the payment of a checkout session.
+    pub(crate) async fn checked(
+        &self,
+        session_id: &CheckoutSessionId,
+    ) -> Result<Option<Checked>, Error> {
+        let row = sqlx::query(&format!(
+            "SELECT {CHECK_COLUMNS} FROM actalink_payments WHERE session_id = $1"
+        ))
+        .bind(session_id.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(checked_from_row).transpose()
     }
 
     async fn payment_where(&self, column: &str, value: &str) -> Result<Option<Payment>, Error> {
@@ -272,8 +331,7 @@ impl Payments {
         let sql = match self.backend() {
             Backend::Sqlite => format!(
                 "UPDATE actalink_payments SET status = $1, reason = $2, status_source = $3, \
-                 next_check_at_ms = NULL, updated_at_ms = {now} WHERE session_id = $4 AND status = $5 \
-                 RETURNING 1"
+                 next_check_at_ms = NULL, updated_at_ms = {now} WHERE session_id = $4 AND status = $5"
             ),
             Backend::Postgres => format!(
                 "WITH moved AS (UPDATE actalink_payments SET status = $1, reason = $2, \
@@ -285,11 +343,10 @@ impl Payments {
                  job_created_at_ms = CASE WHEN $1 = 'paid' AND job_state IS NULL THEN {now} \
                  ELSE job_created_at_ms END \
                  WHERE session_id = $4 AND status = $5 \
-                 RETURNING session_id, reason, updated_at_ms), \
-                 recorded AS (INSERT INTO actalink_payment_transitions \
+                 RETURNING session_id, reason, updated_at_ms) \
+                 INSERT INTO actalink_payment_transitions \
                  (session_id, from_status, to_status, source, reason, at_ms) \
-                 SELECT session_id, $5, $1, $3, reason, updated_at_ms FROM moved) \
-                 SELECT 1 FROM moved"
+                 SELECT session_id, $5, $1, $3, reason, updated_at_ms FROM moved"
             ),
         };
         let mut arguments = AnyArguments::default();
@@ -298,8 +355,9 @@ impl Payments {
         bind(&mut arguments, source.as_str())?;
         bind(&mut arguments, session_id.as_str().to_owned())?;
         bind(&mut arguments, from.as_str())?;
-        let rows = self.write(sql, arguments).await?;
-        Ok(!rows.is_empty())
+        // The payment's row, or on PostgreSQL its transition record: one
+        // when it moved.
+        Ok(self.write_affected(&sql, arguments).await? == 1)
     }
 }
 

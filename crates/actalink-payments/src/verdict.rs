@@ -3,7 +3,7 @@
 
 use actalink_checkout::{CheckoutSession, SessionStatus};
 
-use crate::Payment;
+use crate::store::Checked;
 
 /// What a fetched session says about a payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub(crate) enum Verdict {
 /// entry is there with its value; exactly one product whose price decodes
 /// (exactly, as a decimal) to the expected amount, in the expected currency.
 /// A missing or unreadable price is never a match.
-pub(crate) fn evaluate(payment: &Payment, session: &CheckoutSession) -> Verdict {
+pub(crate) fn evaluate(payment: &Checked, session: &CheckoutSession) -> Verdict {
     match &session.status {
         SessionStatus::Success => match mismatch(payment, session) {
             None => Verdict::Paid,
@@ -46,7 +46,7 @@ pub(crate) fn evaluate(payment: &Payment, session: &CheckoutSession) -> Verdict 
 }
 
 /// Why a `success` session does not pay `payment`, or `None` when it does.
-fn mismatch(payment: &Payment, session: &CheckoutSession) -> Option<String> {
+fn mismatch(payment: &Checked, session: &CheckoutSession) -> Option<String> {
     if session.id != payment.session_id {
         return Some(format!(
             "the status call returned session {:?}, not {:?}",
@@ -109,11 +109,9 @@ mod tests {
     use super::*;
     use crate::PaymentStatus;
 
-    fn payment() -> Payment {
-        Payment {
+    fn payment() -> Checked {
+        Checked {
             session_id: CheckoutSessionId::new("checkout_abc").unwrap(),
-            reference: "ORD-1".into(),
-            paylink_id: "paylink_x".into(),
             amount: Decimal::new(16, 2),
             currency: "USDC".into(),
             expected_metadata: BTreeMap::from([
@@ -121,13 +119,8 @@ mod tests {
                 ("user_uuid".into(), "user_1".into()),
             ]),
             status: PaymentStatus::Open,
-            reason: None,
             expires_at_ms: None,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-            next_check_at_ms: None,
             check_attempts: 0,
-            last_check_error: None,
         }
     }
 
