@@ -71,6 +71,17 @@ impl Backend {
     }
 }
 
+/// The database clock on PostgreSQL, in Unix milliseconds, as a `BIGINT`
+/// expression: a macro, so that statements written for PostgreSQL alone
+/// can be `concat!`ed once. `clock_timestamp()`, not `now()`: `now()` is
+/// the transaction's start.
+macro_rules! pg_now {
+    () => {
+        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+    };
+}
+pub(crate) use pg_now;
+
 /// The SQL fragments that differ between the backends.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sql {
@@ -78,7 +89,12 @@ pub(crate) struct Sql {
     pub(crate) now: &'static str,
     /// What follows a claim's inner `SELECT … LIMIT n`: row locks that other
     /// instances skip on PostgreSQL; nothing on SQLite, where the single
-    /// `UPDATE` holds the database's write lock for its whole run.
+    /// `UPDATE` holds the database's write lock for its whole run. The lock
+    /// is `FOR NO KEY UPDATE`, the one the claim's `UPDATE` takes anyway:
+    /// it excludes every other claim as `FOR UPDATE` would, but not the key
+    /// lock that a foreign key referencing the payment (the merchant's order
+    /// row) takes, so that inserting such a row neither waits for a claim
+    /// nor makes claims skip the payment.
     pub(crate) skip_locked: &'static str,
 }
 
@@ -91,9 +107,8 @@ impl Sql {
                 skip_locked: "",
             },
             Backend::Postgres => Self {
-                // clock_timestamp(), not now(): now() is the transaction's start.
-                now: "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
-                skip_locked: "FOR UPDATE SKIP LOCKED",
+                now: pg_now!(),
+                skip_locked: "FOR NO KEY UPDATE SKIP LOCKED",
             },
         }
     }

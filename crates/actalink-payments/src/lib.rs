@@ -23,7 +23,7 @@
 //!   while the claim's lease lasts);
 //! - every payment that becomes paid gets exactly one fulfilment job, queued
 //!   inside the statement that makes it paid. A [`FulfilmentWorker`] claims a job with a lease
-//!   ([`ClaimedJob`], `FOR UPDATE SKIP LOCKED` on PostgreSQL), runs your
+//!   ([`ClaimedJob`], `FOR NO KEY UPDATE SKIP LOCKED` on PostgreSQL), runs your
 //!   handler and completes it; a job whose worker died is taken over when its
 //!   lease ends, and the old worker's completion is then refused by the
 //!   lease token ([`Error::LeaseLost`]). A job that keeps failing ends as a

@@ -5,7 +5,7 @@
 //! through a partial index, so that a scan's work grows with the payments
 //! that are due, not with all the open ones. A scan claims a batch of due
 //! payments in one statement that moves their due time past a lease
-//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's single writer makes the
+//! (`FOR NO KEY UPDATE SKIP LOCKED` on PostgreSQL; SQLite's single writer makes the
 //! statement atomic), and checks them only while that lease lasts, so no two
 //! instances check one payment at once. Each
 //! checked payment is then rescheduled with its own doubling backoff, or

@@ -7,7 +7,7 @@ use actalink_checkout::types::Decimal;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{AnyConnection, Arguments, Row};
 
-use crate::db::{Backend, millis};
+use crate::db::{Backend, millis, pg_now};
 use crate::{Error, NewPayment, Payment, PaymentStatus, Payments, Source, Transition};
 
 pub(crate) const PAYMENT_COLUMNS: &str = "session_id, reference, paylink_id, amount, currency, \
@@ -333,21 +333,7 @@ impl Payments {
                 "UPDATE actalink_payments SET status = $1, reason = $2, status_source = $3, \
                  next_check_at_ms = NULL, updated_at_ms = {now} WHERE session_id = $4 AND status = $5"
             ),
-            Backend::Postgres => format!(
-                "WITH moved AS (UPDATE actalink_payments SET status = $1, reason = $2, \
-                 status_version = status_version + 1, next_check_at_ms = NULL, updated_at_ms = {now}, \
-                 job_state = CASE WHEN $1 = 'paid' THEN COALESCE(job_state, 'pending') \
-                 ELSE job_state END, \
-                 job_run_at_ms = CASE WHEN $1 = 'paid' AND job_state IS NULL THEN {now} \
-                 ELSE job_run_at_ms END, \
-                 job_created_at_ms = CASE WHEN $1 = 'paid' AND job_state IS NULL THEN {now} \
-                 ELSE job_created_at_ms END \
-                 WHERE session_id = $4 AND status = $5 \
-                 RETURNING session_id, reason, updated_at_ms) \
-                 INSERT INTO actalink_payment_transitions \
-                 (session_id, from_status, to_status, source, reason, at_ms) \
-                 SELECT session_id, $5, $1, $3, reason, updated_at_ms FROM moved"
-            ),
+            Backend::Postgres => PG_TRANSITION.to_owned(),
         };
         let mut arguments = AnyArguments::default();
         bind(&mut arguments, to.as_str())?;
@@ -360,6 +346,37 @@ impl Payments {
         Ok(self.write_affected(&sql, arguments).await? == 1)
     }
 }
+
+/// The transition on PostgreSQL (see `transition_from`): the status
+/// `UPDATE`, which for paid also queues the payment's one job in its `job_`
+/// columns, only while it has none (a job queued again would run twice),
+/// and starts it clean; then the record's `INSERT`, whose row count says
+/// whether the payment moved. `$1` the new status, `$2` the reason, `$3`
+/// the source, `$4` the session, `$5` the status it moves from.
+const PG_TRANSITION: &str = concat!(
+    "WITH moved AS (UPDATE actalink_payments SET status = $1, reason = $2, \
+     status_version = status_version + 1, next_check_at_ms = NULL, updated_at_ms = ",
+    pg_now!(),
+    ", job_state = CASE WHEN $1 = 'paid' THEN COALESCE(job_state, 'pending') ELSE job_state END, \
+     job_attempts = CASE WHEN $1 = 'paid' AND job_state IS NULL THEN 0 ELSE job_attempts END, \
+     job_run_at_ms = CASE WHEN $1 = 'paid' AND job_state IS NULL THEN ",
+    pg_now!(),
+    " ELSE job_run_at_ms END, \
+     job_created_at_ms = CASE WHEN $1 = 'paid' AND job_state IS NULL THEN ",
+    pg_now!(),
+    " ELSE job_created_at_ms END, \
+     job_lease_token = CASE WHEN $1 <> 'paid' OR job_state IS NOT NULL THEN job_lease_token END, \
+     job_lease_until_ms = CASE WHEN $1 <> 'paid' OR job_state IS NOT NULL \
+     THEN job_lease_until_ms END, \
+     job_last_error = CASE WHEN $1 <> 'paid' OR job_state IS NOT NULL THEN job_last_error END, \
+     job_completed_at_ms = CASE WHEN $1 <> 'paid' OR job_state IS NOT NULL \
+     THEN job_completed_at_ms END \
+     WHERE session_id = $4 AND status = $5 \
+     RETURNING session_id, reason, updated_at_ms) \
+     INSERT INTO actalink_payment_transitions \
+     (session_id, from_status, to_status, source, reason, at_ms) \
+     SELECT session_id, $5, $1, $3, reason, updated_at_ms FROM moved"
+);
 
 /// Adds an argument to a list built ahead of its query.
 pub(crate) fn bind<T>(arguments: &mut AnyArguments<'static>, value: T) -> Result<(), Error>

@@ -140,6 +140,32 @@ async fn a_status_changed_by_hand_is_recorded_and_a_paid_one_gets_its_job() {
             payments.job_state(&id).await.unwrap(),
             Some((JobState::Done, 0))
         );
+        // The same through the crate's own statement: flagged by hand, then
+        // resolved as paid by a person, it keeps its done job.
+        sqlx::query("UPDATE actalink_payments SET status = 'flagged' WHERE session_id = $1")
+            .bind(id.as_str())
+            .execute(payments.pool())
+            .await
+            .unwrap();
+        assert!(
+            payments
+                .resolve_flagged(&id, PaymentStatus::Paid, "checked by hand")
+                .await
+                .unwrap()
+        );
+        assert_eq!(payments.transitions(&id).await.unwrap().len(), 5);
+        assert_eq!(
+            payments.job_state(&id).await.unwrap(),
+            Some((JobState::Done, 0))
+        );
+        assert!(
+            payments
+                .claim_job(std::time::Duration::from_secs(30))
+                .await
+                .unwrap()
+                .is_none(),
+            "no job to run again"
+        );
         // What the schema refuses, on both backends: a status the crate does
         // not know, and deleting a payment that has a history or a job.
         let bogus =

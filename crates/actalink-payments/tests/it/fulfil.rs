@@ -60,6 +60,51 @@ async fn a_lease_taken_over_refuses_the_old_workers_completion() {
     .await;
 }
 
+/// A merchant's row that references the payment (an order's foreign key)
+/// takes a key lock on the payment's row; the claim's row lock leaves it
+/// alone, so that an open transaction holding one neither hides the job
+/// from the workers nor waits for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchants_row_referencing_the_payment_does_not_hold_its_job_back() {
+    on_each_backend("claim_key_lock", |url| async move {
+        let server = StatusServer::start().await;
+        let payments = connect(&url, &server).await;
+        if payments.backend() != actalink_payments::Backend::Postgres {
+            return; // SQLite has no row locks: its writer runs claims one at a time.
+        }
+        sqlx::query(
+            "CREATE TABLE receipts (id TEXT PRIMARY KEY, \
+             session_id TEXT NOT NULL REFERENCES actalink_payments (session_id))",
+        )
+        .execute(payments.pool())
+        .await
+        .unwrap();
+        let id = paid_payment(&payments, &server, "ORD-KEY").await;
+        let mut tx = payments.pool().begin().await.unwrap();
+        sqlx::query("INSERT INTO receipts (id, session_id) VALUES ('r1', $1)")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let job = tokio::time::timeout(
+            Duration::from_secs(5),
+            payments.claim_job(Duration::from_secs(30)),
+        )
+        .await
+        .expect("the claim does not wait for the merchant's transaction")
+        .unwrap()
+        .expect("the job is claimed while the merchant's transaction is open");
+        assert_eq!(job.session_id(), &id);
+        payments.complete_job(&job).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            payments.job_state(&id).await.unwrap(),
+            Some((JobState::Done, 1))
+        );
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_completed_in_the_merchants_transaction_is_exactly_once() {
     on_each_backend("complete_in", |url| async move {
