@@ -149,6 +149,12 @@ async fn piping_into_head_reports_the_broken_pipe_status() {
 
 /// The serving sandbox ends quietly too once nobody reads its lines: the
 /// first line it prints after its reader has gone ends it.
+///
+/// "Gone" means every copy of the pipe's read end is closed. Another test's
+/// child, between its fork and its exec, briefly holds a copy of this
+/// process's descriptors, so a line printed in that moment still finds a
+/// reader; requests are therefore repeated until the sandbox ends, each one
+/// a line of its own.
 #[tokio::test]
 async fn a_serving_sandbox_ends_when_its_reader_goes() {
     use tokio::io::AsyncBufReadExt;
@@ -165,19 +171,26 @@ async fn a_serving_sandbox_ends_when_its_reader_goes() {
     drop(lines); // the reader goes
     // A request makes the sandbox print its line, which ends it.
     let authority = url.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
     let request = format!(
         "GET /billing/api/v1/paysession/status?checkoutSessionId=checkout_x HTTP/1.1\r\n\
          Host: {authority}\r\nx-api-key: sk_sandbox_x\r\nConnection: close\r\n\r\n"
     );
-    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes())
-        .await
-        .unwrap();
-    let mut answer = Vec::new();
-    let _ = tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer).await;
-    let output = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output())
-        .await
-        .expect("the sandbox went on serving with nobody reading its output")
-        .unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut requests = 0;
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sandbox went on serving with nobody reading its output ({requests} requests)"
+        );
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(&authority).await {
+            requests += 1;
+            let _ = tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes()).await;
+            let mut answer = Vec::new();
+            let _ = tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(requests >= 1, "the sandbox ended before any request");
+    let output = child.wait_with_output().await.unwrap();
     assert_ended_by_sigpipe(&output, "serving sandbox");
 }
