@@ -284,10 +284,11 @@ macro_rules! job_columns {
     };
 }
 
-/// The copy of each job into its payment row, the old table dropped, and
-/// the index through which due jobs are claimed: the part of the move that
-/// reads the same on both backends (`UPDATE … FROM` needs SQLite 3.33; the
-/// bundled one is newer).
+/// The copy of each job into its payment row, the old table dropped, the
+/// index through which due jobs are claimed, and the one through which an
+/// operator lists the dead ones (each holds only the rows of its state):
+/// the part of the move that reads the same on both backends
+/// (`UPDATE … FROM` needs SQLite 3.33; the bundled one is newer).
 macro_rules! jobs_moved {
     () => {
         r"UPDATE actalink_payments SET job_state = j.state,
@@ -298,6 +299,8 @@ macro_rules! jobs_moved {
 DROP TABLE actalink_fulfilment_jobs;
 CREATE INDEX actalink_payments_job_due ON actalink_payments (job_run_at_ms)
     WHERE job_state = 'pending';
+CREATE INDEX actalink_payments_job_dead ON actalink_payments (job_created_at_ms, session_id)
+    WHERE job_state = 'dead';
 "
     };
 }
