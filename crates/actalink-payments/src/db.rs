@@ -72,15 +72,73 @@ impl Backend {
 }
 
 /// The database clock on PostgreSQL, in Unix milliseconds, as a `BIGINT`
-/// expression: a macro, so that statements written for PostgreSQL alone
-/// can be `concat!`ed once. `clock_timestamp()`, not `now()`: `now()` is
-/// the transaction's start.
+/// expression: a macro, so that statements and migrations written for one
+/// backend can be `concat!`ed once. `clock_timestamp()`, not `now()`:
+/// `now()` is the transaction's start.
 macro_rules! pg_now {
     () => {
         "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
     };
 }
 pub(crate) use pg_now;
+
+/// The database clock on SQLite, as [`pg_now!`] is on PostgreSQL.
+/// `unixepoch('subsec')` needs SQLite 3.42; the bundled one is newer.
+macro_rules! sqlite_now {
+    () => {
+        "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
+    };
+}
+pub(crate) use sqlite_now;
+
+/// The `SET` assignments, after a status change to `$to` (a SQL expression
+/// for the new status), that queue the payment's one fulfilment job in its
+/// `job_` columns: only when `$to` is paid and the row has no job yet (a
+/// job queued again would run twice), with its other columns cleared, due
+/// at `$now!()`, the backend's clock macro. Any other change leaves them
+/// as they are. Written once for PostgreSQL's transition statement and
+/// SQLite's transition trigger.
+macro_rules! queue_job {
+    ($to:literal, $now:ident) => {
+        concat!(
+            "job_state = CASE WHEN ",
+            $to,
+            " = 'paid' THEN COALESCE(job_state, 'pending') ",
+            "ELSE job_state END, ",
+            "job_attempts = CASE WHEN ",
+            $to,
+            " = 'paid' AND job_state IS NULL THEN 0 ",
+            "ELSE job_attempts END, ",
+            "job_run_at_ms = CASE WHEN ",
+            $to,
+            " = 'paid' AND job_state IS NULL THEN ",
+            $now!(),
+            " ELSE job_run_at_ms END, ",
+            "job_created_at_ms = CASE WHEN ",
+            $to,
+            " = 'paid' AND job_state IS NULL THEN ",
+            $now!(),
+            " ELSE job_created_at_ms END, ",
+            "job_lease_token = CASE WHEN ",
+            $to,
+            " <> 'paid' OR job_state IS NOT NULL ",
+            "THEN job_lease_token END, ",
+            "job_lease_until_ms = CASE WHEN ",
+            $to,
+            " <> 'paid' OR job_state IS NOT NULL ",
+            "THEN job_lease_until_ms END, ",
+            "job_last_error = CASE WHEN ",
+            $to,
+            " <> 'paid' OR job_state IS NOT NULL ",
+            "THEN job_last_error END, ",
+            "job_completed_at_ms = CASE WHEN ",
+            $to,
+            " <> 'paid' OR job_state IS NOT NULL ",
+            "THEN job_completed_at_ms END"
+        )
+    };
+}
+pub(crate) use queue_job;
 
 /// The SQL fragments that differ between the backends.
 #[derive(Debug, Clone, Copy)]
@@ -102,8 +160,7 @@ impl Sql {
     pub(crate) fn of(backend: Backend) -> Self {
         match backend {
             Backend::Sqlite => Self {
-                // unixepoch('subsec') needs SQLite 3.42; the bundled one is newer.
-                now: "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
+                now: sqlite_now!(),
                 skip_locked: "",
             },
             Backend::Postgres => Self {

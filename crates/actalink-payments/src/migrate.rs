@@ -13,7 +13,7 @@
 
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
-use crate::db::Backend;
+use crate::db::{Backend, pg_now, queue_job, sqlite_now};
 use crate::{Error, Migration};
 
 /// The component name of this crate's own migrations in `actalink_schema`.
@@ -331,25 +331,12 @@ BEGIN
     INSERT INTO actalink_payment_transitions
         (session_id, from_status, to_status, source, reason, at_ms)
         VALUES (NEW.session_id, OLD.status, NEW.status,
-            COALESCE(NEW.status_source, 'operator'), NEW.reason,
-            CAST(unixepoch('subsec') * 1000 AS INTEGER));
-    UPDATE actalink_payments SET status_source = NULL,
-        job_state = CASE WHEN NEW.status = 'paid' THEN COALESCE(job_state, 'pending')
-            ELSE job_state END,
-        job_attempts = CASE WHEN NEW.status = 'paid' AND job_state IS NULL
-            THEN 0 ELSE job_attempts END,
-        job_run_at_ms = CASE WHEN NEW.status = 'paid' AND job_state IS NULL
-            THEN CAST(unixepoch('subsec') * 1000 AS INTEGER) ELSE job_run_at_ms END,
-        job_created_at_ms = CASE WHEN NEW.status = 'paid' AND job_state IS NULL
-            THEN CAST(unixepoch('subsec') * 1000 AS INTEGER) ELSE job_created_at_ms END,
-        job_lease_token = CASE WHEN NEW.status IS NOT 'paid' OR job_state IS NOT NULL
-            THEN job_lease_token END,
-        job_lease_until_ms = CASE WHEN NEW.status IS NOT 'paid' OR job_state IS NOT NULL
-            THEN job_lease_until_ms END,
-        job_last_error = CASE WHEN NEW.status IS NOT 'paid' OR job_state IS NOT NULL
-            THEN job_last_error END,
-        job_completed_at_ms = CASE WHEN NEW.status IS NOT 'paid' OR job_state IS NOT NULL
-            THEN job_completed_at_ms END
+            COALESCE(NEW.status_source, 'operator'), NEW.reason, ",
+    sqlite_now!(),
+    ");
+    UPDATE actalink_payments SET status_source = NULL, ",
+    queue_job!("NEW.status", sqlite_now),
+    "
         WHERE session_id = NEW.session_id
             AND (NEW.status_source IS NOT NULL OR (NEW.status = 'paid' AND NEW.job_state IS NULL));
 END;
@@ -379,10 +366,12 @@ const POSTGRES_V4: &str = concat!(
         ""
     ),
     jobs_moved!(),
-    r"CREATE OR REPLACE FUNCTION actalink_payment_moved() RETURNS trigger LANGUAGE plpgsql
+    "CREATE OR REPLACE FUNCTION actalink_payment_moved() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $body$
 DECLARE
-    at_ms BIGINT := CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT);
+    at_ms BIGINT := ",
+    pg_now!(),
+    r";
 BEGIN
     IF NEW.status NOT IN ('open', 'paid', 'failed', 'expired', 'flagged') THEN
         RAISE EXCEPTION 'actalink_payments: % is no payment status', NEW.status

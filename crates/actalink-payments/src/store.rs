@@ -7,12 +7,8 @@ use actalink_checkout::types::Decimal;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{AnyConnection, Arguments, Row};
 
-use crate::db::{Backend, millis, pg_now};
+use crate::db::{Backend, millis, pg_now, queue_job, sqlite_now};
 use crate::{Error, NewPayment, Payment, PaymentStatus, Payments, Source, Transition};
-
-pub(crate) const PAYMENT_COLUMNS: &str = "session_id, reference, paylink_id, amount, currency, \
-     expected_metadata, status, reason, expires_at_ms, created_at_ms, updated_at_ms, \
-     next_check_at_ms, check_attempts, last_check_error";
 
 /// What a refused insert names: the session and the reference.
 fn recorded(new: &NewPayment) -> String {
@@ -26,7 +22,7 @@ fn recorded(new: &NewPayment) -> String {
 /// What a check needs of a payment, read in [`CHECK_COLUMNS`] order: less
 /// than a whole [`Payment`], as every webhook, return page and reconciler
 /// scan reads it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Checked {
     pub(crate) session_id: CheckoutSessionId,
     pub(crate) amount: Decimal,
@@ -38,58 +34,58 @@ pub(crate) struct Checked {
 }
 
 /// The columns of a [`Checked`].
-pub(crate) const CHECK_COLUMNS: &str =
-    "session_id, amount, currency, expected_metadata, status, expires_at_ms, check_attempts";
+macro_rules! check_columns {
+    () => {
+        "session_id, amount, currency, expected_metadata, status, expires_at_ms, check_attempts"
+    };
+}
+pub(crate) const CHECK_COLUMNS: &str = check_columns!();
 
+/// The columns of a [`Payment`]: a [`Checked`]'s, then the rest.
+pub(crate) const PAYMENT_COLUMNS: &str = concat!(
+    check_columns!(),
+    ", reference, paylink_id, reason, created_at_ms, updated_at_ms, next_check_at_ms, \
+     last_check_error"
+);
+
+/// A [`Checked`] read in [`CHECK_COLUMNS`] order (also the first columns
+/// of [`PAYMENT_COLUMNS`]).
 pub(crate) fn checked_from_row(row: &AnyRow) -> Result<Checked, Error> {
     let session_id: String = row.try_get(0)?;
     let amount: String = row.try_get(1)?;
     let metadata: String = row.try_get(3)?;
     let status: String = row.try_get(4)?;
     Ok(Checked {
-        session_id: session_id_from(&session_id)?,
-        amount: amount_from(&amount)?,
+        session_id: CheckoutSessionId::new(session_id.as_str())
+            .map_err(|e| Error::Corrupt(format!("session id {session_id:?}: {e}")))?,
+        amount: Decimal::from_str_exact(&amount)
+            .map_err(|e| Error::Corrupt(format!("amount {amount:?}: {e}")))?,
         currency: row.try_get(2)?,
-        expected_metadata: metadata_from(&metadata)?,
+        expected_metadata: serde_json::from_str::<BTreeMap<String, String>>(&metadata)
+            .map_err(|e| Error::Corrupt(format!("expected metadata: {e}")))?,
         status: PaymentStatus::parse(&status)?,
         expires_at_ms: row.try_get(5)?,
         check_attempts: row.try_get(6)?,
     })
 }
 
-fn session_id_from(session_id: &str) -> Result<CheckoutSessionId, Error> {
-    CheckoutSessionId::new(session_id)
-        .map_err(|e| Error::Corrupt(format!("session id {session_id:?}: {e}")))
-}
-
-fn amount_from(amount: &str) -> Result<Decimal, Error> {
-    Decimal::from_str_exact(amount).map_err(|e| Error::Corrupt(format!("amount {amount:?}: {e}")))
-}
-
-fn metadata_from(metadata: &str) -> Result<BTreeMap<String, String>, Error> {
-    serde_json::from_str::<BTreeMap<String, String>>(metadata)
-        .map_err(|e| Error::Corrupt(format!("expected metadata: {e}")))
-}
-
+/// A [`Payment`] read in [`PAYMENT_COLUMNS`] order.
 pub(crate) fn payment_from_row(row: &AnyRow) -> Result<Payment, Error> {
-    let session_id: String = row.try_get(0)?;
-    let amount: String = row.try_get(3)?;
-    let metadata: String = row.try_get(5)?;
-    let status: String = row.try_get(6)?;
+    let checked = checked_from_row(row)?;
     Ok(Payment {
-        session_id: session_id_from(&session_id)?,
-        reference: row.try_get(1)?,
-        paylink_id: row.try_get(2)?,
-        amount: amount_from(&amount)?,
-        currency: row.try_get(4)?,
-        expected_metadata: metadata_from(&metadata)?,
-        status: PaymentStatus::parse(&status)?,
-        reason: row.try_get(7)?,
-        expires_at_ms: row.try_get(8)?,
-        created_at_ms: row.try_get(9)?,
-        updated_at_ms: row.try_get(10)?,
-        next_check_at_ms: row.try_get(11)?,
-        check_attempts: row.try_get(12)?,
+        session_id: checked.session_id,
+        reference: row.try_get(7)?,
+        paylink_id: row.try_get(8)?,
+        amount: checked.amount,
+        currency: checked.currency,
+        expected_metadata: checked.expected_metadata,
+        status: checked.status,
+        reason: row.try_get(9)?,
+        expires_at_ms: checked.expires_at_ms,
+        created_at_ms: row.try_get(10)?,
+        updated_at_ms: row.try_get(11)?,
+        next_check_at_ms: row.try_get(12)?,
+        check_attempts: checked.check_attempts,
         last_check_error: row.try_get(13)?,
     })
 }
@@ -327,13 +323,9 @@ impl Payments {
         source: Source,
         reason: Option<&str>,
     ) -> Result<bool, Error> {
-        let now = self.sql().now;
         let sql = match self.backend() {
-            Backend::Sqlite => format!(
-                "UPDATE actalink_payments SET status = $1, reason = $2, status_source = $3, \
-                 next_check_at_ms = NULL, updated_at_ms = {now} WHERE session_id = $4 AND status = $5"
-            ),
-            Backend::Postgres => PG_TRANSITION.to_owned(),
+            Backend::Sqlite => SQLITE_TRANSITION,
+            Backend::Postgres => PG_TRANSITION,
         };
         let mut arguments = AnyArguments::default();
         bind(&mut arguments, to.as_str())?;
@@ -343,35 +335,32 @@ impl Payments {
         bind(&mut arguments, from.as_str())?;
         // The payment's row, or on PostgreSQL its transition record: one
         // when it moved.
-        Ok(self.write_affected(&sql, arguments).await? == 1)
+        Ok(self.write_affected(sql, arguments).await? == 1)
     }
 }
 
+/// The transition on SQLite (see `transition_from`): the status `UPDATE`,
+/// whose trigger records it and queues the job; the same parameters as
+/// [`PG_TRANSITION`].
+const SQLITE_TRANSITION: &str = concat!(
+    "UPDATE actalink_payments SET status = $1, reason = $2, status_source = $3, \
+     next_check_at_ms = NULL, updated_at_ms = ",
+    sqlite_now!(),
+    " WHERE session_id = $4 AND status = $5"
+);
+
 /// The transition on PostgreSQL (see `transition_from`): the status
-/// `UPDATE`, which for paid also queues the payment's one job in its `job_`
-/// columns, only while it has none (a job queued again would run twice),
-/// and starts it clean; then the record's `INSERT`, whose row count says
+/// `UPDATE`, which for paid also queues the payment's one job
+/// ([`queue_job!`]); then the record's `INSERT`, whose row count says
 /// whether the payment moved. `$1` the new status, `$2` the reason, `$3`
 /// the source, `$4` the session, `$5` the status it moves from.
 const PG_TRANSITION: &str = concat!(
     "WITH moved AS (UPDATE actalink_payments SET status = $1, reason = $2, \
      status_version = status_version + 1, next_check_at_ms = NULL, updated_at_ms = ",
     pg_now!(),
-    ", job_state = CASE WHEN $1 = 'paid' THEN COALESCE(job_state, 'pending') ELSE job_state END, \
-     job_attempts = CASE WHEN $1 = 'paid' AND job_state IS NULL THEN 0 ELSE job_attempts END, \
-     job_run_at_ms = CASE WHEN $1 = 'paid' AND job_state IS NULL THEN ",
-    pg_now!(),
-    " ELSE job_run_at_ms END, \
-     job_created_at_ms = CASE WHEN $1 = 'paid' AND job_state IS NULL THEN ",
-    pg_now!(),
-    " ELSE job_created_at_ms END, \
-     job_lease_token = CASE WHEN $1 <> 'paid' OR job_state IS NOT NULL THEN job_lease_token END, \
-     job_lease_until_ms = CASE WHEN $1 <> 'paid' OR job_state IS NOT NULL \
-     THEN job_lease_until_ms END, \
-     job_last_error = CASE WHEN $1 <> 'paid' OR job_state IS NOT NULL THEN job_last_error END, \
-     job_completed_at_ms = CASE WHEN $1 <> 'paid' OR job_state IS NOT NULL \
-     THEN job_completed_at_ms END \
-     WHERE session_id = $4 AND status = $5 \
+    ", ",
+    queue_job!("$1", pg_now),
+    " WHERE session_id = $4 AND status = $5 \
      RETURNING session_id, reason, updated_at_ms) \
      INSERT INTO actalink_payment_transitions \
      (session_id, from_status, to_status, source, reason, at_ms) \
